@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Idempotent WebGPU set-up for machines without a GPU.
+// 1. Probe for an adapter through Dawn's Node binding (in a child process, so a crash in a
+//    driver cannot take this script down). If one exists, do nothing (well under a second).
+// 2. Otherwise, on Debian/Ubuntu as root, install Mesa's software Vulkan driver (lavapipe):
+//    `libvulkan1` + `mesa-vulkan-drivers` (Debian 12: from bookworm-backports, since bookworm's
+//    own Mesa 22.3 is rejected by Dawn). Elsewhere print what to install and exit 1.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
+const PROBE = `
+import { create, globals } from "webgpu";
+Object.assign(globalThis, globals);
+const gpu = create([]);
+const adapter = await gpu.requestAdapter();
+if (!adapter) { process.exit(3); }
+const i = adapter.info;
+console.log(JSON.stringify({ vendor: i.vendor, architecture: i.architecture, description: i.description }));
+process.exit(0);
+`;
+
+function probe() {
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", PROBE], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (r.status === 0) return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+  return null;
+}
+
+function osRelease() {
+  if (!existsSync("/etc/os-release")) return {};
+  const out = {};
+  for (const line of readFileSync("/etc/os-release", "utf8").split("\n")) {
+    const m = /^([A-Z_]+)=("?)(.*)\2$/.exec(line);
+    if (m) out[m[1]] = m[3];
+  }
+  return out;
+}
+
+function fail(msg) {
+  console.error(`setup-webgpu: ${msg}`);
+  process.exit(1);
+}
+
+const found = probe();
+if (found) {
+  if (process.env.SAGE_SETUP_VERBOSE) console.log(`setup-webgpu: adapter ${JSON.stringify(found)}`);
+  process.exit(0);
+}
+
+const os = osRelease();
+const isDebianLike = os.ID === "debian" || os.ID === "ubuntu" || /debian|ubuntu/.test(os.ID_LIKE ?? "");
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+const pkgs = ["libvulkan1", "mesa-vulkan-drivers"];
+const bookworm = os.ID === "debian" && os.VERSION_CODENAME === "bookworm";
+const howTo = bookworm
+  ? "enable bookworm-backports and run: apt-get install -t bookworm-backports libvulkan1 mesa-vulkan-drivers"
+  : "apt-get install libvulkan1 mesa-vulkan-drivers (or your GPU's Vulkan driver)";
+
+if (!isDebianLike || !isRoot) {
+  fail(
+    `no WebGPU adapter found. Expected a Vulkan driver (a GPU's, or Mesa's software 'lavapipe').\n` +
+      `  On Debian/Ubuntu as root: ${howTo}\n` +
+      `  Received: OS '${os.PRETTY_NAME ?? process.platform}', ${isRoot ? "root" : "not root"}.`,
+  );
+}
+
+console.log(`setup-webgpu: no WebGPU adapter; installing ${pkgs.join(" ")} (Mesa lavapipe)…`);
+const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+const apt = (args) => execFileSync("apt-get", args, { stdio: "inherit", env });
+if (bookworm) {
+  const src = "/etc/apt/sources.list.d/bookworm-backports.sources";
+  if (!existsSync(src)) {
+    writeFileSync(
+      src,
+      "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\n" +
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
+    );
+  }
+  apt(["update", "-qq"]);
+  apt(["install", "-y", "-qq", "-t", "bookworm-backports", ...pkgs]);
+} else {
+  apt(["update", "-qq"]);
+  apt(["install", "-y", "-qq", ...pkgs]);
+}
+
+const after = probe();
+if (!after)
+  fail(`installed ${pkgs.join(", ")} but Dawn still finds no adapter. Check 'vulkaninfo --summary'.`);
+console.log(`setup-webgpu: adapter ready: ${JSON.stringify(after)}`);

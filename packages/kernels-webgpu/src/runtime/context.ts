@@ -1,0 +1,588 @@
+import { type AdapterReport, noAdapterError, reportAdapter } from "./adapter.js";
+import { bytesPerElement, type DType, dtypeOfArray, type TypedArrayFor, typedArrayFor } from "./dtype.js";
+import { KernelError } from "./errors.js";
+import { formatCompileError } from "./shader.js";
+import { BufferUsage, MapMode } from "./usage.js";
+
+/** Features enabled when the adapter has them. */
+export const DEFAULT_OPTIONAL_FEATURES = ["shader-f16", "subgroups", "timestamp-query"] as const;
+
+/** Dawn (Node) flags used unless the caller passes its own. */
+export const DEFAULT_DAWN_FLAGS = [
+  "disable-dawn-features=timestamp_quantization",
+  "enable-dawn-features=vulkan_enable_f16_on_nvidia",
+];
+
+export interface CreateContextOptions {
+  /** Flags for Dawn's `create()` in Node (ignored in browsers). Default {@link DEFAULT_DAWN_FLAGS}. */
+  dawnFlags?: readonly string[];
+  powerPreference?: GPUPowerPreference;
+  /** Features to enable when present. Default {@link DEFAULT_OPTIONAL_FEATURES}. */
+  optionalFeatures?: readonly string[];
+  /** Ask for the adapter's own limits instead of the spec defaults (default true). */
+  adapterLimits?: boolean;
+  label?: string;
+}
+
+export interface ContextFromDeviceOptions {
+  adapter?: GPUAdapter;
+  label?: string;
+}
+
+/** One kernel launch: WGSL, its bindings (in `@binding(i)` order of group 0) and a grid. */
+export interface Dispatch {
+  /** Kernel name, used in labels, errors and timings. */
+  kernel: string;
+  code: string;
+  entryPoint?: string;
+  bindings: readonly Binding[];
+  /** Workgroup counts `[x, y?, z?]`. */
+  workgroups: readonly [number, number?, number?];
+}
+
+/** A storage binding (tensor or raw buffer) or uniform data (≤ 64 KiB typed array). */
+export type Binding = Tensor | GPUBuffer | Uint32Array | Int32Array | Float32Array;
+
+export interface KernelTiming {
+  kernel: string;
+  ns: number;
+}
+
+// Two timestamps a pass; Dawn caps a query set at 4096 queries.
+const MAX_PROFILED_PASSES = 2048;
+
+/**
+ * A WebGPU device with everything that must outlive it (instance, adapter, device, queue),
+ * a per-device pipeline cache, a pending command encoder, and the set of live tensors.
+ *
+ * Create one with {@link createContext} (Node or browser) or wrap your own device with
+ * {@link contextFromDevice}. Library code takes a context; it never reaches for a global one.
+ */
+export class GpuContext implements Disposable {
+  /** The GPU instance (Dawn's `create()` result in Node). Held so that it is never collected early. */
+  readonly gpu: GPU | undefined;
+  readonly adapter: GPUAdapter | undefined;
+  readonly device: GPUDevice;
+  readonly queue: GPUQueue;
+  readonly report: AdapterReport | undefined;
+  readonly features: ReadonlySet<string>;
+  readonly limits: GPUSupportedLimits;
+  readonly label: string;
+
+  private readonly ownsDevice: boolean;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly live = new Set<Tensor>();
+  private readonly errors: KernelError[] = [];
+  private readonly transient: GPUBuffer[] = [];
+  private encoder: GPUCommandEncoder | undefined;
+  private pendingPasses = 0;
+  private destroyed = false;
+  private lost: string | undefined;
+  private profiler: { querySet: GPUQuerySet; kernels: string[] } | undefined;
+  /** Total compute passes recorded since creation. */
+  dispatchCount = 0;
+
+  constructor(args: {
+    gpu: GPU | undefined;
+    adapter: GPUAdapter | undefined;
+    device: GPUDevice;
+    ownsDevice: boolean;
+    label: string;
+  }) {
+    this.gpu = args.gpu;
+    this.adapter = args.adapter;
+    this.device = args.device;
+    this.queue = args.device.queue;
+    this.ownsDevice = args.ownsDevice;
+    this.label = args.label;
+    this.report = args.adapter ? reportAdapter(args.adapter) : undefined;
+    this.features = new Set([...args.device.features].map(String));
+    this.limits = args.device.limits;
+    this.device.addEventListener("uncapturederror", (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.errors.push(new KernelError("GPU_VALIDATION", `GPU error: ${e.message}`));
+    });
+    void this.device.lost.then((info) => {
+      if (!this.destroyed) this.lost = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  get hasTimestamps(): boolean {
+    return this.features.has("timestamp-query");
+  }
+
+  get hasF16(): boolean {
+    return this.features.has("shader-f16");
+  }
+
+  get hasSubgroups(): boolean {
+    return this.features.has("subgroups");
+  }
+
+  /** Number of tensors created through this context and not yet destroyed. */
+  get liveTensors(): number {
+    return this.live.size;
+  }
+
+  /** Labels of live tensors (for leak reports). */
+  liveTensorLabels(): string[] {
+    return [...this.live].map((t) => `${t.label} [${t.shape.join(",")}] ${t.dtype}`);
+  }
+
+  // ---------------------------------------------------------------- tensors
+
+  /** An uninitialised (zero-filled) tensor. */
+  empty<D extends DType>(shape: readonly number[], dtype: D, label = "tensor"): Tensor<D> {
+    this.assertUsable();
+    const size = checkShape(shape, label);
+    const byteLength = size * bytesPerElement(dtype);
+    const maxBuffer = this.limits.maxBufferSize;
+    if (byteLength > maxBuffer) {
+      throw KernelError.mismatch(
+        "LIMIT_EXCEEDED",
+        `tensor '${label}' of shape [${shape.join(", ")}] ${dtype}`,
+        `at most ${maxBuffer} bytes (device maxBufferSize)`,
+        `${byteLength} bytes`,
+      );
+    }
+    const buffer = this.device.createBuffer({
+      label,
+      size: Math.max(4, align4(byteLength)),
+      usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+    });
+    const t = new Tensor<D>(this, buffer, shape, dtype, label);
+    this.live.add(t);
+    return t;
+  }
+
+  /** Upload a typed array as a tensor. The dtype follows the array (Uint16Array → f16 bits). */
+  tensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[], label = "tensor"): Tensor<D> {
+    const dtype = dtypeOfArray(data);
+    if (!dtype)
+      throw KernelError.mismatch(
+        "DTYPE_MISMATCH",
+        `tensor '${label}' data`,
+        "a Float32Array, Int32Array, Uint32Array or Uint16Array",
+        data,
+      );
+    const size = checkShape(shape, label);
+    if (data.length !== size) {
+      throw KernelError.mismatch(
+        "SHAPE_MISMATCH",
+        `tensor '${label}' data length`,
+        `${size} elements for shape [${shape.join(", ")}]`,
+        `${data.length}`,
+      );
+    }
+    const t = this.empty(shape, dtype as D, label);
+    this.write(t, data);
+    return t;
+  }
+
+  /** Overwrite a tensor's contents. Pending commands are submitted first so ordering holds. */
+  write<D extends DType>(t: Tensor<D>, data: TypedArrayFor<D>, elementOffset = 0): void {
+    t.assertAlive();
+    if (dtypeOfArray(data) !== t.dtype) {
+      throw KernelError.mismatch(
+        "DTYPE_MISMATCH",
+        `write to '${t.label}'`,
+        t.dtype,
+        dtypeOfArray(data) ?? "unknown",
+      );
+    }
+    if (elementOffset + data.length > t.size) {
+      throw KernelError.mismatch(
+        "OUT_OF_RANGE",
+        `write to '${t.label}'`,
+        `at most ${t.size - elementOffset} elements`,
+        `${data.length}`,
+      );
+    }
+    this.flush();
+    const bpe = bytesPerElement(t.dtype);
+    const bytes = data.length * bpe;
+    if (bytes % 4 === 0) {
+      this.queue.writeBuffer(t.buffer, elementOffset * bpe, data.buffer, data.byteOffset, bytes);
+    } else {
+      const padded = new Uint8Array(align4(bytes));
+      padded.set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+      this.queue.writeBuffer(t.buffer, elementOffset * bpe, padded);
+    }
+  }
+
+  /** Download a tensor (submits pending work, waits, surfaces GPU errors). */
+  async read<D extends DType>(t: Tensor<D>): Promise<TypedArrayFor<D>> {
+    t.assertAlive();
+    const bytes = align4(t.size * bytesPerElement(t.dtype));
+    const staging = this.device.createBuffer({
+      label: `${t.label}:staging`,
+      size: Math.max(4, bytes),
+      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    });
+    try {
+      const enc = this.takeEncoder();
+      enc.copyBufferToBuffer(t.buffer, 0, staging, 0, Math.max(4, bytes));
+      this.submit(enc);
+      await staging.mapAsync(MapMode.READ);
+      const copy = staging.getMappedRange().slice(0);
+      staging.unmap();
+      this.throwIfErrors();
+      return typedArrayFor(t.dtype, copy, t.size);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  // ---------------------------------------------------------------- kernels
+
+  /** The compute pipeline for a WGSL source, compiled once per device. */
+  pipeline(kernel: string, code: string, entryPoint = "main"): GPUComputePipeline {
+    const key = `${entryPoint}\u0000${code}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ label: kernel, code });
+      void module.getCompilationInfo().then((info) => {
+        const msgs = info.messages.filter((m) => m.type === "error");
+        if (msgs.length > 0) this.errors.push(formatCompileError(kernel, code, msgs));
+      });
+      p = this.device.createComputePipeline({
+        label: kernel,
+        layout: "auto",
+        compute: { module, entryPoint },
+      });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Compile a kernel now and throw a `SHADER_COMPILE` error with `line:col` and source on failure. */
+  async compile(kernel: string, code: string, entryPoint = "main"): Promise<void> {
+    const module = this.device.createShaderModule({ label: kernel, code });
+    const info = await module.getCompilationInfo();
+    const msgs = info.messages.filter((m) => m.type === "error");
+    if (msgs.length > 0) throw formatCompileError(kernel, code, msgs);
+    this.pipeline(kernel, code, entryPoint);
+  }
+
+  /** Record one compute pass. Work is submitted by {@link flush}, {@link read} or {@link sync}. */
+  run(d: Dispatch): void {
+    this.assertUsable();
+    const [x, y = 1, z = 1] = d.workgroups;
+    const maxWg = this.limits.maxComputeWorkgroupsPerDimension;
+    for (const n of [x, y, z]) {
+      if (!Number.isInteger(n) || n < 0 || n > maxWg) {
+        throw KernelError.mismatch(
+          "LIMIT_EXCEEDED",
+          "workgroup count",
+          `an integer in [0, ${maxWg}] per dimension`,
+          [x, y, z],
+          d.kernel,
+        );
+      }
+    }
+    if (x * y * z === 0) return;
+    const pipeline = this.pipeline(d.kernel, d.code, d.entryPoint);
+    const maxBinding = this.limits.maxStorageBufferBindingSize;
+    const entries: GPUBindGroupEntry[] = d.bindings.map((b, binding) => {
+      if (b instanceof Tensor) {
+        b.assertAlive(d.kernel);
+        if (b.byteLength > maxBinding) {
+          throw KernelError.mismatch(
+            "LIMIT_EXCEEDED",
+            `binding ${binding} ('${b.label}')`,
+            `at most ${maxBinding} bytes (maxStorageBufferBindingSize); chunk the input`,
+            `${b.byteLength} bytes`,
+            d.kernel,
+          );
+        }
+        return { binding, resource: { buffer: b.buffer } };
+      }
+      if (ArrayBuffer.isView(b)) return { binding, resource: { buffer: this.uniform(b, d.kernel) } };
+      return { binding, resource: { buffer: b } };
+    });
+    const bindGroup = this.device.createBindGroup({
+      label: d.kernel,
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    const enc = (this.encoder ??= this.device.createCommandEncoder({ label: this.label }));
+    const desc: GPUComputePassDescriptor = { label: d.kernel };
+    if (this.profiler && this.profiler.kernels.length < MAX_PROFILED_PASSES) {
+      const i = this.profiler.kernels.length;
+      this.profiler.kernels.push(d.kernel);
+      desc.timestampWrites = {
+        querySet: this.profiler.querySet,
+        beginningOfPassWriteIndex: 2 * i,
+        endOfPassWriteIndex: 2 * i + 1,
+      };
+    }
+    const pass = enc.beginComputePass(desc);
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+    this.dispatchCount++;
+    if (++this.pendingPasses >= 256) this.flush();
+  }
+
+  /** Submit recorded work without waiting. */
+  flush(): void {
+    if (this.encoder) this.submit(this.takeEncoder());
+  }
+
+  /** Submit recorded work and wait until the GPU has finished it; throws any GPU error seen. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.queue.onSubmittedWorkDone();
+    this.throwIfErrors();
+  }
+
+  /** Throw (and clear) the first GPU error captured since the last check. */
+  throwIfErrors(): void {
+    if (this.lost) throw new KernelError("DEVICE_LOST", `device lost (${this.lost})`);
+    const e = this.errors.shift();
+    if (e) {
+      this.errors.length = 0;
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- timing
+
+  /** Start recording GPU timestamps for each compute pass (needs `timestamp-query`). */
+  startProfile(): boolean {
+    if (!this.hasTimestamps || this.profiler) return false;
+    this.flush();
+    const querySet = this.device.createQuerySet({ type: "timestamp", count: 2 * MAX_PROFILED_PASSES });
+    this.profiler = { querySet, kernels: [] };
+    return true;
+  }
+
+  /** Stop recording and return per-pass GPU times in nanoseconds. */
+  async endProfile(): Promise<KernelTiming[]> {
+    const prof = this.profiler;
+    if (!prof) return [];
+    this.profiler = undefined;
+    const n = prof.kernels.length;
+    if (n === 0) {
+      prof.querySet.destroy();
+      return [];
+    }
+    const resolve = this.device.createBuffer({
+      size: 16 * n,
+      usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC,
+    });
+    const staging = this.device.createBuffer({
+      size: 16 * n,
+      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    });
+    const enc = this.takeEncoder();
+    enc.resolveQuerySet(prof.querySet, 0, 2 * n, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, staging, 0, 16 * n);
+    this.submit(enc);
+    await staging.mapAsync(MapMode.READ);
+    const ts = new BigUint64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    resolve.destroy();
+    prof.querySet.destroy();
+    this.throwIfErrors();
+    return prof.kernels.map((kernel, i) => ({
+      kernel,
+      ns: Number((ts[2 * i + 1] ?? 0n) - (ts[2 * i] ?? 0n)),
+    }));
+  }
+
+  // ---------------------------------------------------------------- lifetime
+
+  /** Destroy every live tensor and, if this context created the device, the device. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    for (const t of [...this.live]) t.destroy();
+    for (const b of this.transient.splice(0)) b.destroy();
+    this.pipelines.clear();
+    this.destroyed = true;
+    if (this.ownsDevice) this.device.destroy();
+  }
+
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /** @internal */
+  forget(t: Tensor): void {
+    this.live.delete(t);
+  }
+
+  private uniform(data: ArrayBufferView, kernel: string): GPUBuffer {
+    if (data.byteLength > this.limits.maxUniformBufferBindingSize) {
+      throw KernelError.mismatch(
+        "LIMIT_EXCEEDED",
+        "uniform data",
+        `at most ${this.limits.maxUniformBufferBindingSize} bytes`,
+        `${data.byteLength}`,
+        kernel,
+      );
+    }
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    const buf = this.device.createBuffer({
+      label: `${kernel}:uniform`,
+      size,
+      usage: BufferUsage.UNIFORM,
+      mappedAtCreation: true,
+    });
+    new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buf.unmap();
+    this.transient.push(buf);
+    return buf;
+  }
+
+  private takeEncoder(): GPUCommandEncoder {
+    const enc = this.encoder ?? this.device.createCommandEncoder({ label: this.label });
+    this.encoder = undefined;
+    return enc;
+  }
+
+  private submit(enc: GPUCommandEncoder): void {
+    this.queue.submit([enc.finish()]);
+    this.pendingPasses = 0;
+    // Destroying after submit is safe: the implementation frees them once the work completes.
+    for (const b of this.transient.splice(0)) b.destroy();
+  }
+
+  private assertUsable(): void {
+    if (this.destroyed)
+      throw new KernelError("DISPOSED", `context '${this.label}' was destroyed; create a new one`);
+    if (this.lost) throw new KernelError("DEVICE_LOST", `device lost (${this.lost})`);
+  }
+}
+
+/** A typed view of a GPU buffer: shape, dtype, and deterministic release. */
+export class Tensor<D extends DType = DType> implements Disposable {
+  readonly size: number;
+  readonly byteLength: number;
+  private alive = true;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly buffer: GPUBuffer,
+    readonly shape: readonly number[],
+    readonly dtype: D,
+    readonly label: string,
+  ) {
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.byteLength = this.size * bytesPerElement(dtype);
+  }
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  read(): Promise<TypedArrayFor<D>> {
+    return this.ctx.read(this);
+  }
+
+  destroy(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.ctx.forget(this);
+    this.buffer.destroy();
+  }
+
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /** @internal */
+  assertAlive(kernel?: string): void {
+    if (!this.alive) {
+      throw new KernelError(
+        "DISPOSED",
+        `tensor '${this.label}' was destroyed before use`,
+        kernel ? { kernel } : {},
+      );
+    }
+  }
+}
+
+function align4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}
+
+function checkShape(shape: readonly number[], label: string): number {
+  let size = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw KernelError.mismatch("SHAPE_MISMATCH", `shape of '${label}'`, "non-negative integers", shape);
+    }
+    size *= d;
+  }
+  return size;
+}
+
+/**
+ * Open a WebGPU device. In Node it loads Dawn's binding (npm `webgpu`, an optional peer
+ * dependency); in a browser it uses `navigator.gpu`. Requests the adapter's real limits and
+ * enables `shader-f16`, `subgroups` and `timestamp-query` when present.
+ */
+export async function createContext(options: CreateContextOptions = {}): Promise<GpuContext> {
+  const label = options.label ?? "sage";
+  let gpu: GPU | undefined;
+  let where: string;
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) {
+    gpu = nav.gpu;
+    where = "navigator.gpu";
+  } else {
+    let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+    try {
+      mod = (await import("webgpu")) as unknown as typeof mod;
+    } catch (cause) {
+      throw new KernelError(
+        "NO_WEBGPU",
+        "no WebGPU implementation: expected `navigator.gpu` (browser) or the npm package `webgpu` (Dawn for Node). Install it: `npm install webgpu`.",
+        { cause },
+      );
+    }
+    if (typeof (globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage === "undefined") {
+      Object.assign(globalThis, mod.globals);
+    }
+    gpu = mod.create([...(options.dawnFlags ?? DEFAULT_DAWN_FLAGS)]);
+    where = "Dawn (npm webgpu)";
+  }
+  const adapter = await gpu.requestAdapter(
+    options.powerPreference ? { powerPreference: options.powerPreference } : {},
+  );
+  if (!adapter) throw noAdapterError(where);
+  const wanted = options.optionalFeatures ?? DEFAULT_OPTIONAL_FEATURES;
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const requiredLimits: Record<string, number> = {};
+  if (options.adapterLimits !== false) {
+    for (const key in adapter.limits) {
+      const v = (adapter.limits as unknown as Record<string, unknown>)[key];
+      if (typeof v === "number") requiredLimits[key] = v;
+    }
+  }
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ label, requiredFeatures, requiredLimits });
+  } catch {
+    // An implementation that rejects a limit name it does not know: fall back to the defaults.
+    device = await adapter.requestDevice({ label, requiredFeatures });
+  }
+  return new GpuContext({ gpu, adapter, device, ownsDevice: true, label });
+}
+
+/**
+ * Wrap a device you created yourself. `destroy()` then releases only what this context
+ * created (tensors, buffers), never your device.
+ */
+export function contextFromDevice(device: GPUDevice, options: ContextFromDeviceOptions = {}): GpuContext {
+  return new GpuContext({
+    gpu: undefined,
+    adapter: options.adapter,
+    device,
+    ownsDevice: false,
+    label: options.label ?? "sage",
+  });
+}

@@ -110,7 +110,7 @@ export function stripAnswerDelimiters(s: string): string {
   let t = s.trim();
   for (let guard = 0; guard < 4; guard++) {
     const before = t;
-    t = t.replace(/^[.:;,\s]+/, "").replace(/[\s.;,]+$/, "");
+    t = t.replace(/^(?:[:;,\s]|\.(?!\d))+/, "").replace(/[\s.;,]+$/, "");
     if (t.startsWith("$$") && t.endsWith("$$") && t.length >= 4) t = t.slice(2, -2).trim();
     else if (t.startsWith("$") && t.endsWith("$") && t.length >= 2) t = t.slice(1, -1).trim();
     else if (t.startsWith("\\(") && t.endsWith("\\)")) t = t.slice(2, -2).trim();
@@ -161,7 +161,10 @@ function extractWith(method: ExtractionMethod, text: string): string | null {
       return b.length > 0 ? b[b.length - 1]!.content : null;
     }
     case "final-answer": {
-      const m = lastMatch(/Final Answer:\s*The final answer is\s*([\s\S]*?)\.?\s*I hope it is correct/gi, text);
+      const m = lastMatch(
+        /Final Answer:\s*The final answer is\s*([\s\S]*?)\.?\s*I hope it is correct/gi,
+        text,
+      );
       return m ? (m[1] ?? null) : null;
     }
     case "gsm8k": {

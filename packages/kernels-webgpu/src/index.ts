@@ -18,5 +18,92 @@ export { assertFinite, countNonFinite } from "./runtime/finite.js";
 export { BufferUsage, MapMode } from "./runtime/usage.js";
 
 // --- loss kernels (token log-probs, sequence reductions, DPO losses)
+export {
+  logprobBackwardWgsl,
+  logprobForwardWgsl,
+  type TokenLogprobsBackwardOptions,
+  type TokenLogprobsOptions,
+  type TokenLogprobsResult,
+  tokenLogprobs,
+  tokenLogprobsBackward,
+} from "./kernels/logprob.js";
+export {
+  DPO_LOSS_TYPES,
+  DPO_METRIC_NAMES,
+  type DpoInputs,
+  type DpoLossType,
+  type DpoMetrics,
+  type DpoOptions,
+  type DpoResult,
+  dpoLoss,
+  dpoWgsl,
+  readDpoMetrics,
+} from "./kernels/dpo.js";
+export {
+  type MaskedSequenceSumsResult,
+  maskedSequenceSums,
+  type SeqReduceOptions,
+  type SequenceLogprobsResult,
+  type SequenceSpec,
+  seqReduceBackwardWgsl,
+  seqReduceWgsl,
+  sequenceLogprobs,
+  sequenceLogprobsBackward,
+} from "./kernels/seqreduce.js";
+export { type DpoRef, type DpoRefOptions, dpoLossRef, dpoPairRef } from "./reference/dpo.js";
+export { tokenLogprobsBackwardRef, tokenLogprobsRef } from "./reference/logprob.js";
+export {
+  maskedSequenceSumsRef,
+  rowRanges,
+  type SeqRef,
+  sequenceLogprobsBackwardRef,
+  sequenceLogprobsRef,
+} from "./reference/seqreduce.js";
 
 // --- model ops (matmul, embedding, RMSNorm, RoPE, attention, SwiGLU, elementwise, AdamW)
+export {
+  type BlockedConfig,
+  DEFAULT_BLOCKED,
+  DEFAULT_TILED,
+  type MatmulOptions,
+  type MatmulVariant,
+  matmul,
+  matmulBlockedWgsl,
+  matmulNaiveWgsl,
+  matmulTiledWgsl,
+  matmulVariantFor,
+  type TiledConfig,
+} from "./kernels/matmul.js";
+export { type MatmulRefOptions, matmulRef } from "./reference/matmul.js";
+export {
+  add,
+  addInPlace,
+  copy,
+  copyInto,
+  elementwiseWgsl,
+  fill,
+  scale,
+  scaleInPlace,
+} from "./kernels/elementwise.js";
+export { addRef, axpyRef, scaleRef } from "./reference/elementwise.js";
+export {
+  embedding,
+  embeddingBackward,
+  embeddingBackwardWgsl,
+  embeddingWgsl,
+  groupIds,
+  validateIds,
+  validateIdsWgsl,
+} from "./kernels/embedding.js";
+export { embeddingBackwardRef, embeddingRef } from "./reference/embedding.js";
+export {
+  type RmsnormBackwardOptions,
+  type RmsnormResult,
+  rmsnorm,
+  rmsnormBackward,
+  rmsnormBackwardWgsl,
+  rmsnormWgsl,
+} from "./kernels/rmsnorm.js";
+export { rmsnormBackwardRef, rmsnormRef } from "./reference/rmsnorm.js";
+export { type RopeTable, rope, ropeBackward, ropeTable, ropeWgsl } from "./kernels/rope.js";
+export { positionsFromMask, ropeAngle, ropeInvFreq, ropeRef } from "./reference/rope.js";

@@ -1,1 +1,89 @@
-export {};
+export {
+  checkBatch,
+  type PromptResponse,
+  packPromptResponse,
+  positionIds,
+  type ScoredBatch,
+  type TokenBatch,
+} from "./batch.js";
+export {
+  type LoadedModel,
+  loadModelDir,
+  parseShardIndex,
+  type SaveOptions,
+  saveModelDir,
+} from "./checkpoint.js";
+export {
+  type CreateConfigOptions,
+  createConfig,
+  type ModelConfig,
+  type ModelType,
+  parameterCount,
+  parseHfConfig,
+  toHfConfig,
+  validateConfig,
+} from "./config.js";
+export { ModelError, type ModelErrorCode } from "./errors.js";
+export {
+  logSoftmaxRow,
+  type RefForward,
+  type RefParams,
+  type RefSequenceLogProbs,
+  referenceBackward,
+  referenceForward,
+  referenceSequenceLogProbs,
+  referenceSequenceLogProbsBackward,
+  refParamsFromWeights,
+} from "./reference.js";
+export {
+  decodeFloat,
+  FLOAT_DTYPES,
+  type FloatDType,
+  floatToBf16,
+  floatToHalf,
+  halfToFloat,
+  MAX_HEADER_BYTES,
+  parseHeader,
+  parseSafetensors,
+  type ReadOptions,
+  type SafetensorsDType,
+  SafetensorsFile,
+  type SafetensorsHeader,
+  serializeSafetensors,
+  type TensorInfo,
+  type TensorToWrite,
+  writeFileAtomic,
+  writeSafetensorsFile,
+} from "./safetensors.js";
+export {
+  applyStopStrings,
+  argmax,
+  Rng,
+  type SamplingOptions,
+  type StopOptions,
+  sampleToken,
+  samplingDistribution,
+  validateSampling,
+} from "./sampling.js";
+export {
+  CHAR_SPECIALS,
+  CharTokenizer,
+  checkVocab,
+  type DecodeOptions,
+  type EncodeOptions,
+  HuggingFaceTokenizer,
+  loadTokenizer,
+  type Tokenizer,
+  tokenizerFromJSON,
+} from "./tokenizer.js";
+export {
+  cloneWeights,
+  type InitOptions,
+  initWeights,
+  type LayerWeights,
+  type ModelWeights,
+  type ParamSpec,
+  parameterSpecs,
+  weightsFromTensors,
+  weightsToTensors,
+} from "./weights.js";

@@ -1,0 +1,370 @@
+/**
+ * Running one case (log-prob N×V, or matmul n) across all implementations: load, run once and
+ * check against the float64 reference, then time. A wrong or failing implementation gets a
+ * note instead of a time, and is dropped for the rest of that op ("aborts the column").
+ */
+import { type GpuContext, type Tensor, tokenLogprobs } from "@sage/kernels-webgpu";
+import { type AllocationReport, trackAllocations } from "../lib/memory.js";
+import { fmtNum } from "../lib/table.js";
+import { median, type RepeatOptions, repeat, sig } from "../lib/timing.js";
+import { logprobBlock, logprobCheckBlock, matrix } from "./data.js";
+import {
+  IMPL_LABELS,
+  type ImplId,
+  type LogprobBlock,
+  logprobRunner,
+  type MatmulDims,
+  matmulRunner,
+} from "./impl.js";
+import { type CheckResult, check, logprobRef, matmulRefSample } from "./reference.js";
+
+export type CellStatus = "ok" | "wrong" | "error" | "skipped";
+
+export interface Cell {
+  status: CellStatus;
+  note?: string;
+  /** Median wall time of one repetition (all blocks of the case), ms. */
+  medianMs?: number;
+  /** Logits read per second (log-prob) or GFLOP/s (matmul), from the median. */
+  throughput?: number;
+  samplesMs?: number[];
+  check?: { ok: boolean; maxAbsErr: number; checked: number };
+  /** Bytes allocated by one call of the op on one block (project's context only). */
+  allocation?: AllocationReport;
+}
+
+export interface LogprobCase {
+  N: number;
+  V: number;
+  logitsBytes: number;
+  blockRows: number;
+  blocks: number;
+  poolBlocks: number;
+  results: Partial<Record<ImplId, Cell>>;
+}
+
+export interface MatmulCase {
+  n: number;
+  flops: number;
+  results: Partial<Record<ImplId, Cell>>;
+}
+
+export interface CaseOptions {
+  impls: readonly ImplId[];
+  timing: RepeatOptions;
+  /** Largest block in bytes (row blocks of the logits; every implementation gets the same blocks). */
+  blockBytes: number;
+  poolBlocks: number;
+  /** Implementations already dropped for this op, with the reason (mutated). */
+  dropped: Map<ImplId, string>;
+  log: (line: string) => void;
+}
+
+/** Rows per block: the largest divisor of N whose block fits in `blockBytes`. */
+export function blockRowsFor(N: number, V: number, blockBytes: number): number {
+  const max = Math.floor(blockBytes / (V * 4));
+  if (max < 1)
+    throw new Error(
+      `one row of V = ${V} logits (${V * 4} bytes) exceeds the block limit of ${blockBytes} bytes`,
+    );
+  for (let r = Math.min(N, max); r >= 1; r--) if (N % r === 0) return r;
+  return 1;
+}
+
+function describeError(e: unknown): string {
+  const msg = e instanceof Error ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}` : String(e);
+  return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg;
+}
+
+function checkSummary(c: CheckResult): NonNullable<Cell["check"]> {
+  return { ok: c.ok, maxAbsErr: sig(c.maxAbsErr, 3), checked: c.checked };
+}
+
+export function describeMismatch(c: CheckResult): string {
+  if (c.note) return c.note;
+  const w = c.worst;
+  if (!w) return "no output";
+  return `element ${w.index} = ${w.actual}, expected ${sig(w.expected, 8)} (tolerance ${sig(w.tol, 2)})`;
+}
+
+export async function runLogprobCase(
+  ctx: GpuContext,
+  N: number,
+  V: number,
+  seed: number,
+  o: CaseOptions,
+): Promise<LogprobCase> {
+  const rows = blockRowsFor(N, V, o.blockBytes);
+  const blocks = N / rows;
+  const poolBlocks = Math.min(o.poolBlocks, blocks);
+  const out: LogprobCase = { N, V, logitsBytes: N * V * 4, blockRows: rows, blocks, poolBlocks, results: {} };
+  o.log(
+    `log-prob ${N}×${V}: ${blocks} block(s) of ${rows} rows, ${((N * V * 4) / 1e9).toFixed(2)} GB of logits`,
+  );
+  const pool: LogprobBlock[] = [];
+  for (let i = 0; i < poolBlocks; i++) pool.push(logprobBlock(rows, V, seed + i));
+  const ref = logprobRef((pool[0] as LogprobBlock).logits, (pool[0] as LogprobBlock).targets, rows, V);
+  const order = Array.from({ length: blocks }, (_, i) => i % poolBlocks);
+  for (const id of o.impls) {
+    const label = IMPL_LABELS[id].logprob;
+    const dropped = o.dropped.get(id);
+    if (dropped) {
+      out.results[id] = { status: "skipped", note: dropped };
+      continue;
+    }
+    let runner: Awaited<ReturnType<typeof logprobRunner>> | undefined;
+    try {
+      runner = await logprobRunner(id, ctx, pool, rows, V);
+      const got = await runner.runOnce(0); // warm-up: compiles, and checks this very shape
+      const c = check(got, ref.logp, ref.tol);
+      if (!c.ok) {
+        const note = `wrong result on block 0 of ${N}×${V}: ${describeMismatch(c)}`;
+        out.results[id] = { status: "wrong", note, check: checkSummary(c) };
+        o.dropped.set(id, `dropped after a wrong result at ${N}×${V}`);
+        o.log(`  ${label}: WRONG — ${note}`);
+        continue;
+      }
+      const r = runner;
+      await r.runBlocks([0]); // the timed path once, untimed
+      const samples = await repeat(() => r.runBlocks(order), o.timing);
+      const med = median(samples);
+      const cell: Cell = {
+        status: "ok",
+        medianMs: sig(med, 5),
+        throughput: sig((N * V * 4) / (med * 1e6), 4),
+        samplesMs: samples.map((s) => sig(s, 5)),
+        check: checkSummary(c),
+      };
+      if (runner.allocation) cell.allocation = await runner.allocation(0);
+      out.results[id] = cell;
+      o.log(
+        `  ${label}: ${samples.length} reps, median ${med.toFixed(1)} ms, ${fmtNum(cell.throughput)} GB/s`,
+      );
+    } catch (e) {
+      const note = describeError(e);
+      out.results[id] = { status: "error", note };
+      o.log(`  ${label}: ERROR — ${note}`);
+    } finally {
+      runner?.dispose();
+    }
+  }
+  return out;
+}
+
+export async function runMatmulCase(
+  ctx: GpuContext,
+  n: number,
+  seed: number,
+  o: CaseOptions,
+): Promise<MatmulCase> {
+  const d: MatmulDims = { m: n, k: n, n };
+  const flops = 2 * n * n * n;
+  const out: MatmulCase = { n, flops, results: {} };
+  o.log(`matmul ${n}×${n}×${n}: ${(flops / 1e9).toFixed(2)} GFLOP`);
+  const a = matrix(n, n, seed);
+  const b = matrix(n, n, seed + 1);
+  const ref = matmulRefSample(a, b, n, n, n, 512, seed);
+  for (const id of o.impls) {
+    const label = IMPL_LABELS[id].matmul;
+    const dropped = o.dropped.get(id);
+    if (dropped) {
+      out.results[id] = { status: "skipped", note: dropped };
+      continue;
+    }
+    let runner: Awaited<ReturnType<typeof matmulRunner>> | undefined;
+    try {
+      runner = await matmulRunner(id, ctx, a, b, d);
+      const got = await runner.runOnce();
+      const sampled = ref.indices.map((i) => got[i] ?? Number.NaN);
+      const c = check(sampled, ref.expected, ref.tol);
+      if (!c.ok) {
+        const note = `wrong result at n = ${n}: ${describeMismatch(c)}`;
+        out.results[id] = { status: "wrong", note, check: checkSummary(c) };
+        o.dropped.set(id, `dropped after a wrong result at n = ${n}`);
+        o.log(`  ${label}: WRONG — ${note}`);
+        continue;
+      }
+      const r = runner;
+      await r.run();
+      const samples = await repeat(() => r.run(), o.timing);
+      const med = median(samples);
+      out.results[id] = {
+        status: "ok",
+        medianMs: sig(med, 5),
+        throughput: sig(flops / (med * 1e6), 4),
+        samplesMs: samples.map((s) => sig(s, 5)),
+        check: checkSummary(c),
+      };
+      o.log(
+        `  ${label}: ${samples.length} reps, median ${med.toFixed(1)} ms, ${sig(flops / (med * 1e6), 4)} GFLOP/s`,
+      );
+    } catch (e) {
+      const note = describeError(e);
+      out.results[id] = { status: "error", note };
+      o.log(`  ${label}: ERROR — ${note}`);
+    } finally {
+      runner?.dispose();
+    }
+  }
+  return out;
+}
+
+/** speedup[a][b] = median(b) / median(a): how many times faster a is than b. */
+export function ratios(
+  results: Partial<Record<ImplId, Cell>>,
+): Partial<Record<ImplId, Partial<Record<ImplId, number>>>> {
+  const out: Partial<Record<ImplId, Partial<Record<ImplId, number>>>> = {};
+  for (const [a, ca] of Object.entries(results) as [ImplId, Cell][]) {
+    if (ca.status !== "ok" || !ca.medianMs) continue;
+    const row: Partial<Record<ImplId, number>> = {};
+    for (const [b, cb] of Object.entries(results) as [ImplId, Cell][]) {
+      if (a === b || cb.status !== "ok" || !cb.medianMs) continue;
+      row[b] = sig(cb.medianMs / ca.medianMs, 4);
+    }
+    out[a] = row;
+  }
+  return out;
+}
+
+export interface CorrectnessEntry {
+  ok: boolean;
+  shape: string;
+  maxAbsErr?: number;
+  checked?: number;
+  note?: string;
+}
+
+/**
+ * The small cases every implementation must pass before anything is timed: token log-probs on
+ * 37×1003 (odd sizes, rows shifted by ±1e4, one dominant logit, targets at both ends) and matmul
+ * 67×45×33 (no dimension a multiple of 4 or of a tile), all elements against float64.
+ */
+export async function runCorrectness(
+  ctx: GpuContext,
+  impls: readonly ImplId[],
+  unavailable: ReadonlyMap<ImplId, string>,
+): Promise<Record<ImplId, { logprob: CorrectnessEntry; matmul: CorrectnessEntry }>> {
+  const out = {} as Record<ImplId, { logprob: CorrectnessEntry; matmul: CorrectnessEntry }>;
+  const lp = logprobCheckBlock();
+  const rows = lp.targets.length;
+  const V = lp.logits.length / rows;
+  const lpRef = logprobRef(lp.logits, lp.targets, rows, V);
+  const d: MatmulDims = { m: 67, k: 45, n: 33 };
+  const a = matrix(d.m, d.k, 11);
+  const b = matrix(d.k, d.n, 12);
+  const mmRef = matmulRefSample(a, b, d.m, d.k, d.n, Number.POSITIVE_INFINITY);
+  for (const id of impls) {
+    const lpShape = `${rows}×${V}`;
+    const mmShape = `${d.m}×${d.k}×${d.n}`;
+    const why = unavailable.get(id);
+    if (why) {
+      out[id] = {
+        logprob: { ok: false, shape: lpShape, note: why },
+        matmul: { ok: false, shape: mmShape, note: why },
+      };
+      continue;
+    }
+    const entry = async (shape: string, fn: () => Promise<CheckResult>): Promise<CorrectnessEntry> => {
+      try {
+        const c = await fn();
+        const e: CorrectnessEntry = { ok: c.ok, shape, maxAbsErr: sig(c.maxAbsErr, 3), checked: c.checked };
+        if (!c.ok) e.note = `wrong result: ${describeMismatch(c)}`;
+        return e;
+      } catch (err) {
+        return { ok: false, shape, note: `error: ${describeError(err)}` };
+      }
+    };
+    const logprob = await entry(lpShape, async () => {
+      const r = await logprobRunner(id, ctx, [lp], rows, V);
+      try {
+        return check(await r.runOnce(0), lpRef.logp, lpRef.tol);
+      } finally {
+        r.dispose();
+      }
+    });
+    const matmul = await entry(mmShape, async () => {
+      const r = await matmulRunner(id, ctx, a, b, d);
+      try {
+        return check(await r.runOnce(), mmRef.expected, mmRef.tol);
+      } finally {
+        r.dispose();
+      }
+    });
+    out[id] = { logprob, matmul };
+  }
+  return out;
+}
+
+export interface MemoryCheck {
+  N: number;
+  V: number;
+  logitsBytes: number;
+  /** Peak bytes of GPU buffers created by one `tokenLogprobs` call on the whole [N, V] tensor. */
+  opPeakBytes: number;
+  opBuffers: number;
+  /** The O(N) allowance: 64 bytes per row + 1 MiB. */
+  allowanceBytes: number;
+  /** Peak total (logits + op) and the bound N·V·4 + allowance. */
+  peakBytes: number;
+  boundBytes: number;
+  pass: boolean;
+  /** The whole-tensor call (the op chunks it internally) agrees with the reference on block 0. */
+  check: { ok: boolean; maxAbsErr: number; checked: number };
+}
+
+export const ALLOWANCE_PER_ROW = 64;
+export const ALLOWANCE_CONST = 2 ** 20;
+
+/**
+ * Peak memory of the project's op on one whole [N, V] logits tensor (not blocks: the op has to
+ * chunk it under the binding limit itself). Every buffer the call creates is counted
+ * (`lib/memory.ts`); the bound is N·V·4 (the logits) + 64·N + 1 MiB.
+ */
+export async function runMemoryCheck(
+  ctx: GpuContext,
+  N: number,
+  V: number,
+  seed: number,
+  blockBytes: number,
+) {
+  const rows = blockRowsFor(N, V, blockBytes);
+  const block = logprobBlock(rows, V, seed);
+  const logits = ctx.empty([N, V], "f32", "bench:whole-logits") as Tensor<"f32">;
+  const targets = ctx.empty([N], "i32", "bench:whole-targets") as Tensor<"i32">;
+  try {
+    for (let r0 = 0; r0 < N; r0 += rows) {
+      ctx.write(logits, block.logits, r0 * V);
+      ctx.write(targets, block.targets, r0);
+    }
+    await ctx.sync();
+    const { value, report } = await trackAllocations(ctx, () => tokenLogprobs(ctx, logits, targets));
+    const logp = await value.logp.read();
+    value.logp.destroy();
+    value.lse.destroy();
+    const ref = logprobRef(block.logits, block.targets, rows, V);
+    const lastBlock = logp.subarray((N / rows - 1) * rows);
+    const c0 = check(logp.subarray(0, rows), ref.logp, ref.tol);
+    const c1 = check(lastBlock, ref.logp, ref.tol);
+    const allowanceBytes = ALLOWANCE_PER_ROW * N + ALLOWANCE_CONST;
+    const result: MemoryCheck = {
+      N,
+      V,
+      logitsBytes: N * V * 4,
+      opPeakBytes: report.peakBytes,
+      opBuffers: report.buffers,
+      allowanceBytes,
+      peakBytes: N * V * 4 + report.peakBytes,
+      boundBytes: N * V * 4 + allowanceBytes,
+      pass: report.peakBytes <= allowanceBytes,
+      check: {
+        ok: c0.ok && c1.ok,
+        maxAbsErr: sig(Math.max(c0.maxAbsErr, c1.maxAbsErr), 3),
+        checked: c0.checked + c1.checked,
+      },
+    };
+    return result;
+  } finally {
+    logits.destroy();
+    targets.destroy();
+  }
+}

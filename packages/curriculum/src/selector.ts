@@ -1,0 +1,117 @@
+import type { PairStatsBatch, PerturbationScheme, RngState } from "@sage/stability";
+import type { CurriculumConfig, SelectorName } from "./config.js";
+
+/**
+ * What the selector needs the trainer to compute before it can continue. `kind`:
+ * - `probe`: policy + reference log-probs of held-out probe pairs (competence); no perturbation;
+ * - `pool`: the same for the new candidate pool, plus perturbed error margins per `perturbation`.
+ * The trainer answers with `Selector.refresh(stats)`, `stats` aligned row by row with `pairIds`.
+ */
+export interface ScoringRequest {
+  readonly kind: "probe" | "pool";
+  /** Dataset indices to score, in the order the stats must follow. */
+  readonly pairIds: readonly number[];
+  /** For `probe`, the same as `pairIds` (all of them are probes); empty for `pool`. */
+  readonly probeIds: readonly number[];
+  /** How to produce `stats.perturbed` (null: not needed). For token dropout the pair key is the dataset index. */
+  readonly perturbation: PerturbationScheme | null;
+  /** Policy forward passes this request costs (pairs × passes per pair). */
+  readonly forwardPasses: number;
+  /** 1-based index of the refresh this request belongs to. */
+  readonly refresh: number;
+  /** The step at which the refresh started. */
+  readonly step: number;
+}
+
+/** Quantiles of the selected batch's scores. */
+export interface ScoreQuantiles {
+  readonly min: number;
+  readonly q25: number;
+  readonly median: number;
+  readonly q75: number;
+  readonly max: number;
+}
+
+/** Logging events (drained by `Selector.metrics()`). */
+export type SelectorEvent =
+  | {
+      readonly type: "refresh";
+      readonly selector: SelectorName;
+      readonly step: number;
+      readonly refresh: number;
+      /** Highest unlocked stratum (null without a curriculum). */
+      readonly frontier: number | null;
+      /** Reward accuracy on each stratum's probe set (null: not measured / empty). */
+      readonly competence: readonly (number | null)[];
+      readonly advanced: "competence" | "stall" | null;
+      readonly poolSize: number;
+      /** Fraction of the pool excluded as unstable (`|μ| < z_min·s`). */
+      readonly unstableFraction: number;
+      /** Fraction of the pool marked trivial (`σ(−m) < g_min`). */
+      readonly trivialFraction: number;
+      /** Pairs of the pool eligible for selection. */
+      readonly eligible: number;
+      /** Forward passes requested by this refresh (probes + pool). */
+      readonly forwardPasses: number;
+      /** Forward passes requested since the start. */
+      readonly forwardPassesTotal: number;
+    }
+  | {
+      readonly type: "batch";
+      readonly selector: SelectorName;
+      readonly step: number;
+      readonly size: number;
+      /** Pairs taken from the fallback (trivial, then unstable) because too few were eligible. */
+      readonly fallback: number;
+      /** Score quantiles of the batch (null for selectors that do not score). */
+      readonly scoreQuantiles: ScoreQuantiles | null;
+      readonly frontier: number | null;
+    };
+
+/** JSON-serialisable selector state (for checkpoints); restore with `selectorFromState`. */
+export interface SelectorState {
+  readonly version: 1;
+  readonly name: SelectorName;
+  readonly config: CurriculumConfig;
+  readonly datasetSize: number;
+  /** Hash of the dataset's difficulty inputs; a restore against other data is refused. */
+  readonly datasetFingerprint: number;
+  readonly rng: RngState;
+  /** Selector-specific fields. */
+  readonly data: Record<string, unknown>;
+}
+
+/**
+ * What the trainer calls. One training step:
+ *
+ * ```ts
+ * while (selector.needsRefresh(step)) {
+ *   const req = selector.requestScoring();        // which pairs to score, and how
+ *   selector.refresh(await computeStats(req));    // forward passes on the GPU
+ * }
+ * const ids = selector.nextBatch(step);           // dataset indices to train on
+ * const out = await trainStep(ids);
+ * selector.observeTrainingMargins(ids, out.errorMargins); // free μ update
+ * ```
+ */
+export interface Selector {
+  readonly name: SelectorName;
+  readonly config: CurriculumConfig;
+  /** True while a refresh is due or in progress at `step` (a due refresh starts here). */
+  needsRefresh(step: number): boolean;
+  /** The pending scoring request; throws `PROTOCOL` when no refresh is in progress. */
+  requestScoring(): ScoringRequest;
+  /** Statistics for the pending request, rows aligned with `request.pairIds`. */
+  refresh(stats: PairStatsBatch): void;
+  /** Dataset indices of the batch for `step` (throws `PROTOCOL` if a refresh is due). */
+  nextBatch(step: number): number[];
+  /**
+   * Error margins (configured source) that the training forward pass computed for `ids`; they update
+   * those pairs' μ (and the `history` scheme) at no cost.
+   */
+  observeTrainingMargins(ids: readonly number[], errorMargins: ArrayLike<number>): void;
+  /** JSON-serialisable state. */
+  state(): SelectorState;
+  /** Events since the last call (drains the queue). */
+  metrics(): SelectorEvent[];
+}

@@ -1,0 +1,290 @@
+/**
+ * String-level normalisation of LaTeX answers, applied before parsing.
+ *
+ * Rules (in order): outer `$…$`/`\(…\)` removed; `\left`/`\right`/`\big…` sizing dropped; spacing
+ * commands (`\!`, `\,`, `\;`, `\quad`, `~`) → space; `\dfrac`/`\tfrac` → `\frac`; `\dbinom` →
+ * `\binom`; `\mathrm`/`\mbox`/`\textbf`/… → `\text`; `^\circ`/`°`/`\degree` removed; `\$` and `$`
+ * removed; `\%` → `%`; thousands separators (`{,}`, `,\!`, and `1,234,567` when it is the whole
+ * answer) removed; `0.\overline{3}` → exact fraction; unit words (in `\text{…}` after a value, or a
+ * known unit word after a number) removed; a whole-answer `\text{…}` unwrapped; trailing `.` removed.
+ */
+import { findBoxed, stripAnswerDelimiters } from "./extract.js";
+
+/** Unit and counting words stripped after a value (lower-case; plural `s` handled). */
+export const UNIT_WORDS: readonly string[] = [
+  "unit",
+  "square unit",
+  "sq unit",
+  "cubic unit",
+  "degree",
+  "radian",
+  "dollar",
+  "cent",
+  "euro",
+  "cm",
+  "mm",
+  "km",
+  "m",
+  "meter",
+  "metre",
+  "centimeter",
+  "millimeter",
+  "kilometer",
+  "inch",
+  "inches",
+  "in",
+  "ft",
+  "feet",
+  "foot",
+  "yard",
+  "yd",
+  "mile",
+  "mi",
+  "mph",
+  "kph",
+  "hour",
+  "hr",
+  "minute",
+  "min",
+  "second",
+  "sec",
+  "s",
+  "day",
+  "week",
+  "month",
+  "year",
+  "gram",
+  "g",
+  "kg",
+  "kilogram",
+  "pound",
+  "lb",
+  "lbs",
+  "ounce",
+  "oz",
+  "liter",
+  "litre",
+  "l",
+  "ml",
+  "gallon",
+  "cup",
+  "quart",
+  "pint",
+  "calorie",
+  "people",
+  "person",
+  "student",
+  "point",
+  "page",
+  "mile per hour",
+  "km/h",
+  "m/s",
+  "cm^2",
+  "cm^3",
+  "m^2",
+  "m^3",
+  "ft^2",
+  "in^2",
+  "sq ft",
+  "square feet",
+  "square inch",
+  "square inches",
+  "square meter",
+  "square centimeter",
+  "cubic feet",
+  "cubic inch",
+  "cubic inches",
+  "cubic centimeter",
+  "cubic meter",
+  "way",
+  "time",
+  "coin",
+  "marble",
+  "ball",
+  "book",
+  "apple",
+  "egg",
+  "item",
+  "dozen",
+];
+
+const unitAlternation = [...UNIT_WORDS]
+  .sort((a, b) => b.length - a.length)
+  .map((u) => u.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&").replace(/ /g, "\\s+"))
+  .join("|");
+/** `<number> <unit>` at the end of an answer (unit words only after a digit and a space). */
+const TRAILING_UNIT_RE = new RegExp(
+  `^(.*[\\d}])\\s+(?:${unitAlternation})(?:e?s)?(?:\\^\\{?[23]\\}?)?\\.?$`,
+  "i",
+);
+
+function replaceTextLike(s: string): string {
+  return s.replace(
+    /\\(?:mathrm|mbox|textrm|textbf|textit|textnormal|mathbf|mathit|mathsf|rm)\s*\{/g,
+    "\\text{",
+  );
+}
+
+/** Find `\cmd{...}` groups with balanced braces; returns [start, braceOpen, end(exclusive)]. */
+function findCommandGroups(s: string, cmd: string): Array<[number, number, number]> {
+  const out: Array<[number, number, number]> = [];
+  let i = 0;
+  for (;;) {
+    const j = s.indexOf(cmd, i);
+    if (j < 0) break;
+    let k = j + cmd.length;
+    while (s[k] === " ") k++;
+    if (s[k] !== "{") {
+      i = j + cmd.length;
+      continue;
+    }
+    let depth = 0;
+    let m = k;
+    for (; m < s.length; m++) {
+      if (s[m] === "{") depth++;
+      else if (s[m] === "}") {
+        depth--;
+        if (depth === 0) break;
+      }
+    }
+    if (m >= s.length) break;
+    out.push([j, k, m + 1]);
+    i = m + 1;
+  }
+  return out;
+}
+
+/** Exact fraction for `a.b\overline{c}` repeating decimals, as `\frac{p}{q}`. */
+function repeatingDecimal(intPart: string, nonRep: string, rep: string): string {
+  const whole = BigInt(intPart === "" ? "0" : intPart);
+  const a = BigInt(`${nonRep}${rep}` === "" ? "0" : `${nonRep}${rep}`);
+  const b = BigInt(nonRep === "" ? "0" : nonRep);
+  const den = (10n ** BigInt(rep.length) - 1n) * 10n ** BigInt(nonRep.length);
+  const num = whole * den + (a - b);
+  return `\\frac{${num}}{${den}}`;
+}
+
+/** Remove `\text{…}` wrappers, keeping their contents (for text comparison). */
+export function unwrapText(s: string): string {
+  let t = replaceTextLike(s);
+  for (let guard = 0; guard < 20; guard++) {
+    const g = findCommandGroups(t, "\\text");
+    if (g.length === 0) break;
+    const [a, k, e] = g[0]!;
+    t = `${t.slice(0, a)}${t.slice(k + 1, e - 1)}${t.slice(e)}`;
+  }
+  return t;
+}
+
+/** A key for comparing answers as text: `\text` unwrapped, case, spaces and `$` ignored. */
+export function textKey(s: string): string {
+  return unwrapText(stripAnswerDelimiters(s))
+    .replace(/\\[,;:! ]|~|\\quad|\\left|\\right|\$/g, "")
+    .replace(/\\[dt]frac/g, "\\frac")
+    .replace(/\s+/g, "")
+    .replace(/\.$/, "")
+    .toLowerCase();
+}
+
+export interface NormalizedAnswer {
+  /** The normalised LaTeX string, ready for parsing. */
+  text: string;
+  /** Whether a percent sign was removed. */
+  percent: boolean;
+  /** Whether the whole answer was a `\text{…}` (unwrapped). */
+  wasText: boolean;
+}
+
+/** Apply the normalisation rules listed in the module comment. */
+export function normalizeAnswer(input: string): NormalizedAnswer {
+  let s = stripAnswerDelimiters(input);
+  // a whole-answer \boxed{…}
+  for (let guard = 0; guard < 3; guard++) {
+    const b = findBoxed(s);
+    if (b.length !== 1 || b[0]!.start !== 0 || b[0]!.end !== s.length) break;
+    s = stripAnswerDelimiters(b[0]!.content);
+  }
+  s = s.replace(/\\displaystyle|\\textstyle/g, "");
+  s = s.replace(/\\left\b|\\right\b|\\[bB]igg?[lr]?\b/g, "");
+  s = s.replace(/\\[dt]frac/g, "\\frac").replace(/\\[dt]binom/g, "\\binom");
+  s = s.replace(/\{,\}/g, ",");
+  s = s.replace(/(\d),\\!\s*(?=\d{3})/g, "$1");
+  s = s.replace(/(?<!\\)\\[!,;: ]|\\q?quad\b|~/g, " ");
+  // font commands on single letters/digits are just that symbol: \mathbf{u} → u, \mathrm{r} → r
+  s = s.replace(
+    /\\(?:mathbf|mathit|mathsf|boldsymbol|bm|mathrm|textbf|mathnormal)\s*\{\s*([a-zA-Z0-9])\s*\}/g,
+    "$1",
+  );
+  s = replaceTextLike(s);
+  s = s.replace(/\\operatorname\s*\{\s*([a-zA-Z]+)\s*\}/g, "\\$1");
+  // degrees
+  s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ\b|°|\\degree\b|\\circ\b/g, "");
+  // currency
+  s = s
+    .replace(/\\\$/g, "")
+    .replace(/\$/g, "")
+    .replace(/\\(?:euro|pounds)\b/g, "");
+  // percent
+  let percent = false;
+  let wasText = false;
+  if (/\\?%\s*$/.test(s) || /\\%/.test(s)) {
+    const t = s.replace(/\\%/g, "%");
+    if (/^[^%]*%\s*$/.test(t)) {
+      percent = true;
+      s = t.replace(/%\s*$/, "");
+    }
+  }
+  s = s.replace(/\\text\s*\{\s*percent\s*\}|\s+percent$/i, () => {
+    percent = true;
+    return "";
+  });
+  // repeating decimals 0.\overline{3}, 1.2\overline{34}
+  s = s.replace(/(\d*)\.(\d*)\\overline\s*\{?(\d+)\}?/g, (_m, a: string, b: string, c: string) =>
+    repeatingDecimal(a, b, c),
+  );
+  // \text{…}: unwrap when it is the whole answer; drop unit-like text after a value.
+  s = s.trim();
+  for (let guard = 0; guard < 10; guard++) {
+    const groups = findCommandGroups(s, "\\text");
+    if (groups.length === 0) break;
+    let changed = false;
+    for (let gi = groups.length - 1; gi >= 0; gi--) {
+      const [a, k, e] = groups[gi]!;
+      const inner = s.slice(k + 1, e - 1).trim();
+      const before = s.slice(0, a).trim();
+      const after = s.slice(e).trim();
+      if (before === "" && after === "") {
+        s = inner;
+        wasText = true;
+        changed = true;
+        break;
+      }
+      // "\text{ cm}^2", "\text{ square units}", "\text{dollars}" after a value
+      if (before !== "" && /^[a-zA-Z.\s/]*$/.test(inner) && /^(?:\^\s*\{?\d\}?)?\.?$/.test(after)) {
+        s = before;
+        changed = true;
+        break;
+      }
+      // "\text{or}", "\text{and}" between list items -> comma
+      if (/^(?:and|or|,)$/i.test(inner)) {
+        s = `${s.slice(0, a)},${s.slice(e)}`;
+        changed = true;
+        break;
+      }
+    }
+    if (!changed) break;
+  }
+  s = s.trim();
+  // Trailing unit words after a number: "5 cm", "12 square units", "3 dollars".
+  for (let guard = 0; guard < 3; guard++) {
+    const m = TRAILING_UNIT_RE.exec(s);
+    if (!m) break;
+    s = m[1]!.trim();
+  }
+  // Whole-answer thousands separators: 1,234,567 (and -1,234.5)
+  if (/^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(s.replace(/\s/g, ""))) s = s.replace(/[,\s]/g, "");
+  s = s.replace(/\.$/, "").trim();
+  // "x \in [1,2]" -> "[1,2]"
+  s = s.replace(/^[a-zA-Z]\s*\\in\s*/, "");
+  return { text: s, percent, wasText };
+}

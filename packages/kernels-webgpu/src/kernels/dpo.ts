@@ -1,0 +1,340 @@
+/**
+ * DPO losses (TRL's `dpo_loss` definitions), forward and backward, with TRL's batch metrics.
+ *
+ * Per pair i, from sequence log-probs of the policy (π_w, π_l) and the reference (ρ_w, ρ_l):
+ *   logits = (π_w − π_l) − (ρ_w − ρ_l),  margin m = β·logits,
+ *   chosen reward = β(π_w − ρ_w), rejected reward = β(π_l − ρ_l)   (so m = chosen − rejected)
+ *   sigmoid: −(1−ε)·logσ(m) − ε·logσ(−m)              (ε = label smoothing; conservative DPO)
+ *   robust:  (−(1−ε)·logσ(m) + ε·logσ(−m)) / (1 − 2ε)
+ *   hinge:   max(0, 1 − m)
+ *   ipo:     (logits − 1/(2β))²
+ * Gradients of the reduced loss (mean by default, like TRL) w.r.t. the policy log-probs:
+ *   ∂/∂π_w = scale·∂ℓ/∂logits, ∂/∂π_l = −∂/∂π_w, with ∂ℓ/∂logits = β·∂ℓ/∂m except ipo's 2(logits − 1/(2β)).
+ * logσ(x) = min(x, 0) − log1p(e^{−|x|}) and σ from e^{−|x|}: no overflow at any |m| (1e4 tested).
+ *
+ * Kernel: ONE workgroup loops over the pairs (B is a batch of pairs: small), writes the per-pair
+ * outputs, and tree-reduces the batch metrics on the GPU into one 8-float tensor, so reading them
+ * is a single 32-byte download. Non-finite inputs or losses set a status flag naming the first pair.
+ * Bindings: policyChosen, policyRejected, refChosen, refRejected, out [6, B], metrics [8], status, params.
+ */
+import type { GpuContext, Tensor } from "../runtime/context.js";
+import { KernelError } from "../runtime/errors.js";
+import { checkShape, checkTensor, shapeStr } from "./logprob.js";
+
+export type DpoLossType = "sigmoid" | "robust" | "hinge" | "ipo";
+
+export const DPO_LOSS_TYPES: readonly DpoLossType[] = ["sigmoid", "robust", "hinge", "ipo"];
+
+/** Order of the values in the `metrics` tensor (the TRL names, plus `loss`). */
+export const DPO_METRIC_NAMES = [
+  "loss",
+  "rewards/chosen",
+  "rewards/rejected",
+  "rewards/accuracies",
+  "rewards/margins",
+  "logps/chosen",
+  "logps/rejected",
+] as const;
+
+export type DpoMetrics = Record<(typeof DPO_METRIC_NAMES)[number], number>;
+
+export interface DpoOptions {
+  /** Loss variant (TRL `loss_type`). Default "sigmoid". */
+  lossType?: DpoLossType;
+  /** β > 0 (TRL `beta`). Default 0.1. */
+  beta?: number;
+  /** ε (TRL `label_smoothing`): [0, 0.5] for sigmoid, [0, 0.5) for robust, 0 otherwise. Default 0. */
+  labelSmoothing?: number;
+  /** Reduction the gradients are taken of: "mean" (TRL) or "sum". Default "mean". */
+  reduction?: "mean" | "sum";
+  /** Read the status flag back and throw NON_FINITE naming the first bad pair (one 8-byte read). Default true. */
+  checkFinite?: boolean;
+  /** Invocations of the single workgroup (power of two, 32–1024). Default 256. */
+  workgroupSize?: number;
+}
+
+export interface DpoInputs {
+  /** [B] policy log-prob of each chosen response (e.g. a sequence sum). */
+  policyChosen: Tensor | Float32Array;
+  policyRejected: Tensor | Float32Array;
+  refChosen: Tensor | Float32Array;
+  refRejected: Tensor | Float32Array;
+}
+
+export interface DpoResult {
+  /** [B] per-pair loss. */
+  losses: Tensor<"f32">;
+  /** [B] m = β·((π_w − ρ_w) − (π_l − ρ_l)). */
+  margins: Tensor<"f32">;
+  /** [B] β(π_w − ρ_w). */
+  chosenRewards: Tensor<"f32">;
+  /** [B] β(π_l − ρ_l). */
+  rejectedRewards: Tensor<"f32">;
+  /** [B] ∂(reduced loss)/∂π_w. */
+  gradChosen: Tensor<"f32">;
+  /** [B] ∂(reduced loss)/∂π_l. */
+  gradRejected: Tensor<"f32">;
+  /** [8] batch means in {@link DPO_METRIC_NAMES} order (then one pad); read with {@link readDpoMetrics}. */
+  metrics: Tensor<"f32">;
+}
+
+const KERNEL = "dpo_loss";
+
+/** WGSL of the fused DPO forward + backward + batch metrics kernel. */
+export function dpoWgsl({
+  workgroupSize: WG,
+  lossType,
+}: {
+  workgroupSize: number;
+  lossType: DpoLossType;
+}): string {
+  const loss: Record<DpoLossType, string> = {
+    sigmoid: `loss = -(1.0 - eps) * logSigmoid(m) - eps * logSigmoid(-m);
+    dlogits = beta * (-(1.0 - eps) * sigmoid(-m) + eps * sigmoid(m));`,
+    robust: `loss = (-(1.0 - eps) * logSigmoid(m) + eps * logSigmoid(-m)) / (1.0 - 2.0 * eps);
+    dlogits = beta * (-(1.0 - eps) * sigmoid(-m) - eps * sigmoid(m)) / (1.0 - 2.0 * eps);`,
+    hinge: `loss = max(0.0, 1.0 - m);
+    dlogits = select(0.0, -beta, m < 1.0);`,
+    ipo: `let dev = logits - 1.0 / (2.0 * beta);
+    loss = dev * dev;
+    dlogits = 2.0 * dev;`,
+  };
+  const NV = 7;
+  return /* wgsl */ `
+// DPO loss (${lossType}) per pair, its gradient w.r.t. the policy log-probs, and batch metrics.
+struct Params { B: u32, pad0: u32, pad1: u32, pad2: u32, beta: f32, eps: f32, scale: f32, pad3: f32 }
+@group(0) @binding(0) var<storage, read> pw: array<f32>;
+@group(0) @binding(1) var<storage, read> pl: array<f32>;
+@group(0) @binding(2) var<storage, read> rw: array<f32>;
+@group(0) @binding(3) var<storage, read> rl: array<f32>;
+@group(0) @binding(4) var<storage, read_write> outs: array<f32>;   // [6, B]
+@group(0) @binding(5) var<storage, read_write> metrics: array<f32>;
+@group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>, 2>;
+@group(0) @binding(7) var<uniform> P: Params;
+var<workgroup> acc: array<array<f32, ${NV}>, ${WG}>;
+
+fn isFinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+// log(1 + e) for e in [0, 1], accurate for small e (Kahan's trick).
+fn log1pSmall(e: f32) -> f32 {
+  let u = 1.0 + e;
+  if (u == 1.0) { return e; }
+  return log(u) * e / (u - 1.0);
+}
+fn logSigmoid(x: f32) -> f32 { return min(x, 0.0) - log1pSmall(exp(-abs(x))); }
+fn sigmoid(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let B = P.B;
+  let beta = P.beta;
+  let eps = P.eps;
+  var sums: array<f32, ${NV}>;
+  for (var i = lid; i < B; i += ${WG}u) {
+    let a = pw[i];
+    let b = pl[i];
+    let c = rw[i];
+    let d = rl[i];
+    let cr = beta * (a - c);
+    let rr = beta * (b - d);
+    let logits = (a - b) - (c - d);
+    let m = beta * logits;
+    var loss = 0.0;
+    var dlogits = 0.0;
+    ${loss[lossType]}
+    let gw = P.scale * dlogits;
+    outs[i] = loss;
+    outs[B + i] = m;
+    outs[2u * B + i] = cr;
+    outs[3u * B + i] = rr;
+    outs[4u * B + i] = gw;
+    outs[5u * B + i] = -gw;
+    if (!(isFinite(a) && isFinite(b) && isFinite(c) && isFinite(d) && isFinite(loss) && isFinite(gw))) {
+      atomicMin(&status[0], i);
+    }
+    sums[0] += loss;
+    sums[1] += cr;
+    sums[2] += rr;
+    sums[3] += select(0.0, 1.0, cr > rr);
+    sums[4] += cr - rr;
+    sums[5] += a;
+    sums[6] += b;
+  }
+  acc[lid] = sums;
+  workgroupBarrier();
+  for (var h = ${WG / 2}u; h > 0u; h = h >> 1u) {
+    if (lid < h) {
+      for (var j = 0u; j < ${NV}u; j++) { acc[lid][j] += acc[lid + h][j]; }
+    }
+    workgroupBarrier();
+  }
+  if (lid < ${NV}u) { metrics[lid] = acc[0][lid] / f32(B); }
+  if (lid == ${NV}u) { metrics[lid] = 0.0; }
+}`;
+}
+
+function input(ctx: GpuContext, x: Tensor | Float32Array, name: string, B: number, temps: Tensor[]): Tensor {
+  if (ArrayBuffer.isView(x)) {
+    if (!(x instanceof Float32Array))
+      throw KernelError.mismatch("DTYPE_MISMATCH", name, "a Float32Array or f32 tensor", x, KERNEL);
+    if (x.length !== B)
+      throw KernelError.mismatch(
+        "SHAPE_MISMATCH",
+        name,
+        `${B} values (one per pair, like policyChosen)`,
+        `${x.length}`,
+        KERNEL,
+      );
+    const bad = x.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw KernelError.mismatch("NON_FINITE", `${name}[${bad}]`, "a finite log-prob", x[bad], KERNEL);
+    const t = ctx.tensor(x, [B], `${KERNEL}:${name}`);
+    temps.push(t);
+    return t;
+  }
+  checkTensor(x, ["f32"], name, KERNEL);
+  checkShape(x, [B], name, KERNEL);
+  return x;
+}
+
+/**
+ * DPO loss forward and backward for a batch of B pairs. Returns new tensors (caller destroys
+ * them all, including `metrics`). Gradients are of the mean (or sum) of the per-pair losses.
+ */
+export async function dpoLoss(
+  ctx: GpuContext,
+  inputs: DpoInputs,
+  options: DpoOptions = {},
+): Promise<DpoResult> {
+  const lossType = options.lossType ?? "sigmoid";
+  if (!DPO_LOSS_TYPES.includes(lossType)) {
+    throw KernelError.mismatch("INVALID_ARGUMENT", "lossType", DPO_LOSS_TYPES.join(" | "), lossType, KERNEL);
+  }
+  const beta = options.beta ?? 0.1;
+  if (!(Number.isFinite(beta) && beta > 0))
+    throw KernelError.mismatch("INVALID_ARGUMENT", "beta", "a finite number > 0", beta, KERNEL);
+  const eps = options.labelSmoothing ?? 0;
+  const epsOk =
+    lossType === "sigmoid"
+      ? eps >= 0 && eps <= 0.5
+      : lossType === "robust"
+        ? eps >= 0 && eps < 0.5
+        : eps === 0;
+  if (!epsOk) {
+    const range =
+      lossType === "sigmoid"
+        ? "[0, 0.5]"
+        : lossType === "robust"
+          ? "[0, 0.5)"
+          : `0 (${lossType} has no label smoothing)`;
+    throw KernelError.mismatch("INVALID_ARGUMENT", "labelSmoothing", range, eps, KERNEL);
+  }
+  const reduction = options.reduction ?? "mean";
+  if (reduction !== "mean" && reduction !== "sum") {
+    throw KernelError.mismatch("INVALID_ARGUMENT", "reduction", '"mean" | "sum"', reduction, KERNEL);
+  }
+  const wg = options.workgroupSize ?? 256;
+  if (
+    !Number.isInteger(wg) ||
+    wg < 32 ||
+    wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
+    (wg & (wg - 1)) !== 0
+  ) {
+    throw KernelError.mismatch(
+      "INVALID_ARGUMENT",
+      "workgroupSize",
+      `a power of two in [32, ${ctx.limits.maxComputeInvocationsPerWorkgroup}]`,
+      wg,
+      KERNEL,
+    );
+  }
+  const pc = inputs.policyChosen;
+  if (!ArrayBuffer.isView(pc)) {
+    checkTensor(pc, ["f32"], "policyChosen", KERNEL);
+    if (pc.shape.length !== 1)
+      throw KernelError.mismatch("SHAPE_MISMATCH", "policyChosen", "rank 1 [B]", shapeStr(pc.shape), KERNEL);
+  }
+  const B = ArrayBuffer.isView(pc) ? pc.length : pc.size;
+  if (B === 0) throw KernelError.mismatch("EMPTY", "policyChosen", "at least one pair", "[0]", KERNEL);
+  const temps: Tensor[] = [];
+  let out: Tensor | undefined;
+  let metrics: Tensor<"f32"> | undefined;
+  const status = ctx.tensor<"u32">(new Uint32Array([0xffffffff, 0xffffffff]), [2], `${KERNEL}:status`);
+  try {
+    const ins = [
+      input(ctx, pc, "policyChosen", B, temps),
+      input(ctx, inputs.policyRejected, "policyRejected", B, temps),
+      input(ctx, inputs.refChosen, "refChosen", B, temps),
+      input(ctx, inputs.refRejected, "refRejected", B, temps),
+    ];
+    out = ctx.empty([6, B], "f32", `${KERNEL}:outs`);
+    metrics = ctx.empty([8], "f32", `${KERNEL}:metrics`);
+    const params = new ArrayBuffer(32);
+    new Uint32Array(params, 0, 4).set([B, 0, 0, 0]);
+    new Float32Array(params, 16, 4).set([beta, eps, reduction === "mean" ? 1 / B : 1, 0]);
+    ctx.run({
+      kernel: KERNEL,
+      code: dpoWgsl({ workgroupSize: wg, lossType }),
+      bindings: [...ins, out, metrics, status, new Uint32Array(params)],
+      workgroups: [1],
+    });
+    // Split the [6, B] block into six [B] tensors (copies of a few KB; keeps one simple kernel).
+    const names = [
+      "losses",
+      "margins",
+      "chosenRewards",
+      "rejectedRewards",
+      "gradChosen",
+      "gradRejected",
+    ] as const;
+    const parts = names.map((n) => ctx.empty([B], "f32", `${KERNEL}:${n}`));
+    ctx.flush();
+    const enc = ctx.device.createCommandEncoder({ label: `${KERNEL}:split` });
+    parts.forEach((p, i) => {
+      enc.copyBufferToBuffer((out as Tensor).buffer, i * B * 4, p.buffer, 0, B * 4);
+    });
+    ctx.queue.submit([enc.finish()]);
+    temps.push(out);
+    out = undefined;
+    if (options.checkFinite ?? true) {
+      const s = await status.read();
+      if ((s[0] as number) !== 0xffffffff) {
+        for (const p of parts) p.destroy();
+        throw new KernelError(
+          "NON_FINITE",
+          `pair ${s[0]} (first bad pair) has a non-finite input log-prob, loss or gradient: expected finite values, received NaN or ±Inf`,
+          { kernel: KERNEL },
+        );
+      }
+    }
+    const [losses, margins, chosenRewards, rejectedRewards, gradChosen, gradRejected] = parts as [
+      Tensor<"f32">,
+      Tensor<"f32">,
+      Tensor<"f32">,
+      Tensor<"f32">,
+      Tensor<"f32">,
+      Tensor<"f32">,
+    ];
+    const result = { losses, margins, chosenRewards, rejectedRewards, gradChosen, gradRejected, metrics };
+    metrics = undefined;
+    return result;
+  } finally {
+    ctx.flush();
+    status.destroy();
+    out?.destroy();
+    metrics?.destroy();
+    for (const t of temps) t.destroy();
+  }
+}
+
+/** Download the `metrics` tensor of {@link dpoLoss} as TRL-named numbers. */
+export async function readDpoMetrics(metrics: Tensor): Promise<DpoMetrics> {
+  const v = (await metrics.read()) as Float32Array;
+  const out = {} as DpoMetrics;
+  DPO_METRIC_NAMES.forEach((name, i) => {
+    out[name] = v[i] as number;
+  });
+  return out;
+}

@@ -1,0 +1,145 @@
+/**
+ * Elementwise f32 ops for residual streams and gradient bookkeeping: add, add-in-place
+ * (`dst += alpha·src`, gradient accumulation), scale (by a number or by a one-element GPU tensor,
+ * e.g. a clipping factor), copy, fill.
+ *
+ * One generated kernel per op: 256 invocations a workgroup, one element each, the flat index
+ * folded into a 2-D grid (`(wid.x + wid.y·nwg.x)·256 + lid.x`) for > 65535 workgroups.
+ * Bindings: the operands in order (output last, read_write), then a uniform `vec4<u32>`
+ * `(n, f32 bits of a scalar, 0, 0)`.
+ */
+import type { GpuContext, Tensor } from "../runtime/context.js";
+import { KernelError } from "../runtime/errors.js";
+import { assertDtype, assertFiniteNumber, assertShape, f32bits, grid1d, outputTensor } from "./op-util.js";
+
+const WG = 256;
+
+/**
+ * WGSL for `out[i] = expr` where `expr` may use `x0[i]`, `x1[i]`, … (read-only inputs), `o` (the
+ * current output value), `s` (the uniform scalar) and `g` (a one-element storage scalar).
+ */
+export function elementwiseWgsl(expr: string, inputs: number, opts: { scalarTensor?: boolean } = {}): string {
+  const decl: string[] = [];
+  for (let k = 0; k < inputs; k++) {
+    decl.push(`@group(0) @binding(${k}) var<storage, read> x${k}: array<f32>;`);
+  }
+  let b = inputs;
+  if (opts.scalarTensor) decl.push(`@group(0) @binding(${b++}) var<storage, read> gs: array<f32>;`);
+  decl.push(`@group(0) @binding(${b++}) var<storage, read_write> out: array<f32>;`);
+  decl.push(`@group(0) @binding(${b}) var<uniform> u: vec4<u32>;`);
+  return /* wgsl */ `${decl.join("\n")}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
+  if (i >= u.x) { return; }
+  let s = bitcast<f32>(u.y);
+  ${opts.scalarTensor ? "let g = gs[0];" : ""}
+  let o = out[i];
+  out[i] = ${expr};
+}`;
+}
+
+function launch(
+  ctx: GpuContext,
+  kernel: string,
+  expr: string,
+  inputs: Tensor[],
+  out: Tensor,
+  scalar = 0,
+  scalarTensor?: Tensor,
+): void {
+  const code = elementwiseWgsl(expr, inputs.length, scalarTensor ? { scalarTensor: true } : {});
+  const bindings = [...inputs, ...(scalarTensor ? [scalarTensor] : []), out];
+  ctx.run({
+    kernel,
+    code,
+    bindings: [...bindings, new Uint32Array([out.size, f32bits(scalar), 0, 0])],
+    workgroups: grid1d(ctx, out.size, WG),
+  });
+}
+
+function checkSame(a: Tensor, b: Tensor, kernel: string): void {
+  assertDtype(a, ["f32"], "first operand", kernel);
+  assertDtype(b, ["f32"], "second operand", kernel);
+  assertShape(b, a.shape, "second operand", kernel);
+}
+
+function noAlias(out: Tensor | undefined, inputs: Tensor[], kernel: string): void {
+  if (out && inputs.includes(out)) {
+    throw new KernelError("INVALID_ARGUMENT", "`out` must not be one of the inputs (use the in-place op)", {
+      kernel,
+    });
+  }
+}
+
+function checkScalarTensor(s: Tensor, kernel: string): void {
+  assertDtype(s, ["f32"], "scale", kernel);
+  if (s.size !== 1) {
+    throw KernelError.mismatch("SHAPE_MISMATCH", `scale '${s.label}'`, "one element", s.shape, kernel);
+  }
+}
+
+/** `a + b` (same shapes). Returns a new tensor, or writes `options.out` (not an input; see {@link addInPlace}). */
+export function add(ctx: GpuContext, a: Tensor, b: Tensor, options: { out?: Tensor } = {}): Tensor<"f32"> {
+  checkSame(a, b, "add");
+  noAlias(options.out, [a, b], "add");
+  const out = outputTensor(ctx, options.out, a.shape, "add:out", "add");
+  launch(ctx, "add", "x0[i] + x1[i]", [a, b], out);
+  return out;
+}
+
+/** `dst += alpha·src` in place (gradient accumulation, residual adds). */
+export function addInPlace(ctx: GpuContext, dst: Tensor, src: Tensor, options: { alpha?: number } = {}): void {
+  checkSame(dst, src, "add_inplace");
+  if (dst === src) throw new KernelError("INVALID_ARGUMENT", "dst and src must differ", { kernel: "add_inplace" });
+  const alpha = options.alpha ?? 1;
+  assertFiniteNumber(alpha, "alpha", "add_inplace");
+  launch(ctx, "add_inplace", alpha === 1 ? "o + x0[i]" : "fma(s, x0[i], o)", [src], dst, alpha);
+}
+
+/** `s·x` into a new tensor (or `options.out`). `s` is a number or a one-element f32 tensor. */
+export function scale(ctx: GpuContext, x: Tensor, s: number | Tensor, options: { out?: Tensor } = {}): Tensor<"f32"> {
+  assertDtype(x, ["f32"], "input", "scale");
+  if (typeof s === "number") assertFiniteNumber(s, "scale", "scale");
+  else checkScalarTensor(s, "scale");
+  noAlias(options.out, [x, ...(typeof s === "number" ? [] : [s])], "scale");
+  const out = outputTensor(ctx, options.out, x.shape, "scale:out", "scale");
+  if (typeof s === "number") launch(ctx, "scale", "s * x0[i]", [x], out, s);
+  else launch(ctx, "scale_t", "g * x0[i]", [x], out, 0, s);
+  return out;
+}
+
+/** `x *= s` in place. `s` is a number or a one-element f32 tensor (e.g. a clip factor). */
+export function scaleInPlace(ctx: GpuContext, x: Tensor, s: number | Tensor): void {
+  assertDtype(x, ["f32"], "input", "scale_inplace");
+  if (typeof s === "number") {
+    assertFiniteNumber(s, "scale", "scale_inplace");
+    launch(ctx, "scale_inplace", "s * o", [], x, s);
+  } else {
+    checkScalarTensor(s, "scale_inplace");
+    launch(ctx, "scale_inplace_t", "g * o", [], x, 0, s);
+  }
+}
+
+/** A new tensor with the contents of `x`. */
+export function copy(ctx: GpuContext, x: Tensor): Tensor<"f32"> {
+  assertDtype(x, ["f32"], "input", "copy");
+  const out = ctx.empty(x.shape, "f32", `${x.label}:copy`);
+  launch(ctx, "copy", "x0[i]", [x], out);
+  return out;
+}
+
+/** `dst = src` (same shapes). */
+export function copyInto(ctx: GpuContext, dst: Tensor, src: Tensor): void {
+  checkSame(dst, src, "copy_into");
+  if (dst === src) return;
+  launch(ctx, "copy", "x0[i]", [src], dst);
+}
+
+/** Set every element of an f32 tensor to `value` (default 0). */
+export function fill(ctx: GpuContext, t: Tensor, value = 0): void {
+  assertDtype(t, ["f32"], "input", "fill");
+  assertFiniteNumber(value, "fill value", "fill");
+  launch(ctx, "fill", "s", [], t, value);
+}

@@ -1,0 +1,649 @@
+/**
+ * Fused token log-probabilities: `logp[n] = logits[n, t_n] − logsumexp(logits[n, :])`, and its
+ * backward `dlogits[n, v] = g[n] · (1[v = t_n] − exp(logits[n, v] − lse[n]))`.
+ *
+ * Algorithm (forward): one workgroup per row. Each invocation streams a strided slice of the row
+ * (vec4 loads when V % 4 == 0, scalars otherwise) keeping an online (max, sum) pair — per vec4 it
+ * takes the block max, rescales the running sum once, then adds four `exp(x − m)`, so one pass over
+ * the logits and ~1.25 exp per element. The (max, sum) pairs are merged by a shared-memory tree.
+ * Invocation 0 gathers `logits[n, t_n]` and writes `logp` and `lse`. No softmax is materialised.
+ *
+ * Bad input is flagged by the kernel itself at no extra pass: a `status` buffer of two u32 holds
+ * the first row whose log-sum-exp or target logit is non-finite (NaN/±Inf anywhere in a row makes
+ * its lse non-finite; −Inf entries in an otherwise finite row are legal, masked vocabulary) and the
+ * first row whose target id is outside `[0, V)` and not the ignore index (its `logp` is NaN, never
+ * an out-of-bounds read). The op reads the 8 bytes back once per call when checks are on.
+ *
+ * Chunking: a logits tensor larger than `maxStorageBufferBindingSize` is processed in row chunks,
+ * each bound as a sub-range `{buffer, offset, size}` of the same buffer (no copy, no second
+ * [N, V] buffer); small per-row buffers are bound whole and indexed with a row-offset uniform.
+ * The runtime's `ctx.run` binds whole buffers only, so ranged passes are recorded by
+ * {@link runRanged} on an encoder of their own, submitted in order after `ctx.flush()`.
+ * Grids above 65535 rows fold into 2-D dispatch.
+ */
+import { type Binding, type GpuContext, Tensor } from "../runtime/context.js";
+import { KernelError } from "../runtime/errors.js";
+import { BufferUsage } from "../runtime/usage.js";
+
+// ------------------------------------------------------------------ shared helpers (loss kernels)
+
+/** A sub-range of a buffer bound as a storage binding. */
+export interface RangedBinding {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+export function shapeStr(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/** Workgroup grid for `n` workgroups: 1-D up to the per-dimension limit, 2-D above it. */
+export function grid(ctx: GpuContext, n: number): [number, number] {
+  const max = ctx.limits.maxComputeWorkgroupsPerDimension;
+  const x = Math.min(n, max);
+  const y = Math.ceil(n / Math.max(1, x));
+  if (y > max) {
+    throw KernelError.mismatch("LIMIT_EXCEEDED", "workgroups", `at most ${max * max}`, n);
+  }
+  return [x, y];
+}
+
+export function checkTensor(
+  t: unknown,
+  dtypes: readonly string[],
+  what: string,
+  kernel: string,
+): asserts t is Tensor {
+  if (!t || typeof t !== "object" || !("buffer" in t) || !("dtype" in t)) {
+    throw KernelError.mismatch("INVALID_ARGUMENT", what, "a Tensor", t, kernel);
+  }
+  const tt = t as Tensor;
+  tt.assertAlive(kernel);
+  if (!dtypes.includes(tt.dtype)) {
+    throw KernelError.mismatch(
+      "DTYPE_MISMATCH",
+      `${what} '${tt.label}'`,
+      dtypes.join(" or "),
+      tt.dtype,
+      kernel,
+    );
+  }
+}
+
+export function checkShape(t: Tensor, shape: readonly number[], what: string, kernel: string): void {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw KernelError.mismatch(
+      "SHAPE_MISMATCH",
+      `${what} '${t.label}'`,
+      `shape ${shapeStr(shape)}`,
+      shapeStr(t.shape),
+      kernel,
+    );
+  }
+}
+
+/** Upload host data as a temporary tensor, or return the caller's tensor (not owned). */
+export function asTensor(
+  ctx: GpuContext,
+  x: Tensor | Float32Array | Int32Array | Uint32Array,
+  shape: readonly number[],
+  label: string,
+): { t: Tensor; owned: boolean } {
+  if (ArrayBuffer.isView(x)) return { t: ctx.tensor(x, shape, label), owned: true };
+  return { t: x, owned: false };
+}
+
+/**
+ * Record one compute pass whose storage bindings may be buffer sub-ranges. Without ranged
+ * bindings this is `ctx.run`. With them, pending work is flushed first and the pass is submitted
+ * on its own encoder, so queue order is kept. (Not covered by `ctx.startProfile()`.)
+ */
+export function runRanged(
+  ctx: GpuContext,
+  d: {
+    kernel: string;
+    code: string;
+    bindings: readonly (Binding | RangedBinding)[];
+    workgroups: readonly [number, number?, number?];
+  },
+): void {
+  const ranged = d.bindings.some((b) => !ArrayBuffer.isView(b) && typeof b === "object" && "offset" in b);
+  if (!ranged) {
+    ctx.run({ kernel: d.kernel, code: d.code, bindings: d.bindings as Binding[], workgroups: d.workgroups });
+    return;
+  }
+  const [x, y = 1, z = 1] = d.workgroups;
+  const maxWg = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if ([x, y, z].some((n) => n > maxWg)) {
+    throw KernelError.mismatch("LIMIT_EXCEEDED", "workgroup count", `at most ${maxWg}`, [x, y, z], d.kernel);
+  }
+  if (x * y * z === 0) return;
+  ctx.flush();
+  const pipeline = ctx.pipeline(d.kernel, d.code);
+  const uniforms: GPUBuffer[] = [];
+  const entries: GPUBindGroupEntry[] = d.bindings.map((b, binding) => {
+    if (ArrayBuffer.isView(b)) {
+      const buf = ctx.device.createBuffer({
+        label: `${d.kernel}:uniform`,
+        size: Math.max(16, Math.ceil(b.byteLength / 16) * 16),
+        usage: BufferUsage.UNIFORM,
+        mappedAtCreation: true,
+      });
+      new Uint8Array(buf.getMappedRange()).set(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+      buf.unmap();
+      uniforms.push(buf);
+      return { binding, resource: { buffer: buf } };
+    }
+    if ("offset" in b) return { binding, resource: { buffer: b.buffer, offset: b.offset, size: b.size } };
+    if (b instanceof Tensor) {
+      b.assertAlive(d.kernel);
+      return { binding, resource: { buffer: b.buffer } };
+    }
+    return { binding, resource: { buffer: b } };
+  });
+  const bindGroup = ctx.device.createBindGroup({
+    label: d.kernel,
+    layout: pipeline.getBindGroupLayout(0),
+    entries,
+  });
+  const enc = ctx.device.createCommandEncoder({ label: d.kernel });
+  const pass = enc.beginComputePass({ label: d.kernel });
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(x, y, z);
+  pass.end();
+  ctx.queue.submit([enc.finish()]);
+  ctx.dispatchCount++;
+  for (const u of uniforms) u.destroy();
+}
+
+/** Row chunks of a [rows, rowBytes] buffer so that each chunk binds within `maxBytes` at an aligned offset. */
+export function rowChunks(
+  ctx: GpuContext,
+  rows: number,
+  rowBytes: number,
+  maxBytes: number,
+  kernel: string,
+): { start: number; count: number }[] {
+  if (rows * rowBytes <= maxBytes) return [{ start: 0, count: rows }];
+  const align = ctx.limits.minStorageBufferOffsetAlignment;
+  const step = align / gcd(rowBytes, align);
+  const per = Math.floor(Math.floor(maxBytes / rowBytes) / step) * step;
+  if (per < 1) {
+    throw KernelError.mismatch(
+      "LIMIT_EXCEEDED",
+      "row chunk",
+      `${step} row(s) of ${rowBytes} bytes (offset alignment ${align}) within the binding limit of ${maxBytes} bytes`,
+      `${step * rowBytes} bytes`,
+      kernel,
+    );
+  }
+  const out: { start: number; count: number }[] = [];
+  for (let s = 0; s < rows; s += per) out.push({ start: s, count: Math.min(per, rows - s) });
+  return out;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+// ------------------------------------------------------------------ WGSL
+
+export interface LogprobKernelParams {
+  /** Invocations per workgroup (one workgroup per row); a power of two. */
+  workgroupSize: number;
+  /** vec4 loads (requires V % 4 == 0). */
+  vec4: boolean;
+  /** vec4 loads per loop step in the forward (one rescale of the running sum per step). Default 1. */
+  unroll?: number;
+}
+
+const NEG_MAX = "-3.4028234663852886e38";
+
+const COMMON = /* wgsl */ `
+fn isFinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+fn bitsF32(b: u32) -> f32 { return bitcast<f32>(b); } // not const-evaluated: NaN allowed
+`;
+
+/** WGSL of the forward kernel. Bindings: logits, targets, logp, lse, status, params. */
+export function logprobForwardWgsl({ workgroupSize: WG, vec4, unroll: U = 1 }: LogprobKernelParams): string {
+  const elem = vec4 ? "vec4<f32>" : "f32";
+  const body = vec4
+    ? /* wgsl */ `
+  let v4 = V / 4u;
+  let base = r * v4;
+  var j = lid;
+  // ${U} vec4 loads per step, one rescale per step.
+  for (; j + ${(U - 1) * WG}u < v4; j += ${U * WG}u) {
+${Array.from({ length: U }, (_, k) => `    let a${k} = logits[base + j + ${k * WG}u];`).join("\n")}
+    let q = ${Array.from({ length: U }, (_, k) => `a${k}`).reduce((x, y) => `max(${x}, ${y})`)};
+    let mn = max(m, max(max(q.x, q.y), max(q.z, q.w)));
+    let mv = vec4<f32>(mn);
+    let e = ${Array.from({ length: U }, (_, k) => `exp(a${k} - mv)`).join(" + ")};
+    s = s * exp(m - mn) + ((e.x + e.y) + (e.z + e.w));
+    m = mn;
+  }
+  for (; j < v4; j += ${WG}u) {
+    let v = logits[base + j];
+    let mn = max(m, max(max(v.x, v.y), max(v.z, v.w)));
+    let e = exp(v - vec4<f32>(mn));
+    s = s * exp(m - mn) + ((e.x + e.y) + (e.z + e.w));
+    m = mn;
+  }`
+    : /* wgsl */ `
+  let base = r * V;
+  for (var j = lid; j < V; j += ${WG}u) {
+    let x = logits[base + j];
+    let mn = max(m, x);
+    s = s * exp(m - mn) + exp(x - mn);
+    m = mn;
+  }`;
+  const gather = vec4 ? "logits[(r * V + u32(t)) / 4u][u32(t) % 4u]" : "logits[r * V + u32(t)]";
+  return /* wgsl */ `
+// Fused token log-prob forward (online log-sum-exp + gather), ${vec4 ? "vec4" : "scalar"} loads.
+struct Params { rows: u32, V: u32, rowOffset: u32, ignoreIndex: i32 }
+@group(0) @binding(0) var<storage, read> logits: array<${elem}>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read_write> logp: array<f32>;
+@group(0) @binding(3) var<storage, read_write> lseOut: array<f32>;
+@group(0) @binding(4) var<storage, read_write> status: array<atomic<u32>, 2>;
+@group(0) @binding(5) var<uniform> P: Params;
+var<workgroup> wm: array<f32, ${WG}>;
+var<workgroup> ws: array<f32, ${WG}>;
+${COMMON}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= P.rows) { return; }
+  let V = P.V;
+  var m = ${NEG_MAX};
+  var s = 0.0;
+${body}
+  wm[lid] = m;
+  ws[lid] = s;
+  workgroupBarrier();
+  for (var k = ${WG / 2}u; k > 0u; k = k >> 1u) {
+    if (lid < k) {
+      let m1 = wm[lid];
+      let m2 = wm[lid + k];
+      let mn = max(m1, m2);
+      ws[lid] = ws[lid] * exp(m1 - mn) + ws[lid + k] * exp(m2 - mn);
+      wm[lid] = mn;
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let n = P.rowOffset + r;
+    let l = wm[0] + log(ws[0]);
+    lseOut[n] = l;
+    var bad = !isFinite(l);
+    let t = targets[n];
+    if (t == P.ignoreIndex) {
+      logp[n] = 0.0;
+    } else if (t < 0 || u32(t) >= V) {
+      logp[n] = bitsF32(0x7fc00000u);
+      atomicMin(&status[1], n);
+    } else {
+      let xt = ${gather};
+      bad = bad || !isFinite(xt);
+      logp[n] = xt - l;
+    }
+    if (bad) { atomicMin(&status[0], n); }
+  }
+}`;
+}
+
+/** WGSL of the backward kernel. Bindings: logits (read_write when in place), targets, lse, g, [out], status, params. */
+export function logprobBackwardWgsl({
+  workgroupSize: WG,
+  vec4,
+  inPlace,
+}: LogprobKernelParams & { inPlace: boolean }): string {
+  const elem = vec4 ? "vec4<f32>" : "f32";
+  const dst = inPlace ? "logits" : "dout";
+  const body = vec4
+    ? /* wgsl */ `
+  let v4 = V / 4u;
+  let base = r * v4;
+  let tq = select(v4, u32(t) / 4u, hit);
+  let tc = vec4<u32>(0u, 1u, 2u, 3u) == vec4<u32>(u32(t) % 4u);
+  for (var j = lid; j < v4; j += ${WG}u) {
+    var d = vec4<f32>(-gg) * exp(logits[base + j] - vec4<f32>(l));
+    if (j == tq) { d = d + select(vec4<f32>(0.0), vec4<f32>(gg), tc); }
+    ${dst}[base + j] = select(d, vec4<f32>(0.0), vec4<bool>(skip));
+  }`
+    : /* wgsl */ `
+  let base = r * V;
+  let tq = select(V, u32(t), hit);
+  for (var j = lid; j < V; j += ${WG}u) {
+    var d = -gg * exp(logits[base + j] - l);
+    if (j == tq) { d = d + gg; }
+    ${dst}[base + j] = select(d, 0.0, skip);
+  }`;
+  return /* wgsl */ `
+// Fused token log-prob backward: dlogits = g · (onehot(t) − exp(logits − lse)), ${inPlace ? "in place" : "to a new buffer"}.
+struct Params { rows: u32, V: u32, rowOffset: u32, ignoreIndex: i32 }
+@group(0) @binding(0) var<storage, ${inPlace ? "read_write" : "read"}> logits: array<${elem}>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read> lse: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+${inPlace ? "" : `@group(0) @binding(4) var<storage, read_write> dout: array<${elem}>;\n`}@group(0) @binding(${inPlace ? 4 : 5}) var<storage, read_write> status: array<atomic<u32>, 2>;
+@group(0) @binding(${inPlace ? 5 : 6}) var<uniform> P: Params;
+${COMMON}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= P.rows) { return; }
+  let V = P.V;
+  let n = P.rowOffset + r;
+  let t = targets[n];
+  let skip = t == P.ignoreIndex;
+  let hit = t >= 0 && u32(t) < V;
+  let gg = g[n];
+  let l = lse[n];
+  if (lid == 0u) {
+    if (!skip && !hit) { atomicMin(&status[1], n); }
+    if (!skip && (!isFinite(gg) || !isFinite(l))) { atomicMin(&status[0], n); }
+  }
+${body}
+}`;
+}
+
+// ------------------------------------------------------------------ ops
+
+export interface TokenLogprobsOptions {
+  /** Target id meaning "ignored position" (logp 0, zero gradient). Must be negative. Default −100. */
+  ignoreIndex?: number;
+  /**
+   * Read back the kernel's status flags and throw `NON_FINITE` (first row with a non-finite
+   * log-sum-exp or target logit). One 8-byte read, i.e. one wait for the GPU, per call. Default true.
+   */
+  checkFinite?: boolean;
+  /**
+   * For targets given as a GPU tensor: throw `OUT_OF_RANGE` naming the first position whose id is
+   * outside `[0, V)` and not `ignoreIndex` (checked in the same kernel; costs the same read-back).
+   * Typed-array targets are always checked on the CPU before dispatch. Default true.
+   */
+  checkTargets?: boolean;
+  /** Cap on bytes per storage binding (default and maximum: the device's maxStorageBufferBindingSize). */
+  maxBindingBytes?: number;
+  /** Invocations per workgroup (power of two, 32–1024). Default: 64 on software adapters, 256 otherwise. */
+  workgroupSize?: number;
+  /** Forward only: vec4 loads per loop step (1–8). Default 4. */
+  unroll?: number;
+}
+
+export interface TokenLogprobsBackwardOptions extends TokenLogprobsOptions {
+  /** Overwrite the logits tensor with its gradient and return it (no new [N, V] buffer). Default false. */
+  inPlace?: boolean;
+}
+
+export interface TokenLogprobsResult {
+  /** [N] log p(t_n); 0 at ignored positions. */
+  logp: Tensor<"f32">;
+  /** [N] logsumexp(logits[n, :]) — save it for the backward. */
+  lse: Tensor<"f32">;
+}
+
+const FWD = "token_logprobs";
+const BWD = "token_logprobs_backward";
+
+type Targets = Tensor | Int32Array;
+
+interface Prepared {
+  N: number;
+  V: number;
+  ignoreIndex: number;
+  wg: number;
+  maxBytes: number;
+  targets: Tensor;
+  ownTargets: boolean;
+  checkFinite: boolean;
+  checkTargets: boolean;
+}
+
+function prepare(
+  ctx: GpuContext,
+  logits: Tensor,
+  targets: Targets,
+  opts: TokenLogprobsOptions,
+  kernel: string,
+): Prepared {
+  checkTensor(logits, ["f32"], "logits", kernel);
+  if (logits.shape.length !== 2) {
+    throw KernelError.mismatch(
+      "SHAPE_MISMATCH",
+      `logits '${logits.label}'`,
+      "rank 2 [N, V]",
+      shapeStr(logits.shape),
+      kernel,
+    );
+  }
+  const [N, V] = logits.shape as [number, number];
+  if (N === 0 || V === 0) {
+    throw KernelError.mismatch(
+      "EMPTY",
+      `logits '${logits.label}'`,
+      "N ≥ 1 rows and V ≥ 1 columns",
+      shapeStr(logits.shape),
+      kernel,
+    );
+  }
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  if (!Number.isInteger(ignoreIndex) || ignoreIndex >= 0 || ignoreIndex < -(2 ** 31)) {
+    throw KernelError.mismatch(
+      "INVALID_ARGUMENT",
+      "ignoreIndex",
+      "a negative 32-bit integer",
+      ignoreIndex,
+      kernel,
+    );
+  }
+  const wg = opts.workgroupSize ?? (ctx.report?.isSoftware ? 64 : 256);
+  if (
+    !Number.isInteger(wg) ||
+    wg < 32 ||
+    wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
+    (wg & (wg - 1)) !== 0
+  ) {
+    throw KernelError.mismatch(
+      "INVALID_ARGUMENT",
+      "workgroupSize",
+      `a power of two in [32, ${ctx.limits.maxComputeInvocationsPerWorkgroup}]`,
+      wg,
+      kernel,
+    );
+  }
+  const deviceMax = ctx.limits.maxStorageBufferBindingSize;
+  const maxBytes = opts.maxBindingBytes ?? deviceMax;
+  if (!Number.isInteger(maxBytes) || maxBytes < 4 || maxBytes > deviceMax) {
+    throw KernelError.mismatch(
+      "INVALID_ARGUMENT",
+      "maxBindingBytes",
+      `an integer in [4, ${deviceMax}]`,
+      maxBytes,
+      kernel,
+    );
+  }
+  let t: Tensor;
+  let owned = false;
+  if (ArrayBuffer.isView(targets)) {
+    if (!(targets instanceof Int32Array)) {
+      throw KernelError.mismatch("DTYPE_MISMATCH", "targets", "an Int32Array or i32 tensor", targets, kernel);
+    }
+    if (targets.length !== N) {
+      throw KernelError.mismatch(
+        "SHAPE_MISMATCH",
+        "targets",
+        `${N} ids (one per logits row)`,
+        `${targets.length}`,
+        kernel,
+      );
+    }
+    for (let i = 0; i < N; i++) {
+      const id = targets[i] as number;
+      if (id !== ignoreIndex && (id < 0 || id >= V)) {
+        throw KernelError.mismatch(
+          "OUT_OF_RANGE",
+          `target id at position ${i}`,
+          `an id in [0, ${V}) or the ignore index ${ignoreIndex}`,
+          id,
+          kernel,
+        );
+      }
+    }
+    t = ctx.tensor(targets, [N], `${kernel}:targets`);
+    owned = true;
+  } else {
+    checkTensor(targets, ["i32"], "targets", kernel);
+    checkShape(targets, [N], "targets", kernel);
+    t = targets;
+  }
+  return {
+    N,
+    V,
+    ignoreIndex,
+    wg,
+    maxBytes,
+    targets: t,
+    ownTargets: owned,
+    checkFinite: opts.checkFinite ?? true,
+    checkTargets: owned ? false : (opts.checkTargets ?? true),
+  };
+}
+
+async function checkStatus(status: Tensor<"u32">, p: Prepared, kernel: string, what: string): Promise<void> {
+  if (!p.checkFinite && !p.checkTargets) return;
+  const s = await status.read();
+  const nf = s[0] as number;
+  const oor = s[1] as number;
+  if (p.checkTargets && oor !== 0xffffffff) {
+    throw KernelError.mismatch(
+      "OUT_OF_RANGE",
+      `target id at position ${oor} (first bad position)`,
+      `an id in [0, ${p.V}) or the ignore index ${p.ignoreIndex}`,
+      "an id outside that range",
+      kernel,
+    );
+  }
+  if (p.checkFinite && nf !== 0xffffffff) {
+    throw new KernelError(
+      "NON_FINITE",
+      `row ${nf} (first bad row) has ${what}: expected finite values, received NaN or ±Inf`,
+      { kernel },
+    );
+  }
+}
+
+/**
+ * Per-token log-probabilities of `targets` under `logits` ([N, V] f32), fused with the row
+ * log-sum-exp. `targets` is an `Int32Array` (validated on the CPU) or an i32 tensor [N]
+ * (validated in the kernel when `checkTargets`). Returns new tensors the caller destroys.
+ */
+export async function tokenLogprobs(
+  ctx: GpuContext,
+  logits: Tensor,
+  targets: Targets,
+  options: TokenLogprobsOptions = {},
+): Promise<TokenLogprobsResult> {
+  const p = prepare(ctx, logits, targets, options, FWD);
+  const { N, V, wg } = p;
+  const vec4 = V % 4 === 0;
+  const code = logprobForwardWgsl({ workgroupSize: wg, vec4, unroll: options.unroll ?? 4 });
+  const logp = ctx.empty([N], "f32", `${FWD}:logp`);
+  const lse = ctx.empty([N], "f32", `${FWD}:lse`);
+  const status = ctx.tensor<"u32">(new Uint32Array([0xffffffff, 0xffffffff]), [2], `${FWD}:status`);
+  try {
+    for (const c of rowChunks(ctx, N, V * 4, p.maxBytes, FWD)) {
+      const whole = c.count === N;
+      const params = new Uint32Array([c.count, V, c.start, p.ignoreIndex >>> 0]);
+      runRanged(ctx, {
+        kernel: FWD,
+        code,
+        bindings: [
+          whole ? logits : { buffer: logits.buffer, offset: c.start * V * 4, size: c.count * V * 4 },
+          p.targets,
+          logp,
+          lse,
+          status,
+          params,
+        ],
+        workgroups: grid(ctx, c.count),
+      });
+    }
+    await checkStatus(status, p, FWD, "a non-finite log-sum-exp or target logit");
+  } catch (e) {
+    logp.destroy();
+    lse.destroy();
+    throw e;
+  } finally {
+    ctx.flush(); // temporaries are destroyed below: submit the passes that use them first
+    status.destroy();
+    if (p.ownTargets) p.targets.destroy();
+  }
+  return { logp, lse };
+}
+
+/**
+ * Gradient of `Σ g[n]·logp[n]` w.r.t. the logits: `g[n]·(onehot(t_n) − softmax(logits[n]))`,
+ * recomputed from the saved `lse`. Rows whose target is the ignore index get zeros. With
+ * `inPlace: true` the logits tensor is overwritten and returned (same object; no new buffer);
+ * otherwise a new [N, V] tensor is returned.
+ */
+export async function tokenLogprobsBackward(
+  ctx: GpuContext,
+  logits: Tensor,
+  targets: Targets,
+  lse: Tensor,
+  g: Tensor | Float32Array,
+  options: TokenLogprobsBackwardOptions = {},
+): Promise<Tensor<"f32">> {
+  const p = prepare(ctx, logits, targets, options, BWD);
+  const { N, V, wg } = p;
+  const inPlace = options.inPlace ?? false;
+  let gT: { t: Tensor; owned: boolean } | undefined;
+  let out: Tensor<"f32"> | undefined;
+  const status = ctx.tensor<"u32">(new Uint32Array([0xffffffff, 0xffffffff]), [2], `${BWD}:status`);
+  try {
+    checkTensor(lse, ["f32"], "lse", BWD);
+    checkShape(lse, [N], "lse", BWD);
+    if (ArrayBuffer.isView(g)) {
+      if (!(g instanceof Float32Array)) {
+        throw KernelError.mismatch("DTYPE_MISMATCH", "g", "a Float32Array or f32 tensor", g, BWD);
+      }
+      if (g.length !== N)
+        throw KernelError.mismatch("SHAPE_MISMATCH", "g", `${N} values`, `${g.length}`, BWD);
+    } else {
+      checkTensor(g, ["f32"], "g", BWD);
+      checkShape(g, [N], "g", BWD);
+    }
+    gT = asTensor(ctx, g, [N], `${BWD}:g`);
+    const vec4 = V % 4 === 0;
+    const code = logprobBackwardWgsl({ workgroupSize: wg, vec4, inPlace });
+    if (!inPlace) out = ctx.empty([N, V], "f32", `${BWD}:dlogits`);
+    for (const c of rowChunks(ctx, N, V * 4, p.maxBytes, BWD)) {
+      const whole = c.count === N;
+      const range = (t: Tensor) =>
+        whole ? t : { buffer: t.buffer, offset: c.start * V * 4, size: c.count * V * 4 };
+      const params = new Uint32Array([c.count, V, c.start, p.ignoreIndex >>> 0]);
+      const bindings: (Binding | RangedBinding)[] = [range(logits), p.targets, lse, gT.t];
+      if (out) bindings.push(range(out));
+      bindings.push(status, params);
+      runRanged(ctx, { kernel: BWD, code, bindings, workgroups: grid(ctx, c.count) });
+    }
+    await checkStatus(status, p, BWD, "a non-finite upstream gradient g or saved lse");
+  } catch (e) {
+    out?.destroy();
+    throw e;
+  } finally {
+    ctx.flush(); // temporaries are destroyed below: submit the passes that use them first
+    status.destroy();
+    if (gT?.owned) gT.t.destroy();
+    if (p.ownTargets) p.targets.destroy();
+  }
+  return out ?? (logits as Tensor<"f32">); // dtype checked in prepare()
+}

@@ -1,0 +1,217 @@
+/**
+ * RMSNorm (Llama/Qwen2): `y = w ⊙ x·rstd`, `rstd = 1/√(mean(x²) + eps)` over the last dimension.
+ *
+ * Forward: one workgroup of 64 per row (strided sum of squares, tree reduction in workgroup
+ * memory), saves `rstd` `[R]` for backward. Backward (per row, same reduction):
+ * `dx = rstd·(g − x̂·mean(g ⊙ x̂))` with `g = dy ⊙ w`, `x̂ = x·rstd`. The weight gradient
+ * `dw[d] = Σ_r dy[r,d]·x̂[r,d]` is reduced over rows deterministically in two passes: partial sums
+ * over fixed chunks of 64 rows (one invocation per (chunk, column)), then a per-column sum of
+ * the chunk partials in chunk order — no atomics, bit-reproducible.
+ */
+import type { GpuContext, Tensor } from "../runtime/context.js";
+import { KernelError } from "../runtime/errors.js";
+import {
+  assertDtype,
+  assertFiniteNumber,
+  assertNonEmpty,
+  assertShape,
+  f32bits,
+  grid1d,
+  outputTensor,
+  shapeStr,
+} from "./op-util.js";
+
+const WG = 64;
+const CHUNK = 64;
+
+const rowReduce = /* wgsl */ `
+var<workgroup> red: array<f32, ${WG}>;
+fn reduce(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+
+export function rmsnormWgsl(): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(4) var<uniform> u: vec4<u32>; // (R, D, eps bits, 0)
+${rowReduce}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= u.x) { return; }
+  let lid = lid3.x; let D = u.y; let base = row * D;
+  var ss = 0.0;
+  for (var d = lid; d < D; d += ${WG}u) { let v = x[base + d]; ss = fma(v, v, ss); }
+  let r = inverseSqrt(reduce(ss, lid) / f32(D) + bitcast<f32>(u.z));
+  for (var d = lid; d < D; d += ${WG}u) { y[base + d] = w[d] * (x[base + d] * r); }
+  if (lid == 0u) { rstd[row] = r; }
+}`;
+}
+
+export function rmsnormBackwardWgsl(): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> rstd: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(5) var<uniform> u: vec4<u32>; // (R, D, 0, 0)
+${rowReduce}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= u.x) { return; }
+  let lid = lid3.x; let D = u.y; let base = row * D;
+  let r = rstd[row];
+  var s = 0.0;
+  for (var d = lid; d < D; d += ${WG}u) { s = fma(dy[base + d] * w[d], x[base + d], s); }
+  // mean(g ⊙ x̂)·rstd = r²·Σ(g ⊙ x)/D
+  let c = reduce(s, lid) * r * r / f32(D);
+  for (var d = lid; d < D; d += ${WG}u) { dx[base + d] = r * (dy[base + d] * w[d] - x[base + d] * c); }
+}`;
+}
+
+export function rmsnormWeightPartialWgsl(): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> rstd: array<f32>;
+@group(0) @binding(3) var<storage, read_write> part: array<f32>;
+@group(0) @binding(4) var<uniform> u: vec4<u32>; // (R, D, chunks·D, 0)
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = (wid.x + wid.y * nwg.x) * 256u + lid.x;
+  if (i >= u.z) { return; }
+  let c = i / u.y; let d = i - c * u.y;
+  let r1 = min(u.x, (c + 1u) * ${CHUNK}u);
+  var s = 0.0;
+  for (var r = c * ${CHUNK}u; r < r1; r++) { s = fma(dy[r * u.y + d], x[r * u.y + d] * rstd[r], s); }
+  part[i] = s;
+}`;
+}
+
+export function rmsnormWeightReduceWgsl(accumulate: boolean): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(2) var<uniform> u: vec4<u32>; // (chunks, D, 0, 0)
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let d = (wid.x + wid.y * nwg.x) * 256u + lid.x;
+  if (d >= u.y) { return; }
+  var s = 0.0;
+  for (var c = 0u; c < u.x; c++) { s += part[c * u.y + d]; }
+  ${accumulate ? "dw[d] = dw[d] + s;" : "dw[d] = s;"}
+}`;
+}
+
+function dims(x: Tensor, kernel: string): [number, number] {
+  assertDtype(x, ["f32"], "x", kernel);
+  assertNonEmpty(x, "x", kernel);
+  if (x.shape.length < 1) throw KernelError.mismatch("SHAPE_MISMATCH", "x", "rank ≥ 1", shapeStr(x.shape), kernel);
+  const D = x.shape[x.shape.length - 1] as number;
+  return [x.size / D, D];
+}
+
+export interface RmsnormResult {
+  /** Normalised output, same shape as `x`. */
+  y: Tensor<"f32">;
+  /** `1/√(mean(x²) + eps)` per row, shape `[R]` (rows = all leading dims). Needed by backward. */
+  rstd: Tensor<"f32">;
+}
+
+/** RMSNorm over the last dimension of `x` `[..., D]` with `weight` `[D]` (`eps` default 1e-6). */
+export function rmsnorm(
+  ctx: GpuContext,
+  x: Tensor,
+  weight: Tensor,
+  options: { eps?: number; out?: Tensor } = {},
+): RmsnormResult {
+  const kernel = "rmsnorm";
+  const [R, D] = dims(x, kernel);
+  assertDtype(weight, ["f32"], "weight", kernel);
+  assertShape(weight, [D], "weight", kernel);
+  const eps = options.eps ?? 1e-6;
+  assertFiniteNumber(eps, "eps", kernel);
+  if (eps < 0) throw KernelError.mismatch("INVALID_ARGUMENT", "eps", "≥ 0", eps, kernel);
+  const y = outputTensor(ctx, options.out, x.shape, "rmsnorm:y", kernel);
+  const rstd = ctx.empty([R], "f32", "rmsnorm:rstd");
+  ctx.run({
+    kernel,
+    code: rmsnormWgsl(),
+    bindings: [x, weight, y, rstd, new Uint32Array([R, D, f32bits(eps), 0])],
+    workgroups: grid1d(ctx, R, 1),
+  });
+  return { y, rstd };
+}
+
+export interface RmsnormBackwardOptions {
+  /** Add the weight gradient into this `[D]` tensor instead of returning a new one. */
+  dweightOut?: Tensor;
+  accumulate?: boolean;
+}
+
+/**
+ * Backward of {@link rmsnorm}: returns `dx` (shape of `x`) and `dweight` `[D]` (new, or
+ * `options.dweightOut`, added into when `accumulate`).
+ */
+export function rmsnormBackward(
+  ctx: GpuContext,
+  dy: Tensor,
+  x: Tensor,
+  weight: Tensor,
+  rstd: Tensor,
+  options: RmsnormBackwardOptions = {},
+): { dx: Tensor<"f32">; dweight: Tensor<"f32"> } {
+  const kernel = "rmsnorm_backward";
+  const [R, D] = dims(x, kernel);
+  assertDtype(dy, ["f32"], "dy", kernel);
+  assertShape(dy, x.shape, "dy", kernel);
+  assertDtype(weight, ["f32"], "weight", kernel);
+  assertShape(weight, [D], "weight", kernel);
+  assertDtype(rstd, ["f32"], "rstd", kernel);
+  assertShape(rstd, [R], "rstd", kernel);
+  if (options.accumulate && !options.dweightOut) {
+    throw KernelError.mismatch("INVALID_ARGUMENT", "accumulate", "a `dweightOut` tensor", "none", kernel);
+  }
+  const dweight = outputTensor(ctx, options.dweightOut, [D], "rmsnorm:dweight", kernel);
+  const dx = ctx.empty(x.shape, "f32", "rmsnorm:dx");
+  ctx.run({
+    kernel,
+    code: rmsnormBackwardWgsl(),
+    bindings: [dy, x, weight, rstd, dx, new Uint32Array([R, D, 0, 0])],
+    workgroups: grid1d(ctx, R, 1),
+  });
+  const chunks = Math.ceil(R / CHUNK);
+  const part = ctx.empty([chunks, D], "f32", "rmsnorm:dw_partial");
+  ctx.run({
+    kernel: "rmsnorm_dw_partial",
+    code: rmsnormWeightPartialWgsl(),
+    bindings: [dy, x, rstd, part, new Uint32Array([R, D, chunks * D, 0])],
+    workgroups: grid1d(ctx, chunks * D, 256),
+  });
+  ctx.run({
+    kernel: "rmsnorm_dw_reduce",
+    code: rmsnormWeightReduceWgsl(options.accumulate === true),
+    bindings: [part, dweight, new Uint32Array([chunks, D, 0, 0])],
+    workgroups: grid1d(ctx, D, 256),
+  });
+  ctx.flush();
+  part.destroy();
+  return { dx, dweight };
+}

@@ -1,0 +1,171 @@
+/**
+ * Rotary position embeddings (HF Llama/Qwen2 `rotate_half` convention) on `[B, T, H, Dh]` or
+ * `[T, H, Dh]` with one position id per token (so left padding and KV-cache offsets are just
+ * position ids; see `positionsFromMask`).
+ *
+ * cos/sin come from a table `[P, Dh/2]` built once on the host ({@link ropeTable}: HF's float32
+ * angles, float64 cos/sin, rounded to f32) — WGSL `cos`/`sin` are only accurate near [−π, π].
+ * Kernel: one invocation per (token, head, i < Dh/2) rotating the pair (i, i + Dh/2); the
+ * backward is the inverse rotation (sin negated). A GPU position outside `[0, P)` writes NaN
+ * (never an out-of-bounds read); host positions are checked first.
+ * Bindings: x, positions, cos, sin, out, params `(N·H·half, H, half, P)`.
+ */
+import type { GpuContext, Tensor } from "../runtime/context.js";
+import { KernelError } from "../runtime/errors.js";
+import { ropeAngle, ropeInvFreq } from "../reference/rope.js";
+import {
+  assertDtype,
+  assertFiniteNumber,
+  assertIdsInRange,
+  assertNonEmpty,
+  assertPositiveInt,
+  assertRank,
+  grid1d,
+  outputTensor,
+  shapeStr,
+} from "./op-util.js";
+
+const WG = 256;
+
+/** A cos/sin table for positions `[0, maxPositions)`. Caller owns it (`destroy()`). */
+export interface RopeTable extends Disposable {
+  readonly headDim: number;
+  readonly theta: number;
+  readonly maxPositions: number;
+  readonly cos: Tensor<"f32">;
+  readonly sin: Tensor<"f32">;
+  destroy(): void;
+}
+
+/** Build the `[maxPositions, headDim/2]` cos/sin tables for `theta` (HF `rope_theta`). */
+export function ropeTable(
+  ctx: GpuContext,
+  options: { headDim: number; maxPositions: number; theta?: number },
+): RopeTable {
+  const kernel = "rope_table";
+  const { headDim, maxPositions } = options;
+  const theta = options.theta ?? 10000;
+  assertPositiveInt(headDim, "headDim", kernel);
+  if (headDim % 2 !== 0) throw KernelError.mismatch("INVALID_ARGUMENT", "headDim", "an even number", headDim, kernel);
+  assertPositiveInt(maxPositions, "maxPositions", kernel);
+  assertFiniteNumber(theta, "theta", kernel);
+  if (theta <= 1) throw KernelError.mismatch("INVALID_ARGUMENT", "theta", "> 1", theta, kernel);
+  const half = headDim / 2;
+  const inv = ropeInvFreq(headDim, theta);
+  const c = new Float32Array(maxPositions * half);
+  const s = new Float32Array(maxPositions * half);
+  for (let p = 0; p < maxPositions; p++) {
+    for (let i = 0; i < half; i++) {
+      const a = ropeAngle(inv[i] as number, p);
+      c[p * half + i] = Math.cos(a);
+      s[p * half + i] = Math.sin(a);
+    }
+  }
+  const cos = ctx.tensor(c, [maxPositions, half], "rope:cos");
+  const sin = ctx.tensor(s, [maxPositions, half], "rope:sin");
+  const destroy = () => {
+    cos.destroy();
+    sin.destroy();
+  };
+  return { headDim, theta, maxPositions, cos, sin, destroy, [Symbol.dispose]: destroy };
+}
+
+export function ropeWgsl(inverse: boolean): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> pos: array<u32>;
+@group(0) @binding(2) var<storage, read> ct: array<f32>;
+@group(0) @binding(3) var<storage, read> st: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<uniform> u: vec4<u32>; // (N·H·half, H, half, P)
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let k = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
+  if (k >= u.x) { return; }
+  let half = u.z;
+  let row = k / half; let i = k - row * half; // row = n·H + h
+  let n = row / u.y;
+  let p = pos[n]; // i32 positions read as u32: negatives fail the range test
+  let base = row * 2u * half + i;
+  if (p >= u.w) { let nan = bitcast<f32>(0x7fc00000u | (p & 0u)); y[base] = nan; y[base + half] = nan; return; }
+  let c = ct[p * half + i];
+  let s = ${inverse ? "-" : ""}st[p * half + i];
+  let x1 = x[base]; let x2 = x[base + half];
+  y[base] = x1 * c - x2 * s;
+  y[base + half] = x2 * c + x1 * s;
+}`;
+}
+
+function launchRope(
+  ctx: GpuContext,
+  kernel: string,
+  x: Tensor,
+  positions: Tensor | Int32Array,
+  table: RopeTable,
+  out: Tensor | undefined,
+  inverse: boolean,
+): Tensor<"f32"> {
+  assertDtype(x, ["f32"], "x", kernel);
+  assertRank(x, [3, 4], "x", kernel);
+  assertNonEmpty(x, "x", kernel);
+  table.cos.assertAlive(kernel);
+  const Dh = x.shape[x.shape.length - 1] as number;
+  const H = x.shape[x.shape.length - 2] as number;
+  const N = x.size / (H * Dh);
+  if (Dh !== table.headDim) {
+    throw KernelError.mismatch("SHAPE_MISMATCH", `head dim of '${x.label}'`, `${table.headDim} (table)`, Dh, kernel);
+  }
+  const nPos = positions instanceof Int32Array ? positions.length : positions.size;
+  if (nPos !== N) {
+    throw KernelError.mismatch(
+      "SHAPE_MISMATCH",
+      "positions",
+      `one per token: ${N} for x ${shapeStr(x.shape)}`,
+      positions instanceof Int32Array ? `${nPos} ids` : shapeStr(positions.shape),
+      kernel,
+    );
+  }
+  if (positions instanceof Int32Array) assertIdsInRange(positions, table.maxPositions, "positions", kernel);
+  else assertDtype(positions, ["i32", "u32"], "positions", kernel);
+  if (out && out === x) throw new KernelError("INVALID_ARGUMENT", "`out` must not alias x", { kernel });
+  const y = outputTensor(ctx, out, x.shape, `${kernel}:out`, kernel);
+  const pT = positions instanceof Int32Array ? ctx.tensor(positions, [N], "rope:positions") : positions;
+  const half = Dh / 2;
+  ctx.run({
+    kernel,
+    code: ropeWgsl(inverse),
+    bindings: [x, pT, table.cos, table.sin, y, new Uint32Array([N * H * half, H, half, table.maxPositions])],
+    workgroups: grid1d(ctx, N * H * half, WG),
+  });
+  if (pT !== positions) {
+    ctx.flush();
+    pT.destroy();
+  }
+  return y;
+}
+
+/**
+ * Rotate `x` `[B, T, H, Dh]` / `[T, H, Dh]` by its tokens' `positions` (B·T ids, i32 tensor or
+ * host Int32Array). Returns a new tensor (or `options.out`).
+ */
+export function rope(
+  ctx: GpuContext,
+  x: Tensor,
+  positions: Tensor | Int32Array,
+  table: RopeTable,
+  options: { out?: Tensor } = {},
+): Tensor<"f32"> {
+  return launchRope(ctx, "rope", x, positions, table, options.out, false);
+}
+
+/** Backward of {@link rope} (the inverse rotation): `dx` from `dy`. */
+export function ropeBackward(
+  ctx: GpuContext,
+  dy: Tensor,
+  positions: Tensor | Int32Array,
+  table: RopeTable,
+  options: { out?: Tensor } = {},
+): Tensor<"f32"> {
+  return launchRope(ctx, "rope_backward", dy, positions, table, options.out, true);
+}

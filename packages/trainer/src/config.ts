@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { TrainerError } from "./errors.js";
+import { describeZodError } from "./zod-issue.js";
+
+/** Schema of the DPO loop's configuration; defaults in `.default(...)`. Unknown fields are rejected. */
+export const dpoTrainConfigSchema = z
+  .object({
+    /** Optimiser steps to run in total (a resumed run continues to this count). */
+    steps: z.number().int().min(1),
+    /** Pairs per optimiser step (split over `gradientAccumulation` micro-batches). */
+    batchSize: z.number().int().min(1).default(8),
+    gradientAccumulation: z.number().int().min(1).default(1),
+    beta: z.number().positive().finite().default(0.1),
+    lossType: z.enum(["sigmoid", "hinge", "ipo"]).default("sigmoid"),
+    labelSmoothing: z.number().min(0).lt(0.5).default(0),
+    learningRate: z.number().positive().finite().default(5e-7),
+    lrSchedule: z.enum(["constant", "linear", "cosine"]).default("constant"),
+    warmupSteps: z.number().int().min(0).default(0),
+    /** Clip the global gradient norm to this (null: no clipping). */
+    maxGradNorm: z.number().positive().finite().nullable().default(1),
+    seed: z.number().int().safe().default(0),
+    checkpointEvery: z.number().int().min(1).default(50),
+    keepCheckpoints: z.number().int().min(1).default(2),
+    /** Non-finite steps tolerated; the run stops at this many (the last good checkpoint stays). */
+    maxNonFinite: z.number().int().min(1).default(3),
+    /** Pairs per scoring / reference forward pass. */
+    scoringBatchSize: z.number().int().min(1).default(32),
+    /** Scoring requests a selector may make in one step before it is treated as stuck. */
+    maxScoringRounds: z.number().int().min(1).default(4),
+  })
+  .strict();
+
+export type DpoTrainConfig = z.infer<typeof dpoTrainConfigSchema>;
+export type DpoTrainConfigInput = z.input<typeof dpoTrainConfigSchema>;
+
+/** Validate a config object; throws `CONFIG_INVALID` naming the first bad field. */
+export function parseDpoTrainConfig(input: unknown, source = "config"): DpoTrainConfig {
+  const parsed = dpoTrainConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new TrainerError("CONFIG_INVALID", `${source}: ${describeZodError(parsed.error, input).text}`);
+  }
+  return parsed.data;
+}

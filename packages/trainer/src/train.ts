@@ -1,0 +1,509 @@
+import { join } from "node:path";
+import { CheckpointManager, jsonStateProvider, type StateProvider } from "./checkpoint.js";
+import { type DpoTrainConfig, type DpoTrainConfigInput, parseDpoTrainConfig } from "./config.js";
+import type { PreferencePair } from "./data.js";
+import { preferenceDataHash } from "./data.js";
+import { dpoLoss, learningRateAt } from "./dpo.js";
+import { describeValue, TrainerError } from "./errors.js";
+import { MetricsLogger, type MetricsRecord } from "./metrics.js";
+import type { BatchLogProbs, PolicyLike, SequenceLogProbs } from "./policy.js";
+import { createProgress, type Progress, silentProgress } from "./progress.js";
+import { RefLogProbCache } from "./ref-cache.js";
+import { Rng, type RngState } from "./rng.js";
+import type { ScoringRequest, TrainingSelector } from "./selector.js";
+import { StopController } from "./signals.js";
+
+export interface RunDpoOptions {
+  readonly config: DpoTrainConfigInput;
+  readonly policy: PolicyLike;
+  readonly selector: TrainingSelector;
+  readonly pairs: readonly PreferencePair[];
+  /** Run folder: `metrics.jsonl`, `checkpoints/`. */
+  readonly runDir: string;
+  /** Reference-log-prob cache folder, shared across runs (default `<runDir>/ref-cache`). */
+  readonly refCacheDir?: string;
+  /**
+   * Computes reference log-probs when they are neither in the data nor in the cache. Default: the
+   * policy itself before its first update (it is the reference then). Required to recompute on
+   * resume, when the policy has moved.
+   */
+  readonly referencePolicy?: PolicyLike;
+  /** Continue from the newest checkpoint in `<runDir>/checkpoints` (fresh start when there is none). */
+  readonly resume?: boolean;
+  /** true: bar on stderr when it is a TTY; false: none; or your own. Default false. */
+  readonly progress?: boolean | Progress;
+  /** Stop controller; default one that listens for SIGINT/SIGTERM during the run. */
+  readonly stop?: StopController;
+  /** Called after each step's metrics line (tests, custom logging). */
+  readonly onStep?: (record: MetricsRecord) => void | Promise<void>;
+  /** One-line notices (default: stderr). */
+  readonly log?: (line: string) => void;
+}
+
+export type RunDpoStatus = "completed" | "interrupted" | "nonfinite";
+
+export interface RunDpoResult {
+  readonly status: RunDpoStatus;
+  /** Optimiser steps completed (including skipped non-finite steps). */
+  readonly step: number;
+  /** The newest checkpoint folder (the last good one when `status` is "nonfinite"). */
+  readonly checkpoint: string | undefined;
+  readonly nonFiniteSteps: number;
+  readonly resumedFrom: number | undefined;
+  readonly refSource: "data" | "cache" | "computed";
+  readonly metricsPath: string;
+  /** The signal that interrupted the run, when one did. */
+  readonly signal: NodeJS.Signals | undefined;
+}
+
+/** JSON state of the loop itself, saved in every checkpoint as the `trainer` provider. */
+interface TrainerState {
+  step: number;
+  rng: RngState;
+  nonFiniteSteps: number;
+  refModelHash: string | null;
+  dataHash: string;
+  config: DpoTrainConfig;
+  scoringSeconds: number;
+  totalSeconds: number;
+}
+
+function mean(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return a.length === 0 ? Number.NaN : s / a.length;
+}
+
+function allFinite(...arrays: ArrayLike<number>[]): boolean {
+  for (const a of arrays) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
+}
+
+function checkLogps(what: string, lp: { chosen: Float64Array; rejected: Float64Array }, n: number): void {
+  if (!(lp.chosen instanceof Float64Array) || !(lp.rejected instanceof Float64Array)) {
+    throw new TrainerError("POLICY_INVALID", `${what}: expected Float64Array chosen/rejected log-probs`);
+  }
+  if (lp.chosen.length !== n || lp.rejected.length !== n) {
+    throw new TrainerError(
+      "POLICY_INVALID",
+      `${what}: expected ${n} log-probs per side; received ${lp.chosen.length} and ${lp.rejected.length}`,
+    );
+  }
+}
+
+/** Score `pairs` in chunks of `chunk` with the policy, concatenating the results. */
+async function scoreInChunks(
+  policy: PolicyLike,
+  pairs: readonly PreferencePair[],
+  indices: readonly number[],
+  chunk: number,
+  perturbation: ScoringRequest["perturbation"],
+): Promise<SequenceLogProbs> {
+  const n = indices.length;
+  const dropout = perturbation?.kind === "token-dropout" ? perturbation : undefined;
+  if (perturbation?.kind === "policy-dropout") {
+    throw new TrainerError(
+      "SELECTION_INVALID",
+      "policy-dropout perturbations (K forward passes with dropout inside the policy) are not supported by the trainer yet; use token-dropout or history",
+    );
+  }
+  const k = dropout?.k ?? 0;
+  const out = {
+    chosen: new Float64Array(n),
+    rejected: new Float64Array(n),
+    chosenTokens: new Uint32Array(n),
+    rejectedTokens: new Uint32Array(n),
+    chosenPerturbed: dropout ? new Float64Array(n * k) : undefined,
+    rejectedPerturbed: dropout ? new Float64Array(n * k) : undefined,
+  };
+  for (let s = 0; s < n; s += chunk) {
+    const idx = indices.slice(s, s + chunk);
+    const batch = idx.map((i) => pairs[i]!);
+    const r = await policy.sequenceLogProbs(
+      batch,
+      dropout
+        ? { dropout: { k: dropout.k, rho: dropout.rho, seed: dropout.seed, pairKeys: idx } }
+        : undefined,
+    );
+    checkLogps("policy.sequenceLogProbs", r, idx.length);
+    out.chosen.set(r.chosen, s);
+    out.rejected.set(r.rejected, s);
+    out.chosenTokens.set(r.chosenTokens, s);
+    out.rejectedTokens.set(r.rejectedTokens, s);
+    if (dropout) {
+      if (r.chosenPerturbed?.length !== idx.length * k || r.rejectedPerturbed?.length !== idx.length * k) {
+        throw new TrainerError(
+          "POLICY_INVALID",
+          `policy.sequenceLogProbs: expected ${idx.length}×${k} perturbed sums per side; received ${describeValue(r.chosenPerturbed?.length)} and ${describeValue(r.rejectedPerturbed?.length)}`,
+        );
+      }
+      out.chosenPerturbed!.set(r.chosenPerturbed, s * k);
+      out.rejectedPerturbed!.set(r.rejectedPerturbed, s * k);
+    }
+  }
+  const { chosenPerturbed, rejectedPerturbed, ...base } = out;
+  return chosenPerturbed && rejectedPerturbed ? { ...base, chosenPerturbed, rejectedPerturbed } : base;
+}
+
+function configDiff(a: DpoTrainConfig, b: DpoTrainConfig): string | undefined {
+  for (const key of Object.keys(a) as (keyof DpoTrainConfig)[]) {
+    if (key === "steps") continue;
+    if (a[key] !== b[key])
+      return `${key}: checkpoint has ${describeValue(a[key])}, config has ${describeValue(b[key])}`;
+  }
+  return undefined;
+}
+
+/**
+ * Run DPO with a selector: reference log-probs (from the data, the disk cache, or computed once),
+ * selection with scoring passes, gradient accumulation, the metrics log, checkpoints every
+ * `checkpointEvery` steps and on SIGINT/SIGTERM, bit-for-bit resume, and the non-finite policy
+ * (a step with a non-finite loss, log-prob or gradient norm is skipped, logged with its pair ids,
+ * and after `maxNonFinite` such steps the run ends without writing a new checkpoint).
+ */
+export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
+  const config = parseDpoTrainConfig(options.config);
+  const { policy, selector, pairs, runDir } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (pairs.length === 0) throw new TrainerError("DATA_EMPTY", "runDpo needs at least one preference pair");
+  const dataHash = preferenceDataHash(pairs);
+  const checkpoints = new CheckpointManager(join(runDir, "checkpoints"), {
+    keepLast: config.keepCheckpoints,
+  });
+  const latest = await checkpoints.latest();
+  if (latest && !options.resume) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `${runDir} already has a checkpoint (step ${latest.manifest.step}); resume it or use a new run folder`,
+    );
+  }
+
+  const rng = new Rng(config.seed);
+  const state: TrainerState = {
+    step: 0,
+    rng: rng.getState(),
+    nonFiniteSteps: 0,
+    refModelHash: null,
+    dataHash,
+    config,
+    scoringSeconds: 0,
+    totalSeconds: 0,
+  };
+  const trainerProvider = jsonStateProvider<TrainerState>(
+    "trainer",
+    () => ({ ...state, rng: rng.getState() }),
+    (saved) => {
+      Object.assign(state, saved, { config });
+      rng.setState(saved.rng);
+      const diff = configDiff(saved.config, config);
+      if (diff) throw new TrainerError("CONFIG_INVALID", `cannot resume with a different config (${diff})`);
+      if (saved.dataHash !== dataHash) {
+        throw new TrainerError(
+          "CONFIG_INVALID",
+          `cannot resume on different data: checkpoint data hash ${saved.dataHash.slice(0, 16)}…, current ${dataHash.slice(0, 16)}…`,
+        );
+      }
+    },
+  );
+  const policyProvider: StateProvider = {
+    name: "policy",
+    save: (dir) => policy.saveState(dir),
+    load: (dir) => policy.loadState(dir),
+  };
+  const selectorProvider = jsonStateProvider(
+    "selector",
+    () => selector.getState(),
+    (s) => selector.setState(s),
+  );
+  const providers = [trainerProvider, policyProvider, selectorProvider];
+
+  // The trainer state is loaded first (ref model hash, RNG); the rest after the selector's init.
+  let resumedFrom: number | undefined;
+  if (latest) {
+    await checkpoints.load(latest.path, [trainerProvider]);
+    resumedFrom = state.step;
+  }
+
+  // Reference log-probs.
+  let refChosen: Float64Array;
+  let refRejected: Float64Array;
+  let refSource: RunDpoResult["refSource"];
+  const withRef = pairs.filter((p) => p.refChosenLogps !== undefined).length;
+  if (withRef === pairs.length) {
+    refChosen = Float64Array.from(pairs, (p) => p.refChosenLogps!);
+    refRejected = Float64Array.from(pairs, (p) => p.refRejectedLogps!);
+    refSource = "data";
+  } else if (withRef > 0) {
+    throw new TrainerError(
+      "DATA_REF_PARTIAL",
+      `${withRef} of ${pairs.length} pairs carry ref_chosen_logps/ref_rejected_logps; expected all or none`,
+    );
+  } else {
+    const cache = new RefLogProbCache(options.refCacheDir ?? join(runDir, "ref-cache"));
+    const refPolicy = options.referencePolicy ?? (resumedFrom === undefined ? policy : undefined);
+    let modelHash = state.refModelHash;
+    if (modelHash === null) {
+      if (!refPolicy)
+        throw new TrainerError("REF_CACHE_MISSING", "no reference model hash and no reference policy");
+      modelHash = await refPolicy.fingerprint();
+    }
+    const ids = pairs.map((p) => p.id);
+    const cached = await cache.get(modelHash, dataHash);
+    if (cached) {
+      if (cached.ids.length !== ids.length || cached.ids.some((id, i) => id !== ids[i])) {
+        throw new TrainerError(
+          "REF_CACHE_INVALID",
+          `${cache.pathFor(modelHash, dataHash)}: ids differ from the data`,
+        );
+      }
+      refChosen = cached.chosen;
+      refRejected = cached.rejected;
+      refSource = "cache";
+    } else {
+      if (!refPolicy) {
+        throw new TrainerError(
+          "REF_CACHE_MISSING",
+          `resuming needs the cached reference log-probs ${cache.pathFor(modelHash, dataHash)} (missing) or a referencePolicy`,
+        );
+      }
+      if (options.referencePolicy && (await refPolicy.fingerprint()) !== modelHash) {
+        throw new TrainerError(
+          "REF_CACHE_MISSING",
+          "referencePolicy's fingerprint differs from the run's reference model",
+        );
+      }
+      const all = pairs.map((_, i) => i);
+      const r = await scoreInChunks(refPolicy, pairs, all, config.scoringBatchSize, null);
+      if (!allFinite(r.chosen, r.rejected)) {
+        throw new TrainerError("POLICY_INVALID", "reference log-probs contain non-finite values");
+      }
+      await cache.put(modelHash, dataHash, { ids, chosen: r.chosen, rejected: r.rejected });
+      refChosen = r.chosen;
+      refRejected = r.rejected;
+      refSource = "computed";
+    }
+    state.refModelHash = modelHash;
+  }
+
+  selector.init({
+    pairs,
+    refChosen,
+    refRejected,
+    beta: config.beta,
+    batchSize: config.batchSize,
+    totalSteps: config.steps,
+    rng,
+  });
+  if (latest) {
+    await checkpoints.load(latest.path, [policyProvider, selectorProvider]);
+    rng.setState(state.rng); // selector.init may have drawn from it; the checkpoint's state wins
+    log(`resumed from ${latest.path} (step ${state.step})`);
+  }
+
+  const metrics = await MetricsLogger.open(
+    join(runDir, "metrics.jsonl"),
+    resumedFrom === undefined ? {} : { resumeStep: resumedFrom },
+  );
+  const stop = options.stop ?? new StopController();
+  const ownStop = options.stop === undefined;
+  if (ownStop) stop.install(log);
+  const progress: Progress =
+    options.progress === true
+      ? createProgress({ total: config.steps, start: state.step, label: `dpo ${selector.name}` })
+      : options.progress === false || options.progress === undefined
+        ? silentProgress
+        : options.progress;
+
+  let lastCheckpoint = latest?.path;
+  let lastCheckpointStep = latest?.manifest.step;
+  const saveCheckpoint = async () => {
+    await metrics.flush();
+    lastCheckpoint = await checkpoints.save(state.step, providers, { selector: selector.name });
+    lastCheckpointStep = state.step;
+  };
+  const schedule = {
+    type: config.lrSchedule,
+    peak: config.learningRate,
+    warmupSteps: config.warmupSteps,
+    totalSteps: config.steps,
+  };
+
+  let status: RunDpoStatus = "completed";
+  try {
+    while (state.step < config.steps) {
+      if (stop.requested) {
+        status = "interrupted";
+        break;
+      }
+      const t0 = performance.now();
+      let scoringMs = 0;
+      // 1. scoring passes the selector asks for
+      let rounds = 0;
+      for (
+        let req = selector.nextScoringRequest(state.step);
+        req;
+        req = selector.nextScoringRequest(state.step)
+      ) {
+        if (++rounds > config.maxScoringRounds) {
+          throw new TrainerError(
+            "SELECTION_INVALID",
+            `selector ${selector.name} asked for more than maxScoringRounds = ${config.maxScoringRounds} scoring passes at step ${state.step}`,
+          );
+        }
+        for (const i of req.indices) {
+          if (!Number.isInteger(i) || i < 0 || i >= pairs.length) {
+            throw new TrainerError(
+              "SELECTION_INVALID",
+              `scoring request index ${describeValue(i)} outside [0, ${pairs.length})`,
+            );
+          }
+        }
+        const ts = performance.now();
+        const logps = await scoreInChunks(
+          policy,
+          pairs,
+          req.indices,
+          config.scoringBatchSize,
+          req.perturbation,
+        );
+        scoringMs += performance.now() - ts;
+        selector.receiveScores({
+          request: req,
+          logps,
+          refChosen: Float64Array.from(req.indices, (i) => refChosen[i]!),
+          refRejected: Float64Array.from(req.indices, (i) => refRejected[i]!),
+        });
+      }
+      // 2. the batch
+      const indices = [...selector.selectBatch(state.step, config.batchSize)];
+      const seen = new Set<number>();
+      for (const i of indices) {
+        if (!Number.isInteger(i) || i < 0 || i >= pairs.length || seen.has(i)) {
+          throw new TrainerError(
+            "SELECTION_INVALID",
+            `selector ${selector.name} returned index ${describeValue(i)} at step ${state.step}; expected distinct integers in [0, ${pairs.length})`,
+          );
+        }
+        seen.add(i);
+      }
+      if (indices.length === 0 || indices.length > config.batchSize) {
+        throw new TrainerError(
+          "SELECTION_INVALID",
+          `selector ${selector.name} returned ${indices.length} pairs at step ${state.step}; expected 1..${config.batchSize}`,
+        );
+      }
+      // 3. forward/backward per micro-batch
+      const n = indices.length;
+      const micro = Math.ceil(n / config.gradientAccumulation);
+      const lpChosen = new Float64Array(n);
+      const lpRejected = new Float64Array(n);
+      for (let s = 0; s < n; s += micro) {
+        const idx = indices.slice(s, s + micro);
+        const rc = Float64Array.from(idx, (i) => refChosen[i]!);
+        const rr = Float64Array.from(idx, (i) => refRejected[i]!);
+        const lp: BatchLogProbs = await policy.accumulateGradient(
+          idx.map((i) => pairs[i]!),
+          (logps) => {
+            checkLogps("policy.accumulateGradient", logps, idx.length);
+            const d = dpoLoss(logps.chosen, logps.rejected, rc, rr, config);
+            for (let j = 0; j < idx.length; j++) {
+              d.dChosen[j] = d.dChosen[j]! / n;
+              d.dRejected[j] = d.dRejected[j]! / n;
+            }
+            return { chosen: d.dChosen, rejected: d.dRejected };
+          },
+        );
+        checkLogps("policy.accumulateGradient", lp, idx.length);
+        lpChosen.set(lp.chosen, s);
+        lpRejected.set(lp.rejected, s);
+      }
+      const rc = Float64Array.from(indices, (i) => refChosen[i]!);
+      const rr = Float64Array.from(indices, (i) => refRejected[i]!);
+      const d = dpoLoss(lpChosen, lpRejected, rc, rr, config);
+      const learningRate = learningRateAt(state.step, schedule);
+      let gradNorm = Number.NaN;
+      let finite = allFinite(d.losses, lpChosen, lpRejected);
+      if (finite) {
+        const r = await policy.applyGradients({ learningRate, maxGradNorm: config.maxGradNorm ?? undefined });
+        gradNorm = r.gradNorm;
+        finite = Number.isFinite(gradNorm) && r.applied;
+        if (!Number.isFinite(gradNorm) && r.applied) {
+          throw new TrainerError("POLICY_INVALID", "policy.applyGradients applied a non-finite gradient");
+        }
+      } else {
+        await policy.discardGradients();
+      }
+      state.step += 1;
+      const ids = indices.map((i) => pairs[i]!.id);
+      if (finite)
+        selector.observeTrained(state.step - 1, indices, { chosen: lpChosen, rejected: lpRejected });
+      else {
+        state.nonFiniteSteps += 1;
+        const what = allFinite(d.losses, lpChosen, lpRejected) ? "gradient norm" : "loss or log-probs";
+        log(
+          `step ${state.step}: non-finite ${what}; update skipped (${state.nonFiniteSteps}/${config.maxNonFinite}); pairs ${ids.join(", ")}`,
+        );
+        await metrics.log({
+          event: "nonfinite",
+          step: state.step,
+          what,
+          pair_ids: ids,
+          count: state.nonFiniteSteps,
+        });
+      }
+      const elapsed = (performance.now() - t0) / 1000;
+      state.scoringSeconds += scoringMs / 1000;
+      state.totalSeconds += elapsed;
+      let correct = 0;
+      for (let j = 0; j < n; j++) if (d.chosenRewards[j]! > d.rejectedRewards[j]!) correct++;
+      const record: MetricsRecord = {
+        event: "train",
+        step: state.step,
+        loss: mean(d.losses),
+        "rewards/chosen": mean(d.chosenRewards),
+        "rewards/rejected": mean(d.rejectedRewards),
+        "rewards/margins": mean(d.chosenRewards) - mean(d.rejectedRewards),
+        "rewards/accuracies": correct / n,
+        "logps/chosen": mean(lpChosen),
+        "logps/rejected": mean(lpRejected),
+        grad_norm: gradNorm,
+        learning_rate: learningRate,
+        skipped: !finite,
+        batch_size: n,
+        ...selector.metrics(),
+        "sage/scoring_time_share": state.totalSeconds > 0 ? state.scoringSeconds / state.totalSeconds : 0,
+        "time/step_s": elapsed,
+        "time/scoring_s": scoringMs / 1000,
+      };
+      await metrics.log(record);
+      progress.update(state.step, {
+        loss: record.loss as number,
+        acc: record["rewards/accuracies"] as number,
+      });
+      await options.onStep?.(record);
+      if (state.nonFiniteSteps >= config.maxNonFinite) {
+        log(
+          `stopping: ${state.nonFiniteSteps} non-finite steps (maxNonFinite); last good checkpoint ${lastCheckpoint ?? "none"}`,
+        );
+        status = "nonfinite";
+        break;
+      }
+      if (state.step % config.checkpointEvery === 0) await saveCheckpoint();
+    }
+    if (status !== "nonfinite" && lastCheckpointStep !== state.step) await saveCheckpoint();
+  } finally {
+    progress.stop();
+    await metrics.close();
+    if (ownStop) stop.dispose();
+  }
+  return {
+    status,
+    step: state.step,
+    checkpoint: lastCheckpoint,
+    nonFiniteSteps: state.nonFiniteSteps,
+    resumedFrom,
+    refSource,
+    metricsPath: metrics.path,
+    signal: stop.signal,
+  };
+}

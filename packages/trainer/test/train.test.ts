@@ -1,0 +1,264 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  dpoLoss,
+  type MetricsRecord,
+  type PreferencePair,
+  readMetrics,
+  runDpo,
+  StopController,
+  TRL_METRIC_NAMES,
+  type TrainingSelector,
+} from "../src/index.js";
+import { synthPairs, tempDir } from "./helpers/data.js";
+import { EpochSelector, PoolSelector } from "./helpers/selectors.js";
+import { ToyPolicy } from "./helpers/toy-policy.js";
+
+const quiet = () => {};
+const BASE = { batchSize: 8, beta: 0.5, learningRate: 0.05, seed: 3, checkpointEvery: 5 };
+
+/** Metrics without wall-clock fields (those differ between any two runs). */
+function deterministic(records: MetricsRecord[]): MetricsRecord[] {
+  return records.map((r) =>
+    Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("time/") && k !== "sage/scoring_time_share")),
+  ) as MetricsRecord[];
+}
+
+function avg(records: MetricsRecord[], key: string): number {
+  return records.reduce((s, r) => s + (r[key] as number), 0) / records.length;
+}
+
+describe("ToyPolicy (the CPU test policy)", () => {
+  it("its DPO gradient matches central differences of the mean loss", async () => {
+    const pairs = synthPairs(6);
+    const policy = new ToyPolicy({ dim: 5 });
+    const ref = await policy.sequenceLogProbs(pairs);
+    policy.theta = policy.theta.map((v, i) => v + 0.3 * Math.sin(i + 1)); // move away from the reference
+    const opts = { beta: 0.5, lossType: "sigmoid" as const };
+    const meanLoss = async () => {
+      const lp = await policy.sequenceLogProbs(pairs);
+      const d = dpoLoss(lp.chosen, lp.rejected, ref.chosen, ref.rejected, opts);
+      return d.losses.reduce((a, b) => a + b, 0) / pairs.length;
+    };
+    await policy.accumulateGradient(pairs, (lp) => {
+      const d = dpoLoss(lp.chosen, lp.rejected, ref.chosen, ref.rejected, opts);
+      return { chosen: d.dChosen.map((v) => v / pairs.length), rejected: d.dRejected.map((v) => v / pairs.length) };
+    });
+    const g = policy.gradient();
+    const h = 1e-5; // central differences: truncation O(h²) ≈ 1e-10, rounding ≈ 1e-16/h ≈ 1e-11
+    for (let d = 0; d < policy.dim; d++) {
+      const t0 = policy.theta[d]!;
+      policy.theta[d] = t0 + h;
+      const up = await meanLoss();
+      policy.theta[d] = t0 - h;
+      const down = await meanLoss();
+      policy.theta[d] = t0;
+      expect(g[d]).toBeCloseTo((up - down) / (2 * h), 8);
+    }
+  });
+});
+
+describe("runDpo", () => {
+  it("trains: loss falls, reward accuracy rises, TRL metric names every step, checkpoints, ref cache reused", async () => {
+    const dir = await tempDir();
+    const pairs = synthPairs(200);
+    const refCacheDir = join(dir, "ref-cache");
+    const policy = new ToyPolicy();
+    const r = await runDpo({
+      config: { ...BASE, steps: 60 },
+      policy,
+      selector: new EpochSelector(),
+      pairs,
+      runDir: join(dir, "run1"),
+      refCacheDir,
+      log: quiet,
+    });
+    expect(r).toMatchObject({ status: "completed", step: 60, nonFiniteSteps: 0, refSource: "computed" });
+    expect(r.checkpoint).toMatch(/step-00000060$/);
+    const m = await readMetrics(r.metricsPath);
+    expect(m.map((x) => x.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    for (const rec of m) for (const name of TRL_METRIC_NAMES) expect(Number.isFinite(rec[name])).toBe(true);
+    // Measured on this seed: first-10 mean loss ≈ ln 2 (policy = reference), last-10 well below it.
+    expect(avg(m.slice(0, 10), "loss")).toBeGreaterThan(0.6);
+    expect(avg(m.slice(-10), "loss")).toBeLessThan(avg(m.slice(0, 10), "loss") - 0.2);
+    expect(avg(m.slice(-10), "rewards/accuracies")).toBeGreaterThan(0.85);
+    expect(m[0]!["rewards/margins"]).toBeCloseTo(0, 12); // first step: policy = reference
+    // a second run from the same starting weights and data hits the cache
+    const again = await runDpo({
+      config: { ...BASE, steps: 2 },
+      policy: new ToyPolicy(),
+      selector: new EpochSelector(),
+      pairs,
+      runDir: join(dir, "run2"),
+      refCacheDir,
+      log: quiet,
+    });
+    expect(again.refSource).toBe("cache");
+  });
+
+  const selectors: Array<[string, () => TrainingSelector, number]> = [
+    ["uniform epochs", () => new EpochSelector(), 1],
+    ["scoring pool selector", () => new PoolSelector({ refreshEvery: 4, poolSize: 32 }), 2],
+  ];
+
+  it.each(selectors)("resumes bit for bit after an interruption (%s)", async (_name, makeSelector, gradientAccumulation) => {
+    const dir = await tempDir();
+    const pairs = synthPairs(120);
+    const config = { ...BASE, steps: 30, gradientAccumulation, lrSchedule: "cosine" as const, warmupSteps: 3 };
+    const straightPolicy = new ToyPolicy();
+    const straight = await runDpo({
+      config,
+      policy: straightPolicy,
+      selector: makeSelector(),
+      pairs,
+      runDir: join(dir, "straight"),
+      log: quiet,
+    });
+    const stop = new StopController();
+    const first = await runDpo({
+      config,
+      policy: new ToyPolicy(),
+      selector: makeSelector(),
+      pairs,
+      runDir: join(dir, "split"),
+      stop,
+      onStep: (rec) => {
+        if (rec.step === 17) stop.request("test");
+      },
+      log: quiet,
+    });
+    expect(first).toMatchObject({ status: "interrupted", step: 17 });
+    expect(first.checkpoint).toMatch(/step-00000017$/);
+    const resumedPolicy = new ToyPolicy({ seed: 99 }); // different init: everything must come from the checkpoint
+    const second = await runDpo({
+      config,
+      policy: resumedPolicy,
+      selector: makeSelector(),
+      pairs,
+      runDir: join(dir, "split"),
+      resume: true,
+      log: quiet,
+    });
+    expect(second).toMatchObject({ status: "completed", step: 30, resumedFrom: 17, refSource: "cache" });
+    const a = deterministic(await readMetrics(straight.metricsPath));
+    const b = deterministic(await readMetrics(second.metricsPath));
+    expect(b).toEqual(a);
+    expect(Array.from(resumedPolicy.theta)).toEqual(Array.from(straightPolicy.theta));
+  });
+
+  it("asks the selector's scoring passes with token-dropout and logs SAGE metrics", async () => {
+    const dir = await tempDir();
+    const policy = new ToyPolicy();
+    const selector = new PoolSelector({ refreshEvery: 5, poolSize: 40 });
+    const r = await runDpo({
+      config: { ...BASE, steps: 20 },
+      policy,
+      selector,
+      pairs: synthPairs(100),
+      runDir: dir,
+      log: quiet,
+    });
+    expect(r.status).toBe("completed");
+    expect(selector.scoringRequests).toBe(4); // steps 0, 5, 10, 15
+    expect(policy.calls.scoredPairs).toBe(100 + 4 * 40); // reference pass + 4 pools
+    const m = await readMetrics(r.metricsPath);
+    expect(m.every((x) => x["sage/pool_size"] === 40)).toBe(true);
+    const share = m.at(-1)!["sage/scoring_time_share"] as number;
+    expect(share).toBeGreaterThan(0);
+    expect(share).toBeLessThan(1);
+  });
+
+  it("gradient accumulation gives the same update as one big batch", async () => {
+    const pairs = synthPairs(64);
+    const thetas: Float64Array[] = [];
+    for (const gradientAccumulation of [1, 4]) {
+      const policy = new ToyPolicy();
+      await runDpo({
+        config: { ...BASE, steps: 3, gradientAccumulation, maxGradNorm: null },
+        policy,
+        selector: new EpochSelector(),
+        pairs,
+        runDir: await tempDir(),
+        log: quiet,
+      });
+      thetas.push(policy.theta);
+    }
+    // Same sums in a different order: float64 rounding only (relative 1e-12 is ~1e4 ulps of headroom).
+    for (let d = 0; d < thetas[0]!.length; d++) expect(thetas[1]![d]).toBeCloseTo(thetas[0]![d]!, 12);
+  });
+
+  it("skips non-finite steps with their pair ids and stops after maxNonFinite, last good checkpoint intact", async () => {
+    const pairs: PreferencePair[] = synthPairs(40).map((p, i) => ({
+      ...p,
+      chosen: i % 10 === 3 ? `${p.chosen} __nan__` : p.chosen,
+      refChosenLogps: -5,
+      refRejectedLogps: -5,
+    }));
+    const dir = await tempDir();
+    const lines: string[] = [];
+    const policy = new ToyPolicy();
+    const r = await runDpo({
+      config: { ...BASE, steps: 50, checkpointEvery: 1, maxNonFinite: 2 },
+      policy,
+      selector: new EpochSelector(),
+      pairs,
+      runDir: dir,
+      log: (l) => lines.push(l),
+    });
+    expect(r.status).toBe("nonfinite");
+    expect(r.refSource).toBe("data");
+    expect(r.nonFiniteSteps).toBe(2);
+    const events = (await readMetrics(r.metricsPath)).filter((x) => x.event === "nonfinite");
+    expect(events).toHaveLength(2);
+    for (const e of events) expect((e.pair_ids as string[]).some((id) => ["p3", "p13", "p23", "p33"].includes(id))).toBe(true);
+    expect(lines.some((l) => l.includes("non-finite loss or log-probs"))).toBe(true);
+    // the checkpoint is the step before the second bad step, and resuming from it works
+    expect(r.checkpoint).toMatch(new RegExp(`step-${String(r.step - 1).padStart(8, "0")}$`));
+    const resumed = new ToyPolicy({ seed: 5 });
+    const again = await runDpo({
+      config: { ...BASE, steps: r.step - 1, checkpointEvery: 1, maxNonFinite: 2 },
+      policy: resumed,
+      selector: new EpochSelector(),
+      pairs,
+      runDir: dir,
+      resume: true,
+      log: quiet,
+    });
+    expect(again.status).toBe("completed");
+    expect(resumed.theta.every(Number.isFinite)).toBe(true);
+    expect(Array.from(resumed.theta)).toEqual(Array.from(policy.theta)); // no update after the last good step
+  });
+
+  it("refuses to overwrite a run, to resume with another config or data, partial ref log-probs and bad selections", async () => {
+    const dir = await tempDir();
+    const pairs = synthPairs(30);
+    const run = (config: object, extra: object = {}) =>
+      runDpo({
+        config: { ...BASE, steps: 4, ...config },
+        policy: new ToyPolicy(),
+        selector: new EpochSelector(),
+        pairs,
+        runDir: dir,
+        log: quiet,
+        ...extra,
+      });
+    await run({});
+    await expect(run({})).rejects.toMatchObject({ code: "CONFIG_INVALID", message: expect.stringMatching(/already has a checkpoint/) });
+    await expect(run({ beta: 0.2 }, { resume: true })).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+      message: expect.stringMatching(/beta: checkpoint has 0.5, config has 0.2/),
+    });
+    await expect(run({ steps: 6 }, { resume: true, pairs: synthPairs(30, 8) })).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+    });
+    await expect(run({ batchSize: 0 }, { runDir: await tempDir() })).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+      message: expect.stringContaining('field "batchSize"'),
+    });
+    const partial = pairs.map((p, i) => (i === 0 ? { ...p, refChosenLogps: -1, refRejectedLogps: -2 } : p));
+    await expect(run({}, { runDir: await tempDir(), pairs: partial })).rejects.toMatchObject({ code: "DATA_REF_PARTIAL" });
+    const bad = new EpochSelector();
+    bad.selectBatch = () => [0, 0];
+    await expect(run({}, { runDir: await tempDir(), selector: bad })).rejects.toMatchObject({ code: "SELECTION_INVALID" });
+  });
+});

@@ -6,7 +6,7 @@
 import { type GpuContext, type Tensor, tokenLogprobs } from "@sage/kernels-webgpu";
 import { type AllocationReport, trackAllocations } from "../lib/memory.js";
 import { fmtNum } from "../lib/table.js";
-import { median, type RepeatOptions, repeat, sig } from "../lib/timing.js";
+import { median, type RepeatOptions, repeatInterleaved, sig } from "../lib/timing.js";
 import { logprobBlock, logprobCheckBlock, matrix } from "./data.js";
 import {
   IMPL_LABELS,
@@ -87,6 +87,92 @@ export function describeMismatch(c: CheckResult): string {
   return `element ${w.index} = ${w.actual}, expected ${sig(w.expected, 8)} (tolerance ${sig(w.tol, 2)})`;
 }
 
+/** One implementation at one case, loaded and ready. */
+interface Prepared {
+  /** Run once, untimed, and compare with the reference (also the warm-up). */
+  check(): Promise<CheckResult>;
+  /** The timed path once, untimed (jit traces, pipelines of the timed path). */
+  warm(): Promise<void>;
+  /** One timed repetition; resolves when the device has finished. */
+  rep(): Promise<void>;
+  allocation?(): Promise<AllocationReport>;
+  dispose(): void;
+}
+
+/**
+ * Check every implementation at this shape (a wrong one is dropped for the rest of the op),
+ * then time the survivors interleaved (see `repeatInterleaved`), all loaded at once.
+ */
+async function runCells(
+  kind: "logprob" | "matmul",
+  caseName: string,
+  work: number,
+  o: CaseOptions,
+  prepare: (id: ImplId) => Promise<Prepared>,
+): Promise<Partial<Record<ImplId, Cell>>> {
+  const results: Partial<Record<ImplId, Cell>> = {};
+  const loaded = new Map<ImplId, { p: Prepared; check: NonNullable<Cell["check"]> }>();
+  const unit = kind === "logprob" ? "GB/s" : "GFLOP/s";
+  try {
+    for (const id of o.impls) {
+      const label = IMPL_LABELS[id][kind];
+      const dropped = o.dropped.get(id);
+      if (dropped) {
+        results[id] = { status: "skipped", note: dropped };
+        continue;
+      }
+      let p: Prepared | undefined;
+      try {
+        p = await prepare(id);
+        const c = await p.check();
+        if (!c.ok) {
+          const note = `wrong result at ${caseName}: ${describeMismatch(c)}`;
+          results[id] = { status: "wrong", note, check: checkSummary(c) };
+          o.dropped.set(id, `dropped after a wrong result at ${caseName}`);
+          o.log(`  ${label}: WRONG — ${note}`);
+          p.dispose();
+          continue;
+        }
+        await p.warm();
+        loaded.set(id, { p, check: checkSummary(c) });
+      } catch (e) {
+        const note = describeError(e);
+        results[id] = { status: "error", note };
+        o.log(`  ${label}: ERROR — ${note}`);
+        p?.dispose();
+      }
+    }
+    const fns = new Map([...loaded].map(([id, l]) => [id, () => l.p.rep()] as const));
+    const { samples, errors } = await repeatInterleaved(fns, o.timing);
+    for (const [id, l] of loaded) {
+      const label = IMPL_LABELS[id][kind];
+      const err = errors.get(id);
+      if (err !== undefined) {
+        const note = describeError(err);
+        results[id] = { status: "error", note };
+        o.log(`  ${label}: ERROR while timing — ${note}`);
+        continue;
+      }
+      const s = samples.get(id) ?? [];
+      const med = median(s);
+      const cell: Cell = {
+        status: "ok",
+        medianMs: sig(med, 5),
+        throughput: sig(work / (med * 1e6), 4),
+        samplesMs: s.map((x) => sig(x, 5)),
+        check: l.check,
+      };
+      if (l.p.allocation) cell.allocation = await l.p.allocation();
+      results[id] = cell;
+      o.log(`  ${label}: ${s.length} reps, median ${med.toFixed(1)} ms, ${fmtNum(cell.throughput)} ${unit}`);
+    }
+  } finally {
+    for (const l of loaded.values()) l.p.dispose();
+  }
+  // Keep the column order of --impls.
+  return Object.fromEntries(o.impls.filter((id) => results[id]).map((id) => [id, results[id]]));
+}
+
 export async function runLogprobCase(
   ctx: GpuContext,
   N: number,
@@ -97,7 +183,6 @@ export async function runLogprobCase(
   const rows = blockRowsFor(N, V, o.blockBytes);
   const blocks = N / rows;
   const poolBlocks = Math.min(o.poolBlocks, blocks);
-  const out: LogprobCase = { N, V, logitsBytes: N * V * 4, blockRows: rows, blocks, poolBlocks, results: {} };
   o.log(
     `log-prob ${N}×${V}: ${blocks} block(s) of ${rows} rows, ${((N * V * 4) / 1e9).toFixed(2)} GB of logits`,
   );
@@ -105,50 +190,19 @@ export async function runLogprobCase(
   for (let i = 0; i < poolBlocks; i++) pool.push(logprobBlock(rows, V, seed + i));
   const ref = logprobRef((pool[0] as LogprobBlock).logits, (pool[0] as LogprobBlock).targets, rows, V);
   const order = Array.from({ length: blocks }, (_, i) => i % poolBlocks);
-  for (const id of o.impls) {
-    const label = IMPL_LABELS[id].logprob;
-    const dropped = o.dropped.get(id);
-    if (dropped) {
-      out.results[id] = { status: "skipped", note: dropped };
-      continue;
-    }
-    let runner: Awaited<ReturnType<typeof logprobRunner>> | undefined;
-    try {
-      runner = await logprobRunner(id, ctx, pool, rows, V);
-      const got = await runner.runOnce(0); // warm-up: compiles, and checks this very shape
-      const c = check(got, ref.logp, ref.tol);
-      if (!c.ok) {
-        const note = `wrong result on block 0 of ${N}×${V}: ${describeMismatch(c)}`;
-        out.results[id] = { status: "wrong", note, check: checkSummary(c) };
-        o.dropped.set(id, `dropped after a wrong result at ${N}×${V}`);
-        o.log(`  ${label}: WRONG — ${note}`);
-        continue;
-      }
-      const r = runner;
-      await r.runBlocks([0]); // the timed path once, untimed
-      const samples = await repeat(() => r.runBlocks(order), o.timing);
-      const med = median(samples);
-      const cell: Cell = {
-        status: "ok",
-        medianMs: sig(med, 5),
-        throughput: sig((N * V * 4) / (med * 1e6), 4),
-        samplesMs: samples.map((s) => sig(s, 5)),
-        check: checkSummary(c),
-      };
-      if (runner.allocation) cell.allocation = await runner.allocation(0);
-      out.results[id] = cell;
-      o.log(
-        `  ${label}: ${samples.length} reps, median ${med.toFixed(1)} ms, ${fmtNum(cell.throughput)} GB/s`,
-      );
-    } catch (e) {
-      const note = describeError(e);
-      out.results[id] = { status: "error", note };
-      o.log(`  ${label}: ERROR — ${note}`);
-    } finally {
-      runner?.dispose();
-    }
-  }
-  return out;
+  const results = await runCells("logprob", `${N}×${V}`, N * V * 4, o, async (id) => {
+    const r = await logprobRunner(id, ctx, pool, rows, V);
+    const p: Prepared = {
+      check: async () => check(await r.runOnce(0), ref.logp, ref.tol),
+      warm: () => r.runBlocks([0]),
+      rep: () => r.runBlocks(order),
+      dispose: () => r.dispose(),
+    };
+    const alloc = r.allocation;
+    if (alloc) p.allocation = () => alloc.call(r, 0);
+    return p;
+  });
+  return { N, V, logitsBytes: N * V * 4, blockRows: rows, blocks, poolBlocks, results };
 }
 
 export async function runMatmulCase(
@@ -159,54 +213,27 @@ export async function runMatmulCase(
 ): Promise<MatmulCase> {
   const d: MatmulDims = { m: n, k: n, n };
   const flops = 2 * n * n * n;
-  const out: MatmulCase = { n, flops, results: {} };
   o.log(`matmul ${n}×${n}×${n}: ${(flops / 1e9).toFixed(2)} GFLOP`);
   const a = matrix(n, n, seed);
   const b = matrix(n, n, seed + 1);
   const ref = matmulRefSample(a, b, n, n, n, 512, seed);
-  for (const id of o.impls) {
-    const label = IMPL_LABELS[id].matmul;
-    const dropped = o.dropped.get(id);
-    if (dropped) {
-      out.results[id] = { status: "skipped", note: dropped };
-      continue;
-    }
-    let runner: Awaited<ReturnType<typeof matmulRunner>> | undefined;
-    try {
-      runner = await matmulRunner(id, ctx, a, b, d);
-      const got = await runner.runOnce();
-      const sampled = ref.indices.map((i) => got[i] ?? Number.NaN);
-      const c = check(sampled, ref.expected, ref.tol);
-      if (!c.ok) {
-        const note = `wrong result at n = ${n}: ${describeMismatch(c)}`;
-        out.results[id] = { status: "wrong", note, check: checkSummary(c) };
-        o.dropped.set(id, `dropped after a wrong result at n = ${n}`);
-        o.log(`  ${label}: WRONG — ${note}`);
-        continue;
-      }
-      const r = runner;
-      await r.run();
-      const samples = await repeat(() => r.run(), o.timing);
-      const med = median(samples);
-      out.results[id] = {
-        status: "ok",
-        medianMs: sig(med, 5),
-        throughput: sig(flops / (med * 1e6), 4),
-        samplesMs: samples.map((s) => sig(s, 5)),
-        check: checkSummary(c),
-      };
-      o.log(
-        `  ${label}: ${samples.length} reps, median ${med.toFixed(1)} ms, ${sig(flops / (med * 1e6), 4)} GFLOP/s`,
-      );
-    } catch (e) {
-      const note = describeError(e);
-      out.results[id] = { status: "error", note };
-      o.log(`  ${label}: ERROR — ${note}`);
-    } finally {
-      runner?.dispose();
-    }
-  }
-  return out;
+  const results = await runCells("matmul", `n = ${n}`, flops, o, async (id) => {
+    const r = await matmulRunner(id, ctx, a, b, d);
+    return {
+      check: async () => {
+        const got = await r.runOnce();
+        return check(
+          ref.indices.map((i) => got[i] ?? Number.NaN),
+          ref.expected,
+          ref.tol,
+        );
+      },
+      warm: () => r.run(),
+      rep: () => r.run(),
+      dispose: () => r.dispose(),
+    };
+  });
+  return { n, flops, results };
 }
 
 /** speedup[a][b] = median(b) / median(a): how many times faster a is than b. */

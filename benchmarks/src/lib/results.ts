@@ -5,7 +5,10 @@ import { fileURLToPath } from "node:url";
 
 /** The benchmarks package folder (holds `results/`). */
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** Committed results of full runs. */
 export const RESULTS_DIR = path.join(BENCH_DIR, "results");
+/** Scratch results (quick runs); git-ignored. */
+export const OUT_DIR = path.join(BENCH_DIR, "out");
 
 /** Resolve a user-given path against the directory `npm run` was started from. */
 export function userPath(p: string): string {

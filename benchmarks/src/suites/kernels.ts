@@ -27,7 +27,7 @@ import { IMPL_IDS, IMPL_LABELS, type ImplId } from "../kernels/impl.js";
 import { jaxVersion, loadJax } from "../kernels/jax.js";
 import { cellNotes, evaluateTargets, resultTable, targetLines } from "../kernels/report.js";
 import { openGpu } from "../lib/gpu.js";
-import { environment, RESULTS_DIR, slug, userPath, writeJsonAtomic } from "../lib/results.js";
+import { environment, OUT_DIR, RESULTS_DIR, slug, userPath, writeJsonAtomic } from "../lib/results.js";
 import { type Suite, UsageError } from "../lib/suite.js";
 import { fmtBytes } from "../lib/table.js";
 import type { RepeatOptions } from "../lib/timing.js";
@@ -55,7 +55,8 @@ const MEMORY_CHECK_MAX_BYTES = 2 ** 30;
 const USAGE = `usage: npm run bench -- kernels [options]
 
   --quick            small cases, fewer repetitions (about a minute on 2 cores)
-  --out FILE         results JSON (default benchmarks/results/kernels-<adapter>[-quick].json)
+  --out FILE         results JSON (default benchmarks/results/kernels-<adapter>.json;
+                     with --quick benchmarks/out/kernels-<adapter>-quick.json, git-ignored)
   --sizes LIST       cases to run, comma-separated: NxV for token log-probs (e.g. 4096x32000),
                      a single n for an n×n×n matmul (e.g. 1024); default
                      full: ${FULL.logprob.map(([n, v]) => `${n}x${v}`).join(",")},${FULL.matmul.join(",")}
@@ -64,7 +65,7 @@ const USAGE = `usage: npm run bench -- kernels [options]
   --min-reps N       timed repetitions at least (default 3)
   --max-reps N       timed repetitions at most (default 10, quick 5)
   --budget-s S       keep repeating until S seconds per cell are spent (default 10, quick 2);
-                     a cell stops after 2 reps once 3·S (at least 30 s, quick 10 s) are spent
+                     a cell stops early once 3·S (at least 30 s, quick 10 s) are spent
   --block-mib M      log-prob row blocks of at most M MiB (default: the adapter's
                      maxStorageBufferBindingSize, at most 128)`;
 
@@ -187,7 +188,16 @@ async function runWith(ctx: GpuContext, cfg: Config, started: Date): Promise<num
   log(`adapter: ${adapterLine}`);
   const jaxVer = await jaxVersion();
   log(`node ${env.node} · ${env.cpu} × ${env.cpus} · ${env.memoryGiB} GiB · jax-js ${jaxVer}`);
-  log(`load average at start: ${env.loadAverage.join(", ")} (other work on the machine slows every column)`);
+  const warnings: string[] = [];
+  const load1 = env.loadAverage[0] ?? 0;
+  if (load1 > env.cpus) {
+    warnings.push(
+      `load average ${load1} on ${env.cpus} CPUs at start: other processes compete for the CPU, and ` +
+        "lavapipe (multi-threaded) suffers more than jax-js Wasm; the timings and ratios are unreliable",
+    );
+  }
+  log(`load average at start: ${env.loadAverage.join(", ")}`);
+  for (const w of warnings) log(`WARNING: ${w}`);
 
   // Peers: start jax-js (after openGpu made navigator.gpu the context's GPU instance).
   const unavailable = new Map<ImplId, string>();
@@ -238,9 +248,11 @@ async function runWith(ctx: GpuContext, cfg: Config, started: Date): Promise<num
   // 3. Peak memory of the project's op on a whole [N, V] tensor (it chunks it itself).
   let memory: MemoryCheck | undefined;
   let memoryNote = "";
-  const memCase = cfg.logprob.find(
-    ([N, V]) => N * V * 4 <= Math.min(MEMORY_CHECK_MAX_BYTES, ctx.limits.maxBufferSize),
-  );
+  // The largest case that fits one buffer (≤ 1 GiB): above the binding limit, the op must chunk.
+  const memLimit = Math.min(MEMORY_CHECK_MAX_BYTES, ctx.limits.maxBufferSize);
+  const memCase = cfg.logprob
+    .filter(([N, V]) => N * V * 4 <= memLimit)
+    .reduce<[number, number] | undefined>((a, c) => (!a || c[0] * c[1] > a[0] * a[1] ? c : a), undefined);
   if (!cfg.impls.includes("sage")) memoryNote = "the project's kernel was not selected (--impls)";
   else if (droppedLp.has("sage")) memoryNote = `not measured: ${droppedLp.get("sage")}`;
   else if (!memCase) memoryNote = `no log-prob case with N·V·4 ≤ ${fmtBytes(MEMORY_CHECK_MAX_BYTES)}`;
@@ -288,7 +300,11 @@ async function runWith(ctx: GpuContext, cfg: Config, started: Date): Promise<num
   const adapterSlug = report
     ? slug(report.vendor, report.architecture, report.description.split(/[:(]/)[0] ?? "")
     : "unknown";
-  const out = cfg.out ? userPath(cfg.out) : path.join(RESULTS_DIR, `kernels-${adapterSlug}${suffix}.json`);
+  // Full runs go to results/ (committed); quick runs to out/ (git-ignored), so that the README's
+  // main command leaves the working tree clean.
+  const out = cfg.out
+    ? userPath(cfg.out)
+    : path.join(cfg.quick ? OUT_DIR : RESULTS_DIR, `kernels-${adapterSlug}${suffix}.json`);
   const json = {
     suite: "kernels",
     schema: 1,
@@ -312,6 +328,7 @@ async function runWith(ctx: GpuContext, cfg: Config, started: Date): Promise<num
         "jax-js: jit(takeAlongAxis(logSoftmax(x), t, 1)) and jit(matmul), inputs resident on the backend.",
       ],
     },
+    warnings,
     correctness,
     logprob: lpCases.map((c) => ({ ...c, ratios: ratios(c.results) })),
     memory: memory ?? { note: memoryNote },

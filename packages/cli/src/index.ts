@@ -1,1 +1,13 @@
-export {};
+export { type EvalCommandOptions, evalCommand, responseLineSchema } from "./commands/eval.js";
+export { type SelectCommandOptions, type SelectCommandResult, selectCommand } from "./commands/select.js";
+export { loadConfigFile, validateConfig } from "./config.js";
+export { CliError, type CliErrorCode } from "./errors.js";
+export { type CliIo, createProgram, MISSING_COMMANDS, runCli } from "./program.js";
+export {
+  curriculumConfigSchema,
+  type EvalConfig,
+  evalConfigSchema,
+  type SelectConfig,
+  selectConfigSchema,
+  stabilityConfigSchema,
+} from "./schemas.js";

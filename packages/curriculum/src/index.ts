@@ -20,5 +20,24 @@ export {
 export { CurriculumError, type CurriculumErrorCode } from "./errors.js";
 export { type AdvanceReason, advanceFrontier, type FrontierState, rewardAccuracy } from "./frontier.js";
 export { gumbelOrder, gumbelTopK } from "./gumbel.js";
+export { readSelectionJsonl, readStatsJsonl, writeSelectionJsonl, writeStatsJsonl } from "./jsonl.js";
 export type { ScoreQuantiles, ScoringRequest, Selector, SelectorEvent, SelectorState } from "./selector.js";
+export {
+  DEFAULT_SIMULATION_CONFIG,
+  evaluateTask,
+  generateTask,
+  type SimPairs,
+  type SimulatedTask,
+  type SimulationConfig,
+  type SimulationResult,
+  simulate,
+  simulatedStats,
+} from "./simulate.js";
+export {
+  type DatasetPair,
+  type SelectPairsOptions,
+  type SelectPairsResult,
+  type SelectPairsState,
+  selectPairs,
+} from "./standalone.js";
 export { buildStrata, type Strata } from "./strata.js";

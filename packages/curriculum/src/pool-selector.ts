@@ -150,7 +150,8 @@ export class PoolSelector extends SelectorBase {
     if (this.phase !== "idle") return true;
     if (!this.isDue(step)) return false;
     this.startRefresh(step);
-    return true;
+    // a refresh that needs no forward passes (no probes, no pool scoring) completes at once
+    return this.phase !== "idle";
   }
 
   private perturbation(): PerturbationScheme | null {
@@ -271,6 +272,7 @@ export class PoolSelector extends SelectorBase {
       pairIds: ids,
       probeIds: this.phase === "probe" ? ids : [],
       perturbation,
+      errorMargin: this.config.stability.errorMargin,
       forwardPasses: ids.length * forwardPassesPerPair(perturbation),
       refresh: this.refreshIndex,
       step: this.lastRefreshStep,

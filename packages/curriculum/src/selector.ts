@@ -1,4 +1,4 @@
-import type { PairStatsBatch, PerturbationScheme, RngState } from "@sage/stability";
+import type { ErrorMarginSource, PairStatsBatch, PerturbationScheme, RngState } from "@sage/stability";
 import type { CurriculumConfig, SelectorName } from "./config.js";
 
 /**
@@ -15,6 +15,12 @@ export interface ScoringRequest {
   readonly probeIds: readonly number[];
   /** How to produce `stats.perturbed` (null: not needed). For token dropout the pair key is the dataset index. */
   readonly perturbation: PerturbationScheme | null;
+  /**
+   * The error-margin source the perturbed margins must be computed in (`policy`: length-normalised
+   * policy preference; `implicit`: β·(r(y_w) − r(y_l)) with the stability config's β and
+   * lengthNormalize, which needs per-token reference log-probs for token dropout).
+   */
+  readonly errorMargin: ErrorMarginSource;
   /** Policy forward passes this request costs (pairs × passes per pair). */
   readonly forwardPasses: number;
   /** 1-based index of the refresh this request belongs to. */
@@ -97,7 +103,10 @@ export interface SelectorState {
 export interface Selector {
   readonly name: SelectorName;
   readonly config: CurriculumConfig;
-  /** True while a refresh is due or in progress at `step` (a due refresh starts here). */
+  /**
+   * True while the selector waits for statistics (`requestScoring` → `refresh`). A refresh due at
+   * `step` starts here; one that needs no forward passes completes at once and returns false.
+   */
   needsRefresh(step: number): boolean;
   /** The pending scoring request; throws `PROTOCOL` when no refresh is in progress. */
   requestScoring(): ScoringRequest;

@@ -1,5 +1,12 @@
-import { type PairStatsBatch, Rng, sigmoid, tokenDropoutErrorMargins } from "@sage/stability";
-import { type CurriculumConfigInput, resolveCurriculumConfig, type SelectorName } from "./config.js";
+import {
+  dpoMargin,
+  type PairStatsBatch,
+  Rng,
+  type StabilityConfig,
+  sigmoid,
+  tokenDropoutErrorMargins,
+} from "@sage/stability";
+import type { CurriculumConfigInput, SelectorName } from "./config.js";
 import { createSelector } from "./create.js";
 import type { PairMeta } from "./difficulty.js";
 import { CurriculumError } from "./errors.js";
@@ -67,7 +74,7 @@ export const DEFAULT_SIMULATION_CONFIG: SimulationConfig = Object.freeze({
   labelNoise: 0,
   passRateSamples: 8,
   steps: 300,
-  learningRate: 0.5,
+  learningRate: 0.15,
   evalEvery: 5,
   target: 0.9,
 });
@@ -76,7 +83,7 @@ export const DEFAULT_SIMULATION_CONFIG: SimulationConfig = Object.freeze({
 export interface SimulatedTask {
   readonly config: SimulationConfig;
   readonly thetaRef: Float64Array;
-  /** Training pairs' metadata (pass rate) for the selectors. */
+  /** Training pairs' metadata (pass rate, reference log-probs, token counts) for the selectors. */
   readonly meta: PairMeta[];
   readonly train: SimPairs;
   readonly evalSet: SimPairs;
@@ -141,8 +148,15 @@ function generatePairs(n: number, c: SimulationConfig, rng: Rng, noisy: boolean)
 /** Build the task for a seed (train set with optional label noise, clean eval set). */
 export function generateTask(options: Partial<SimulationConfig> = {}): SimulatedTask {
   const c: SimulationConfig = { ...DEFAULT_SIMULATION_CONFIG, ...options };
-  if (!(c.trainPairs >= 1 && c.evalPairs >= 1 && c.dim >= 2 && c.minTokens >= 1 && c.maxTokens >= c.minTokens)) {
-    throw CurriculumError.mismatch("INVALID_CONFIG", "simulation config", "trainPairs, evalPairs ≥ 1, dim ≥ 2, 1 ≤ minTokens ≤ maxTokens", c);
+  if (
+    !(c.trainPairs >= 1 && c.evalPairs >= 1 && c.dim >= 2 && c.minTokens >= 1 && c.maxTokens >= c.minTokens)
+  ) {
+    throw CurriculumError.mismatch(
+      "INVALID_CONFIG",
+      "simulation config",
+      "trainPairs, evalPairs ≥ 1, dim ≥ 2, 1 ≤ minTokens ≤ maxTokens",
+      c,
+    );
   }
   const rng = Rng.fromSeed(c.seed);
   const D = c.dim;
@@ -160,7 +174,14 @@ export function generateTask(options: Partial<SimulationConfig> = {}): Simulated
   for (let i = 0; i < train.n; i++) {
     let pass = 0;
     for (let s = 0; s < c.passRateSamples; s++) if (rng.nextFloat() < 1 - train.latent[i]!) pass++;
-    meta.push({ id: i, passRate: pass / c.passRateSamples });
+    meta.push({
+      id: i,
+      passRate: pass / c.passRateSamples,
+      referenceChosen: seqLogp(train, 2 * i, thetaRef, D),
+      referenceRejected: seqLogp(train, 2 * i + 1, thetaRef, D),
+      chosenTokens: train.offset[2 * i + 1]! - train.offset[2 * i]!,
+      rejectedTokens: train.offset[2 * i + 2]! - train.offset[2 * i + 1]!,
+    });
   }
   return { config: c, thetaRef, meta, train, evalSet };
 }
@@ -184,8 +205,16 @@ function tokenLogps(p: SimPairs, r: number, theta: Float64Array, D: number): Flo
   return out;
 }
 
-/** The "trainer" side of the simulation: statistics for a scoring request under the current θ. */
-export function simulatedStats(task: SimulatedTask, theta: Float64Array, req: ScoringRequest, beta: number): PairStatsBatch {
+/**
+ * The "trainer" side of the simulation: statistics for a scoring request under the current θ,
+ * perturbed margins in the request's error-margin source.
+ */
+export function simulatedStats(
+  task: SimulatedTask,
+  theta: Float64Array,
+  req: ScoringRequest,
+  stability: StabilityConfig,
+): PairStatsBatch {
   const p = task.train;
   const D = task.config.dim;
   const n = req.pairIds.length;
@@ -211,26 +240,53 @@ export function simulatedStats(task: SimulatedTask, theta: Float64Array, req: Sc
     if (perturbed === null || scheme === null) continue;
     if (scheme.kind === "token-dropout") {
       const e = tokenDropoutErrorMargins(
-        { policyChosen: tokenLogps(p, 2 * i, theta, D), policyRejected: tokenLogps(p, 2 * i + 1, theta, D) },
-        { k, rho: scheme.rho, seed: scheme.seed, pairKey: i, source: "policy" },
+        {
+          policyChosen: tokenLogps(p, 2 * i, theta, D),
+          policyRejected: tokenLogps(p, 2 * i + 1, theta, D),
+          referenceChosen: tokenLogps(p, 2 * i, task.thetaRef, D),
+          referenceRejected: tokenLogps(p, 2 * i + 1, task.thetaRef, D),
+        },
+        {
+          k,
+          rho: scheme.rho,
+          seed: scheme.seed,
+          pairKey: i,
+          source: req.errorMargin,
+          beta: stability.beta,
+          lengthNormalize: stability.lengthNormalize,
+        },
       );
       perturbed.set(e, j * k);
-    } else {
+    } else if (scheme.kind === "policy-dropout") {
       // policy dropout: K passes with multiplicative dropout on θ's coordinates (seeded per pass)
       for (let pass = 0; pass < k; pass++) {
         const r = Rng.fromSeed(scheme.seed + pass);
         const th = Float64Array.from(theta, (v) => (r.nextFloat() < 0.1 ? 0 : v / 0.9));
+        const pw = seqLogp(p, 2 * i, th, D);
+        const pl = seqLogp(p, 2 * i + 1, th, D);
+        const tw = stability.lengthNormalize ? cols.chosenTokens[j]! : 1;
+        const tl = stability.lengthNormalize ? cols.rejectedTokens[j]! : 1;
         perturbed[j * k + pass] =
-          seqLogp(p, 2 * i, th, D) / cols.chosenTokens[j]! - seqLogp(p, 2 * i + 1, th, D) / cols.rejectedTokens[j]!;
+          req.errorMargin === "policy"
+            ? pw / cols.chosenTokens[j]! - pl / cols.rejectedTokens[j]!
+            : dpoMargin(
+                stability.beta,
+                pw / tw,
+                pl / tl,
+                cols.referenceChosen[j]! / tw,
+                cols.referenceRejected[j]! / tl,
+              );
       }
     }
   }
-  void beta;
   return perturbed === null ? { ids: req.pairIds, ...cols } : { ids: req.pairIds, ...cols, perturbed, k };
 }
 
 /** Accuracy (length-normalised policy preference) and reward accuracy (`m > 0`) on the eval set. */
-export function evaluateTask(task: SimulatedTask, theta: Float64Array): { accuracy: number; rewardAccuracy: number } {
+export function evaluateTask(
+  task: SimulatedTask,
+  theta: Float64Array,
+): { accuracy: number; rewardAccuracy: number } {
   const p = task.evalSet;
   const D = task.config.dim;
   let acc = 0;
@@ -241,7 +297,8 @@ export function evaluateTask(task: SimulatedTask, theta: Float64Array): { accura
     const e = seqLogp(p, 2 * i, theta, D) / tw - seqLogp(p, 2 * i + 1, theta, D) / tl;
     if (e > 0) acc++;
     let m = 0;
-    for (let d = 0; d < D; d++) m += (theta[d]! - task.thetaRef[d]!) * (p.featSum[2 * i * D + d]! - p.featSum[(2 * i + 1) * D + d]!);
+    for (let d = 0; d < D; d++)
+      m += (theta[d]! - task.thetaRef[d]!) * (p.featSum[2 * i * D + d]! - p.featSum[(2 * i + 1) * D + d]!);
     if (m > 0) racc++;
   }
   return { accuracy: acc / p.n, rewardAccuracy: racc / p.n };
@@ -263,13 +320,18 @@ export interface SimulationResult {
 }
 
 /**
- * Train the synthetic policy with DPO for `steps` steps, pairs chosen by `selector` (a name, built
+ * Train the synthetic policy with DPO for `steps` steps (`options.sim`'s training fields — steps,
+ * learningRate, evalEvery, target — apply even with a ready `task`), pairs chosen by `selector` (a name, built
  * with `selectorConfig` on the task's training pairs, or a ready `Selector` built on `task.meta`).
  * Deterministic for a seed.
  */
 export function simulate(
   selector: SelectorName | Selector,
-  options: { readonly sim?: Partial<SimulationConfig>; readonly selectorConfig?: CurriculumConfigInput; readonly task?: SimulatedTask } = {},
+  options: {
+    readonly sim?: Partial<SimulationConfig>;
+    readonly selectorConfig?: CurriculumConfigInput;
+    readonly task?: SimulatedTask;
+  } = {},
 ): SimulationResult {
   const task = options.task ?? generateTask(options.sim);
   const c = { ...task.config, ...options.sim };
@@ -277,7 +339,7 @@ export function simulate(
     typeof selector === "string"
       ? createSelector(selector, { dataset: task.meta, ...options.selectorConfig })
       : selector;
-  const beta = typeof selector === "string" ? resolveCurriculumConfig(options.selectorConfig).stability.beta : sel.config.stability.beta;
+  const beta = sel.config.stability.beta;
   const D = c.dim;
   const theta = Float64Array.from(task.thetaRef);
   const grad = new Float64Array(D);
@@ -301,7 +363,7 @@ export function simulate(
     while (sel.needsRefresh(step)) {
       const req = sel.requestScoring();
       scoringPasses += req.forwardPasses;
-      sel.refresh(simulatedStats(task, theta, req, beta));
+      sel.refresh(simulatedStats(task, theta, req, sel.config.stability));
     }
     const ids = sel.nextBatch(step);
     grad.fill(0);
@@ -309,10 +371,12 @@ export function simulate(
     for (let j = 0; j < ids.length; j++) {
       const i = ids[j]!;
       let m = 0;
-      for (let d = 0; d < D; d++) m += (theta[d]! - task.thetaRef[d]!) * (p.featSum[2 * i * D + d]! - p.featSum[(2 * i + 1) * D + d]!);
+      for (let d = 0; d < D; d++)
+        m += (theta[d]! - task.thetaRef[d]!) * (p.featSum[2 * i * D + d]! - p.featSum[(2 * i + 1) * D + d]!);
       m *= beta;
       const g = sigmoid(-m);
-      for (let d = 0; d < D; d++) grad[d] = grad[d]! + g * (p.featSum[2 * i * D + d]! - p.featSum[(2 * i + 1) * D + d]!);
+      for (let d = 0; d < D; d++)
+        grad[d] = grad[d]! + g * (p.featSum[2 * i * D + d]! - p.featSum[(2 * i + 1) * D + d]!);
       const tw = p.offset[2 * i + 1]! - p.offset[2 * i]!;
       const tl = p.offset[2 * i + 2]! - p.offset[2 * i + 1]!;
       e[j] = seqLogp(p, 2 * i, theta, D) / tw - seqLogp(p, 2 * i + 1, theta, D) / tl;

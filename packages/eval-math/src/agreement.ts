@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { loadBenchmark } from "./benchmarks.js";
+import { loadBenchmark, type Problem } from "./benchmarks.js";
 import { isEquivalent } from "./equivalence.js";
 import { EvalMathError } from "./errors.js";
 import { findBoxed } from "./extract.js";
@@ -25,6 +25,8 @@ export interface AgreementReport {
   agree: number;
   rate: number;
   disagreements: Disagreement[];
+  /** math_cot_100 only: our extracted answer is equivalent to the file's extracted `pred`. */
+  extractionAgree?: number;
 }
 
 /** Grade the 800 responses of `model-outputs/math_cot_100.jsonl` and compare with its `score`. */
@@ -33,14 +35,29 @@ export function mathCotAgreement(dataDir: string, opts: GradeOptions = {}): Agre
   if (!existsSync(file)) throw new EvalMathError("DATA_MISSING", `not found: ${file}`);
   let total = 0;
   let agree = 0;
+  let extractionAgree = 0;
   const disagreements: Disagreement[] = [];
   for (const line of readFileSync(file, "utf8").split("\n")) {
     if (line.trim() === "") continue;
-    const row = JSON.parse(line) as { idx: number; answer: string; response: string[]; score: boolean[] };
+    const row = JSON.parse(line) as {
+      idx: number;
+      answer: string;
+      response: string[];
+      score: boolean[];
+      pred: string[];
+    };
     row.response.forEach((resp, j) => {
       const theirs = row.score[j] === true;
       const g = gradeResponse(resp, row.answer, opts);
       total++;
+      const pred = row.pred[j];
+      if (
+        g.extracted !== null &&
+        pred !== undefined &&
+        isEquivalent(g.extracted, pred, opts).verdict === "equal"
+      ) {
+        extractionAgree++;
+      }
       if (g.correct === theirs) agree++;
       else {
         disagreements.push({
@@ -54,7 +71,7 @@ export function mathCotAgreement(dataDir: string, opts: GradeOptions = {}): Agre
       }
     });
   }
-  return { total, agree, rate: agree / total, disagreements };
+  return { total, agree, rate: agree / total, disagreements, extractionAgree };
 }
 
 /** MATH-500: the last `\boxed{}` of each reference `solution`, graded against `answer`. */
@@ -124,4 +141,69 @@ export function gsm8kPerturbationAgreement(dataDir: string, opts: GradeOptions =
     }
   }
   return { total, agree, rate: agree / total, disagreements };
+}
+
+/** Meaning-preserving rewrites of a reference answer (delimiters, `\dfrac`, spacing, `\left(`). */
+export function equalPerturbations(answer: string): string[] {
+  return [
+    `$${answer}$`,
+    `\\boxed{${answer}}`,
+    answer.replace(/\\frac/g, "\\dfrac"),
+    answer.replace(/ /g, ""),
+    ` ${answer} `,
+    answer.replace(/\\left|\\right/g, ""),
+    answer.replace(/\(/g, "\\left(").replace(/\)/g, "\\right)"),
+  ];
+}
+
+/** The answer with its last digit changed (d → d+1 mod 10), or null when it has no digit. */
+export function mutateLastDigit(answer: string): string | null {
+  const i = answer.search(/\d(?!.*\d)/s);
+  if (i < 0) return null;
+  return answer.slice(0, i) + String((Number(answer[i]) + 1) % 10) + answer.slice(i + 1);
+}
+
+export interface RobustnessReport {
+  equalTotal: number;
+  /** Meaning-preserving rewrites that did not grade equal. */
+  equalFailures: Disagreement[];
+  mutationTotal: number;
+  /** Last-digit mutations that still graded equal. */
+  mutationsEqual: Disagreement[];
+}
+
+/** Reference answers against {@link equalPerturbations} (must be equal) and {@link mutateLastDigit} (must not). */
+export function perturbationRobustness(problems: Problem[], opts: GradeOptions = {}): RobustnessReport {
+  const rep: RobustnessReport = { equalTotal: 0, equalFailures: [], mutationTotal: 0, mutationsEqual: [] };
+  for (const p of problems) {
+    for (const v of equalPerturbations(p.answer)) {
+      rep.equalTotal++;
+      const r = isEquivalent(v, p.answer, opts);
+      if (r.verdict !== "equal") {
+        rep.equalFailures.push({
+          key: p.id,
+          reference: p.answer,
+          extracted: v,
+          ours: false,
+          theirs: true,
+          reason: r.reason,
+        });
+      }
+    }
+    const m = mutateLastDigit(p.answer);
+    if (m === null) continue;
+    rep.mutationTotal++;
+    const r = isEquivalent(m, p.answer, opts);
+    if (r.verdict === "equal") {
+      rep.mutationsEqual.push({
+        key: p.id,
+        reference: p.answer,
+        extracted: m,
+        ours: true,
+        theirs: false,
+        reason: r.reason,
+      });
+    }
+  }
+  return rep;
 }

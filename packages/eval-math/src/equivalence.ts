@@ -7,7 +7,7 @@
  * pre-empt a synchronous call, so one `simplify` of at most `maxSymbolicNodes` nodes is the longest
  * uninterruptible step). Nothing is evaluated as JavaScript: mathjs compiles trees we build.
  */
-import { type EvalFunction, type MathNode, parse as mathParse, simplify } from "mathjs";
+import { all, create, type EvalFunction, type MathNode, parse as mathParse, simplify } from "mathjs";
 import { EvalMathError, truncate } from "./errors.js";
 import {
   countNodes,
@@ -35,7 +35,7 @@ export interface EquivalenceResult {
 export interface EquivalenceOptions {
   /** Relative tolerance for numeric comparison. Default 1e-6. */
   relTol?: number;
-  /** Absolute tolerance (for values near 0). Default 1e-9. */
+  /** Absolute tolerance, used only when one side is exactly 0 (e.g. `\\sin\\pi` vs `0`). Default 1e-10. */
   absTol?: number;
   /** Also accept x vs x·100 and x vs x/100 (e.g. `25\%` vs `0.25`). Default false. */
   percentLeniency?: boolean;
@@ -47,9 +47,12 @@ export interface EquivalenceOptions {
   numericPoints?: number;
   /** Seed of the random points. Default 20240607. */
   seed?: number;
-  /** Try mathjs `simplify(a - b) == 0` for expressions with variables. Default true. */
+  /**
+   * Use mathjs `simplify(a - b) == 0` when the numeric check is inconclusive (too few evaluable
+   * points, or values that overflow). Default true.
+   */
   symbolic?: boolean;
-  /** Largest combined node count given to `simplify`. Default 60. */
+  /** Largest combined node count given to `simplify`. Default 40. */
   maxSymbolicNodes?: number;
   /** Wall-clock budget per comparison in ms (checked between steps). Default 500. */
   timeBudgetMs?: number;
@@ -142,10 +145,15 @@ function evalExpr(e: Expr, scope: Record<string, number>): C | null {
   }
 }
 
+/**
+ * Relative comparison; the absolute tolerance only applies against an exact 0 (rounding noise of a
+ * cancelling expression), so tiny physical constants like 1.3e-27 vs 1.3e-28 stay different.
+ */
 function close(a: number, b: number, ctx: Ctx): boolean {
   if (a === b) return true;
   if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
-  return Math.abs(a - b) <= ctx.absTol + ctx.relTol * Math.max(Math.abs(a), Math.abs(b));
+  if (a === 0 || b === 0) return Math.abs(a - b) <= ctx.absTol;
+  return Math.abs(a - b) <= ctx.relTol * Math.max(Math.abs(a), Math.abs(b));
 }
 
 function closeC(a: C, b: C, ctx: Ctx): boolean {
@@ -167,17 +175,32 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/** Seeded points: half with every variable in [0.3, 2.7], half in [-2.7, -0.3]. */
-function samplePoints(vars: string[], ctx: Ctx): Array<Record<string, number>> {
+/**
+ * Seeded points: half with every variable in [0.3, 2.7], half in [-2.7, -0.3]; when an integer
+ * function (floor, ceil, factorial, binomial, gcd, lcm) appears, distinct-ish integers in [1, 40].
+ */
+function samplePoints(vars: string[], ctx: Ctx, integers = false): Array<Record<string, number>> {
   const rnd = mulberry32(ctx.seed);
   const pts: Array<Record<string, number>> = [];
   for (let p = 0; p < ctx.numericPoints; p++) {
     const sign = p % 2 === 0 ? 1 : -1;
     const scope: Record<string, number> = {};
-    for (const v of vars) scope[`v_${symbolId(v)}`] = sign * (0.3 + 2.4 * rnd());
+    for (const v of vars) {
+      scope[`v_${symbolId(v)}`] = integers ? 1 + Math.floor(40 * rnd()) : sign * (0.3 + 2.4 * rnd());
+    }
     pts.push(scope);
   }
   return pts;
+}
+
+const INTEGER_FUNCTIONS = /\b(?:floor|ceil|factorial|combinations|gcd|lcm)\(/;
+
+function needsIntegerPoints(a: Expr, b: Expr): boolean {
+  try {
+    return INTEGER_FUNCTIONS.test(toMathjs(a)) || INTEGER_FUNCTIONS.test(toMathjs(b));
+  } catch {
+    return false;
+  }
 }
 
 function usesI(e: Expr): boolean {
@@ -199,7 +222,55 @@ function symbolicZero(diff: string, nodes: number, ctx: Ctx): boolean | null {
   }
 }
 
+/** A plain integer literal (optionally negated) as a BigInt, else null. */
+function intLiteral(e: Expr): bigint | null {
+  if (e.k === "num" && /^\d+$/.test(e.text)) return BigInt(e.text);
+  if (e.k === "neg") {
+    const v = intLiteral(e.a);
+    return v === null ? null : -v;
+  }
+  return null;
+}
+
+function hasInfinity(e: Expr): boolean {
+  try {
+    return /Infinity/.test(toMathjs(e));
+  } catch {
+    return false;
+  }
+}
+
+let bigMath: ReturnType<typeof create> | null = null;
+
+/** Compare two constant expressions with 64-significant-digit BigNumbers; null when not possible. */
+function bigCompare(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult | null {
+  checkBudget(ctx);
+  if (all === undefined) return null;
+  bigMath ??= create(all, { number: "BigNumber", precision: 64 });
+  const m = bigMath;
+  try {
+    const va = m.evaluate(toMathjs(a)) as unknown;
+    const vb = m.evaluate(toMathjs(b)) as unknown;
+    if (!m.isBigNumber(va) || !m.isBigNumber(vb) || !va.isFinite() || !vb.isFinite()) return null;
+    const diff = va.minus(vb).abs();
+    const scale = m.max(va.abs(), vb.abs()) as typeof va;
+    const ok = diff.lte(scale.times(ctx.relTol).plus(ctx.absTol));
+    return ok
+      ? eq(`bignumber: equal to ${ctx.relTol} relative`)
+      : ne(`bignumber: ${va.toPrecision(8)} ≠ ${vb.toPrecision(8)}`);
+  } catch {
+    return null;
+  }
+}
+
 function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
+  const ia = intLiteral(a);
+  const ib = intLiteral(b);
+  if (ia !== null && ib !== null && !ctx.percentLeniency) {
+    return ia === ib
+      ? eq("integers: exactly equal")
+      : ne(`integers: ${ia} ≠ ${ib} (integers compare exactly)`);
+  }
   const vars = [...freeSymbols(a, freeSymbols(b))].sort();
   if (vars.length === 0) {
     const va = evalExpr(a, {});
@@ -210,8 +281,13 @@ function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
       return unk("could not evaluate numerically");
     }
     if (!isFiniteC(va) || !isFiniteC(vb)) {
-      if (va.re === vb.re && va.im === vb.im) return eq("numeric: same infinity");
-      if (isFiniteC(va) !== isFiniteC(vb)) return ne("numeric: finite vs infinite");
+      if (hasInfinity(a) || hasInfinity(b)) {
+        if (va.re === vb.re && va.im === vb.im) return eq("both the same infinity");
+        return ne(`numeric: ${fmt(va)} vs ${fmt(vb)}`);
+      }
+      // overflow of doubles (2^{2000}): redo the comparison with 64-digit BigNumbers
+      const big = bigCompare(a, b, ctx);
+      if (big !== null) return big;
       const z = symbolicZero(`(${toMathjs(a)}) - (${toMathjs(b)})`, countNodes(a) + countNodes(b), ctx);
       if (z === true) return eq("symbolic: difference simplifies to 0");
       return unk("values overflow double precision");
@@ -224,13 +300,9 @@ function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
     }
     return ne(`numeric: ${fmt(va)} ≠ ${fmt(vb)}`);
   }
-  const nodes = countNodes(a) + countNodes(b);
-  const diff = `(${toMathjs(a)}) - (${toMathjs(b)})`;
-  const sym = symbolicZero(diff, nodes, ctx);
-  if (sym === true) return eq("symbolic: difference simplifies to 0");
   const complexOk = usesI(a) || usesI(b);
   let valid = 0;
-  for (const scope of samplePoints(vars, ctx)) {
+  for (const scope of samplePoints(vars, ctx, needsIntegerPoints(a, b))) {
     checkBudget(ctx);
     const va = evalExpr(a, scope);
     const vb = evalExpr(b, scope);
@@ -244,6 +316,9 @@ function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
   }
   const need = Math.max(2, Math.ceil(ctx.numericPoints / 2));
   if (valid >= need) return eq(`numeric: agree at ${valid} random points`);
+  // numeric inconclusive (domain problems): fall back to symbolic simplification
+  const sym = symbolicZero(`(${toMathjs(a)}) - (${toMathjs(b)})`, countNodes(a) + countNodes(b), ctx);
+  if (sym === true) return eq("symbolic: difference simplifies to 0");
   return unk(`numeric: only ${valid} of ${ctx.numericPoints} points evaluable; symbolic inconclusive`);
 }
 
@@ -331,9 +406,14 @@ function valueOfEquation(e: Expr): Expr | null {
   if (e.k !== "rel" || e.ops.some((o) => o !== "=")) return null;
   const last = e.parts[e.parts.length - 1]!;
   const first = e.parts[0]!;
-  if (isStructure(last)) return null;
-  if (first.k === "sym" || freeSymbols(last).size === 0) return last;
+  if (isStructure(last)) return e.parts.length === 2 ? last : null;
+  if (isNameLike(first) || freeSymbols(last).size === 0) return last;
   return null;
+}
+
+/** `y`, `a_1`, or a function-call-looking `f(x)` (parsed as f·x). */
+function isNameLike(e: Expr): boolean {
+  return e.k === "sym" || (e.k === "bin" && e.op === "*" && e.a.k === "sym" && e.b.k === "sym");
 }
 
 function sub(a: Expr, b: Expr): Expr {
@@ -347,18 +427,15 @@ function compareEquations(p: Expr & { k: "rel" }, r: Expr & { k: "rel" }, ctx: C
     const x = compareAny(p.parts[1]!, r.parts[1]!, ctx);
     return { verdict: x.verdict, reason: `equation right sides: ${x.reason}` };
   }
-  if ([...p.parts, ...r.parts].some(isStructure)) return unk("equation with structured sides");
+  if ([...p.parts, ...r.parts].some(isStructure))
+    return compareOrdered(p.parts, r.parts, ctx, "equation sides");
   const d1 = sub(p.parts[0]!, p.parts[1]!);
   const d2 = sub(r.parts[0]!, r.parts[1]!);
   const vars = [...freeSymbols(d1, freeSymbols(d2))].sort();
   if (vars.length === 0) return compareAny(p.parts[1]!, r.parts[1]!, ctx);
-  const s1 = symbolicZero(`(${toMathjs(d1)}) - (${toMathjs(d2)})`, countNodes(d1) + countNodes(d2), ctx);
-  if (s1 === true) return eq("equation: same after moving sides (symbolic)");
-  const s2 = symbolicZero(`(${toMathjs(d1)}) + (${toMathjs(d2)})`, countNodes(d1) + countNodes(d2), ctx);
-  if (s2 === true) return eq("equation: same up to sign (symbolic)");
   let ratio: number | null = null;
   let valid = 0;
-  for (const scope of samplePoints(vars, ctx)) {
+  for (const scope of samplePoints(vars, ctx, needsIntegerPoints(d1, d2))) {
     checkBudget(ctx);
     const a = evalExpr(d1, scope);
     const b = evalExpr(d2, scope);
@@ -374,7 +451,16 @@ function compareEquations(p: Expr & { k: "rel" }, r: Expr & { k: "rel" }, ctx: C
       return ne(`equation: (lhs - rhs) not proportional at ${describePoint(scope)}`);
   }
   const need = Math.max(2, Math.ceil(ctx.numericPoints / 2));
-  if (ratio === null || valid < need) return unk("equation: too few evaluable points");
+  if (ratio === null || valid < need) {
+    const nodes = countNodes(d1) + countNodes(d2);
+    if (symbolicZero(`(${toMathjs(d1)}) - (${toMathjs(d2)})`, nodes, ctx) === true) {
+      return eq("equation: same after moving sides (symbolic)");
+    }
+    if (symbolicZero(`(${toMathjs(d1)}) + (${toMathjs(d2)})`, nodes, ctx) === true) {
+      return eq("equation: same up to sign (symbolic)");
+    }
+    return unk("equation: too few evaluable points; symbolic inconclusive");
+  }
   if (close(Math.abs(ratio), 1, ctx)) return eq(`equation: lhs - rhs equal up to sign at ${valid} points`);
   if (ctx.equationScaling)
     return eq(`equation: lhs - rhs proportional (factor ${Number(ratio.toPrecision(6))})`);
@@ -459,7 +545,7 @@ function compareAny(p0: Expr, r0: Expr, ctx: Ctx): EquivalenceResult {
     return ne("relation vs value");
   }
   if (r.k === "rel" && p.k !== "rel") {
-    if (r.ops.length === 1 && r.ops[0] === "=" && r.parts[0]!.k === "sym" && !isStructure(r.parts[1]!)) {
+    if (r.ops.length === 1 && r.ops[0] === "=" && (isNameLike(r.parts[0]!) || isStructure(r.parts[1]!))) {
       return compareAny(p, r.parts[1]!, ctx);
     }
     const iv = relToInterval(r);
@@ -507,7 +593,8 @@ function compareAny(p0: Expr, r0: Expr, ctx: Ctx): EquivalenceResult {
     }
     const pUn = p.open === "{" || (p.open === "" && ctx.unorderedLists);
     const rUn = r.open === "{" || (r.open === "" && ctx.unorderedLists);
-    if (r.open === "" && p.open === "" && !ctx.unorderedLists) return compareOrdered(p.items, r.items, ctx, "list");
+    if (r.open === "" && p.open === "" && !ctx.unorderedLists)
+      return compareOrdered(p.items, r.items, ctx, "list");
     if (r.open === "{" || (r.open === "" && p.open !== "(" && p.open !== "[")) {
       if (pUn || p.open === "")
         return compareUnordered(p.items, r.items, ctx, r.open === "{" ? "set" : "list");
@@ -543,14 +630,14 @@ function makeCtx(o: EquivalenceOptions): Ctx {
   const budgetMs = o.timeBudgetMs ?? 500;
   return {
     relTol: o.relTol ?? 1e-6,
-    absTol: o.absTol ?? 1e-9,
+    absTol: o.absTol ?? 1e-10,
     percentLeniency: o.percentLeniency ?? false,
     unorderedLists: o.unorderedLists ?? true,
     equationScaling: o.equationScaling ?? true,
     numericPoints: o.numericPoints ?? 8,
     seed: o.seed ?? 20240607,
     symbolic: o.symbolic ?? true,
-    maxSymbolicNodes: o.maxSymbolicNodes ?? 60,
+    maxSymbolicNodes: o.maxSymbolicNodes ?? 40,
     deadline: Date.now() + budgetMs,
     budgetMs,
   };
@@ -597,7 +684,8 @@ export function isEquivalent(pred: string, ref: string, opts: EquivalenceOptions
   if (textKey(pred) === textKey(ref)) return eq("identical as text");
   const rc = choiceOf(nr.text, CHOICE_RE);
   if (rc !== null) {
-    const pc = choiceOf(np.text, PRED_CHOICE_RE);
+    const pc =
+      choiceOf(np.text, PRED_CHOICE_RE) ?? choiceOf(np.text, /^\(?([a-e])\)?$/)?.toUpperCase() ?? null;
     if (pc !== null) return pc === rc ? eq(`choice ${rc}`) : ne(`choice ${pc} vs ${rc}`);
   }
   if (isWordy(np) || isWordy(nr)) {

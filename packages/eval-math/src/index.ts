@@ -1,10 +1,14 @@
 export {
   type AgreementReport,
   type Disagreement,
+  equalPerturbations,
   gsm8kPerturbationAgreement,
   gsm8kPerturbations,
   math500SolutionAgreement,
   mathCotAgreement,
+  mutateLastDigit,
+  perturbationRobustness,
+  type RobustnessReport,
 } from "./agreement.js";
 export {
   BENCHMARK_NAMES,

@@ -143,6 +143,12 @@ const DECORATIONS = new Set([
   "widehat",
   "overline",
 ]);
+/** Commands that end an implicit product (operators, relations, closers). */
+const NON_FACTOR_COMMANDS = new Set(
+  "cdot times div pm mp cup cap end to in quad rightarrow Rightarrow rfloor rceil rvert rangle approx mid".split(
+    " ",
+  ),
+);
 const IGNORED_COMMANDS = new Set(["displaystyle", "limits", "nolimits", "mathrm", "mathbf", "mathit"]);
 const UNICODE: Record<string, string> = {
   π: "\\pi ",
@@ -278,6 +284,16 @@ class Parser {
     this.depth--;
   }
 
+  /**
+   * Split the number token at `pos` into its first digit and the rest (as two tokens, so that
+   * backtracking re-reads the same split) and consume the first digit.
+   */
+  private splitLeadingDigit(v: string): string {
+    this.toks.splice(this.pos, 1, { t: "num", v: v[0]! }, { t: "num", v: v.slice(1) });
+    this.pos++;
+    return v[0]!;
+  }
+
   atEnd(): boolean {
     return this.pos >= this.toks.length;
   }
@@ -361,29 +377,7 @@ class Parser {
     if (t.t === "num" || t.t === "id") return true;
     if (t.t === "op") return t.v === "(" || t.v === "[" || t.v === "{" || t.v === "\\{";
     // commands: everything that is not an operator/relation/structure keyword
-    return !(
-      REL_CMDS[t.v] !== undefined ||
-      [
-        "cdot",
-        "times",
-        "div",
-        "pm",
-        "mp",
-        "cup",
-        "cap",
-        "end",
-        "to",
-        "in",
-        "quad",
-        "rightarrow",
-        "Rightarrow",
-        "rfloor",
-        "rceil",
-        "rvert",
-        "rangle",
-        "approx",
-      ].includes(t.v)
-    );
+    return !(REL_CMDS[t.v] !== undefined || NON_FACTOR_COMMANDS.has(t.v));
   }
 
   private parseTerm(): Expr {
@@ -443,8 +437,7 @@ class Parser {
     if (t.t === "op" && t.v === "{") return this.parseBraceGroup();
     if (t.t === "num" && t.v.length > 1 && /^\d/.test(t.v)) {
       // x^23 means x^{2}3
-      this.toks[this.pos] = { t: "num", v: t.v.slice(1) };
-      return numNode(t.v[0]!);
+      return numNode(this.splitLeadingDigit(t.v));
     }
     if (t.t === "op" && t.v === "-") {
       this.next();
@@ -463,6 +456,12 @@ class Parser {
       this.pos += this.isCmd("prime", 1) ? 2 : 4;
       if (base.k === "sym") base = { k: "sym", name: `${base.name}'` };
       else throw new LatexParseError("prime on a non-symbol");
+    }
+    if (this.isOp("^") && this.isCmd("circ", 1)) {
+      // degrees → radians (only reached when a trig function is present, see normalizeAnswer)
+      this.pos += 2;
+      const deg: Expr = { k: "bin", op: "/", a: { k: "const", name: "pi" }, b: numNode("180") };
+      base = { k: "bin", op: "*", a: base, b: deg };
     }
     if (this.isOp("^")) {
       this.next();
@@ -506,8 +505,7 @@ class Parser {
     if (t.t === "op" && t.v === "{") return this.parseBraceGroup();
     if (t.t === "num" && /^\d\d/.test(t.v)) {
       // \frac12 → \frac{1}{2}
-      this.toks[this.pos] = { t: "num", v: t.v.slice(1) };
-      return numNode(t.v[0]!);
+      return numNode(this.splitLeadingDigit(t.v));
     }
     return this.parseAtom();
   }
@@ -527,13 +525,8 @@ class Parser {
       }
       return name;
     }
+    if (t.t === "num" && t.v.length > 1) return this.splitLeadingDigit(t.v);
     this.next();
-    if (t.t === "num") {
-      if (t.v.length > 1) {
-        this.toks[--this.pos] = { t: "num", v: t.v.slice(1) };
-        return t.v[0]!;
-      }
-    }
     return t.v;
   }
 
@@ -591,6 +584,24 @@ class Parser {
   }
 
   private parseGroup(open: string, closers: string[]): Expr {
+    if (open === "\\{") {
+      // set-builder {x | cond} / {x : cond} / {x \mid cond} → the condition
+      const save = this.pos;
+      try {
+        const head = this.parseSum();
+        if ((this.isOp("|") || this.isOp(":") || this.isCmd("mid")) && head.k === "sym") {
+          this.next();
+          const cond = this.parseUnion();
+          if (this.isOp("\\}")) {
+            this.next();
+            return cond;
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof LatexParseError)) throw e;
+      }
+      this.pos = save;
+    }
     const items = this.parseItems(() => closers.some((c) => this.isOp(c)));
     const t = this.next();
     if (t.t !== "op" || !closers.includes(t.v)) throw new LatexParseError(`expected ${closers.join(" or ")}`);

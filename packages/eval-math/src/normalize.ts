@@ -3,7 +3,7 @@
  *
  * Rules (in order): outer `$…$`/`\(…\)` removed; `\left`/`\right`/`\big…` sizing dropped; spacing
  * commands (`\!`, `\,`, `\;`, `\quad`, `~`) → space; `\dfrac`/`\tfrac` → `\frac`; `\dbinom` →
- * `\binom`; `\mathrm`/`\mbox`/`\textbf`/… → `\text`; `^\circ`/`°`/`\degree` removed; `\$` and `$`
+ * `\binom`; `\mathrm`/`\mbox`/`\textbf`/… → `\text`; `^\circ`/`°`/`\degree` removed (kept as a conversion to radians when a trig function is present); `\$` and `$`
  * removed; `\%` → `%`; thousands separators (`{,}`, `,\!`, and `1,234,567` when it is the whole
  * answer) removed; `0.\overline{3}` → exact fraction; unit words (in `\text{…}` after a value, or a
  * known unit word after a number) removed; a whole-answer `\text{…}` unwrapped; trailing `.` removed.
@@ -11,108 +11,37 @@
 import { findBoxed, stripAnswerDelimiters } from "./extract.js";
 
 /** Unit and counting words stripped after a value (lower-case; plural `s` handled). */
-export const UNIT_WORDS: readonly string[] = [
-  "unit",
-  "square unit",
-  "sq unit",
-  "cubic unit",
-  "degree",
-  "radian",
-  "dollar",
-  "cent",
-  "euro",
-  "cm",
-  "mm",
-  "km",
-  "m",
-  "meter",
-  "metre",
-  "centimeter",
-  "millimeter",
-  "kilometer",
-  "inch",
-  "inches",
-  "in",
-  "ft",
-  "feet",
-  "foot",
-  "yard",
-  "yd",
-  "mile",
-  "mi",
-  "mph",
-  "kph",
-  "hour",
-  "hr",
-  "minute",
-  "min",
-  "second",
-  "sec",
-  "s",
-  "day",
-  "week",
-  "month",
-  "year",
-  "gram",
-  "g",
-  "kg",
-  "kilogram",
-  "pound",
-  "lb",
-  "lbs",
-  "ounce",
-  "oz",
-  "liter",
-  "litre",
-  "l",
-  "ml",
-  "gallon",
-  "cup",
-  "quart",
-  "pint",
-  "calorie",
-  "people",
-  "person",
-  "student",
-  "point",
-  "page",
-  "mile per hour",
-  "km/h",
-  "m/s",
-  "cm^2",
-  "cm^3",
-  "m^2",
-  "m^3",
-  "ft^2",
-  "in^2",
-  "sq ft",
-  "square feet",
-  "square inch",
-  "square inches",
-  "square meter",
-  "square centimeter",
-  "cubic feet",
-  "cubic inch",
-  "cubic inches",
-  "cubic centimeter",
-  "cubic meter",
-  "way",
-  "time",
-  "coin",
-  "marble",
-  "ball",
-  "book",
-  "apple",
-  "egg",
-  "item",
-  "dozen",
-];
+export const UNIT_WORDS: readonly string[] = (
+  "unit square cubic sq degree radian rad dollar cent euro " +
+  "mm cm m km meter metre centimeter millimeter kilometer inch in ft feet foot yard yd mile mi mph kph " +
+  "hour hr h minute min second sec s day week month year " +
+  "gram g kg kilogram pound lb ounce oz ton liter litre l ml gallon cup quart pint calorie " +
+  "people person student point page way time coin marble ball book apple egg item dozen " +
+  "erg j joule kj ev kev mev w watt n newton pa hz khz mhz k kelvin au pc parsec ly nm angstrom mol"
+).split(" ");
 
-const unitAlternation = [...UNIT_WORDS]
+const UNIT_SET = new Set(UNIT_WORDS);
+
+/** Whether `\text{…}` content is made of unit words only ("cm", "square units", "km/h", "m s^-1"). */
+export function isUnitText(inner: string): boolean {
+  const words = inner
+    .toLowerCase()
+    .replace(/\\[a-z]+|[~.{}]/g, " ")
+    .split(/[\s/^\-0-9*]+|\bper\b/)
+    .filter((w) => w.length > 0);
+  if (words.length === 0) return false;
+  return words.every(
+    (w) => UNIT_SET.has(w) || UNIT_SET.has(w.replace(/e?s$/, "")) || UNIT_SET.has(w.replace(/s$/, "")),
+  );
+}
+
+const unitAlternation = UNIT_WORDS.filter((u) => u.length >= 2)
   .sort((a, b) => b.length - a.length)
-  .map((u) => u.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&").replace(/ /g, "\\s+"))
   .join("|");
-/** `<number> <unit>` at the end of an answer (unit words only after a digit and a space). */
+/**
+ * `<number> <unit>` at the end of an answer (unit words of 2+ letters, only after a digit and a
+ * space; single-letter units such as `m` are only removed inside `\text{…}`, since `2 n` is 2n).
+ */
 const TRAILING_UNIT_RE = new RegExp(
   `^(.*[\\d}])\\s+(?:${unitAlternation})(?:e?s)?(?:\\^\\{?[23]\\}?)?\\.?$`,
   "i",
@@ -212,13 +141,19 @@ export function normalizeAnswer(input: string): NormalizedAnswer {
   s = s.replace(/(?<!\\)\\[!,;: ]|\\q?quad\b|~/g, " ");
   // font commands on single letters/digits are just that symbol: \mathbf{u} → u, \mathrm{r} → r
   s = s.replace(
-    /\\(?:mathbf|mathit|mathsf|boldsymbol|bm|mathrm|textbf|mathnormal)\s*\{\s*([a-zA-Z0-9])\s*\}/g,
+    /\\(?:mathbf|mathit|mathsf|boldsymbol|bm|mathrm|textbf|mathnormal)\s*\{([a-zA-Z0-9])\s*\}/g,
     "$1",
   );
   s = replaceTextLike(s);
   s = s.replace(/\\operatorname\s*\{\s*([a-zA-Z]+)\s*\}/g, "\\$1");
   // degrees
-  s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ\b|°|\\degree\b|\\circ\b/g, "");
+  // degrees: a unit on a value (`48^\circ` → 48), but inside a trig argument a conversion
+  // (`\cos(207^\circ)`: the parser reads `^\circ` as ·π/180)
+  if (/\\(?:sin|cos|tan|sec|csc|cot)\b/.test(s)) {
+    s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ\b|°|\\degree\b/g, "^\\circ ");
+  } else {
+    s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ\b|°|\\degree\b|\\circ\b/g, "");
+  }
   // currency
   s = s
     .replace(/\\\$/g, "")
@@ -260,7 +195,7 @@ export function normalizeAnswer(input: string): NormalizedAnswer {
         break;
       }
       // "\text{ cm}^2", "\text{ square units}", "\text{dollars}" after a value
-      if (before !== "" && /^[a-zA-Z.\s/]*$/.test(inner) && /^(?:\^\s*\{?\d\}?)?\.?$/.test(after)) {
+      if (before !== "" && isUnitText(inner) && /^(?:\^\s*\{?\d\}?)?\.?$/.test(after)) {
         s = before;
         changed = true;
         break;
@@ -275,6 +210,8 @@ export function normalizeAnswer(input: string): NormalizedAnswer {
     if (!changed) break;
   }
   s = s.trim();
+  // "2 and 3", "x=1 or x=2" → lists
+  s = s.replace(/\s+(?:and|or)\s+/g, ", ");
   // Trailing unit words after a number: "5 cm", "12 square units", "3 dollars".
   for (let guard = 0; guard < 3; guard++) {
     const m = TRAILING_UNIT_RE.exec(s);

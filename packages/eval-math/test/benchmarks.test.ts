@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { BENCHMARK_NAMES, buildPrompt, COT_INSTRUCTION, EvalMathError, loadBenchmark, parseAnswer } from "../src/index.js";
+import {
+  BENCHMARK_NAMES,
+  buildPrompt,
+  COT_INSTRUCTION,
+  EvalMathError,
+  loadBenchmark,
+  parseAnswer,
+} from "../src/index.js";
 import { dataDir } from "./helpers.js";
 
 const EXPECTED_ROWS: Record<string, number> = {
@@ -29,18 +36,28 @@ describe("benchmark loaders", () => {
 
   it("picks the right fields per set", () => {
     const m = loadBenchmark("math500", { dataDir: data, limit: 1 })[0]!;
-    expect(m).toMatchObject({ answer: "\\left( 3, \\frac{\\pi}{2} \\right)", subject: "Precalculus", level: 2 });
+    expect(m).toMatchObject({
+      answer: "\\left( 3, \\frac{\\pi}{2} \\right)",
+      subject: "Precalculus",
+      level: 2,
+    });
     expect(m.id).toBe("math500/test/precalculus/807.json");
     expect(loadBenchmark("amc23", { dataDir: data, limit: 1 })[0]!.answer).toBe("27"); // 27.0 in the file
     expect(loadBenchmark("aime24", { dataDir: data, limit: 1 })[0]!.answer).toBe("204");
-    expect(loadBenchmark("gsm8k", { dataDir: data, limit: 3 }).map((p) => p.answer)).toEqual(["18", "3", "70000"]);
+    expect(loadBenchmark("gsm8k", { dataDir: data, limit: 3 }).map((p) => p.answer)).toEqual([
+      "18",
+      "3",
+      "70000",
+    ]);
     expect(loadBenchmark("minerva_math", { dataDir: data, limit: 1 })[0]).toMatchObject({ answer: "1.6" });
     const ob = loadBenchmark("olympiadbench", { dataDir: data, limit: 2 });
     expect(ob.map((p) => p.answer)).toEqual(["2", "\\frac{1}{2 n+2}"]);
     expect(ob[0]!.subject).toBe("Combinatorics");
     const cm = loadBenchmark("college_math", { dataDir: data, limit: 1 })[0]!;
     expect(cm).toMatchObject({ answer: "10-4 n", subject: "algebra" });
-    expect(loadBenchmark("gaokao2023en", { dataDir: data, limit: 1 })[0]!.answer).toBe("\\{x|-2\\leq x < 1\\}");
+    expect(loadBenchmark("gaokao2023en", { dataDir: data, limit: 1 })[0]!.answer).toBe(
+      "\\{x|-2\\leq x < 1\\}",
+    );
   });
 
   it("rows with an empty reference answer are dropped unless asked for", () => {

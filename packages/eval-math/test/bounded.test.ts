@@ -39,7 +39,11 @@ describe("bounded work on adversarial input", () => {
   });
 
   it("the time budget turns a long check into 'unknown'", () => {
-    const r = isEquivalent("(x+1)^2 + y", "x^2 + 2x + 1 + y", { numericPoints: 200_000, timeBudgetMs: 5, symbolic: false });
+    const r = isEquivalent("(x+1)^2 + y", "x^2 + 2x + 1 + y", {
+      numericPoints: 200_000,
+      timeBudgetMs: 5,
+      symbolic: false,
+    });
     expect(r.verdict).toBe("unknown");
     expect(r.reason).toMatch(/time budget/);
   });
@@ -52,7 +56,24 @@ describe("bounded work on adversarial input", () => {
 
   it("never throws on arbitrary LaTeX-like strings (property test, seeded)", () => {
     const alphabet = "0123456789xyz+-*/^_{}()[],.=<>|!\\ fracsqrtpileftright%$".split("");
-    const token = fc.oneof(fc.constantFrom(...alphabet), fc.constantFrom("\\frac", "\\sqrt", "\\pi", "\\left(", "\\right)", "\\boxed{", "\\{", "\\}", "\\pm", "\\text{", "\\begin{pmatrix}", "\\\\", "&"));
+    const token = fc.oneof(
+      fc.constantFrom(...alphabet),
+      fc.constantFrom(
+        "\\frac",
+        "\\sqrt",
+        "\\pi",
+        "\\left(",
+        "\\right)",
+        "\\boxed{",
+        "\\{",
+        "\\}",
+        "\\pm",
+        "\\text{",
+        "\\begin{pmatrix}",
+        "\\\\",
+        "&",
+      ),
+    );
     const latex = fc.array(token, { maxLength: 40 }).map((a) => a.join(""));
     fc.assert(
       fc.property(latex, latex, (a, b) => {

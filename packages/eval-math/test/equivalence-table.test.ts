@@ -10,18 +10,24 @@ describe("hand-written equivalence table", () => {
     expect(CASES.length - eqCount).toBeGreaterThan(60);
   });
 
-  it.each(CASES.map((c, i) => [i, ...c] as const))("#%i %j vs %j → %s (%s)", (_i, pred, ref, expected, _rule, opts) => {
-    const r = isEquivalent(pred, ref, opts ?? {});
-    if (expected === "equal") expect(r, r.reason).toMatchObject({ verdict: "equal" });
-    else expect(r.verdict, r.reason).not.toBe("equal");
-  });
+  it.each(CASES.map((c, i) => [i, ...c] as const))(
+    "#%i %j vs %j → %s (%s)",
+    (_i, pred, ref, expected, _rule, opts) => {
+      const r = isEquivalent(pred, ref, opts ?? {});
+      if (expected === "equal") expect(r, r.reason).toMatchObject({ verdict: "equal" });
+      else expect(r.verdict, r.reason).not.toBe("equal");
+    },
+  );
 
   it("is symmetric on the table's equal cases (swapping prediction and reference)", () => {
-    const asym = CASES.filter(([p, r, e, , o]) => e === "equal" && isEquivalent(r, p, o ?? {}).verdict !== "equal").map(
-      (c) => c[3],
-    );
+    const asym = CASES.filter(
+      ([p, r, e, , o]) => e === "equal" && isEquivalent(r, p, o ?? {}).verdict !== "equal",
+    ).map((c) => c[3]);
     // Only rules that are one-directional by design may appear here.
-    const allowed = new Set(["choice with value", "equation-to-value (constant right side, prediction only)"]);
+    const allowed = new Set([
+      "choice with value",
+      "equation-to-value (constant right side, prediction only)",
+    ]);
     expect(asym.filter((rule) => !allowed.has(rule))).toEqual([]);
   });
 });

@@ -12,7 +12,11 @@ describe("extractAnswer", () => {
     ["brace-less $\\boxed 5$", "5", "boxed"],
     ["brace-less \\boxed 12.", "12", "boxed"],
     ["escaped brace \\boxed{\\{1,2\\}}", "\\{1,2\\}", "boxed"],
-    ["Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", "\\frac{3}{4}", "final-answer"],
+    [
+      "Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.",
+      "\\frac{3}{4}",
+      "final-answer",
+    ],
     ["Final Answer: The final answer is 12. I hope it is correct.", "12", "final-answer"],
     ["She makes 9 * 2 = 18 dollars.\n#### 18", "18", "gsm8k"],
     ["#### 1,000", "1,000", "gsm8k"],
@@ -57,7 +61,12 @@ describe("extractAnswer", () => {
 describe("gradeResponse", () => {
   it("grades the extracted answer and reports the method", () => {
     const g = gradeResponse("... so we get \\(\\boxed{1 \\frac{1}{10}}\\).", "\\frac{11}{10}");
-    expect(g).toMatchObject({ correct: true, verdict: "equal", extracted: "1 \\frac{1}{10}", method: "boxed" });
+    expect(g).toMatchObject({
+      correct: true,
+      verdict: "equal",
+      extracted: "1 \\frac{1}{10}",
+      method: "boxed",
+    });
   });
 
   it("joins several boxes on the last line when the reference is a list", () => {
@@ -67,7 +76,11 @@ describe("gradeResponse", () => {
   });
 
   it("no answer → unparseable, not correct", () => {
-    expect(gradeResponse("I do not know.", "5")).toMatchObject({ correct: false, verdict: "unparseable", extracted: null });
+    expect(gradeResponse("I do not know.", "5")).toMatchObject({
+      correct: false,
+      verdict: "unparseable",
+      extracted: null,
+    });
   });
 
   it("a wrong boxed answer is not rescued by other numbers in the text", () => {

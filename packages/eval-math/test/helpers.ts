@@ -8,7 +8,8 @@ export function repoRoot(): string {
   for (;;) {
     if (existsSync(path.join(dir, "turbo.json"))) return dir;
     const up = path.dirname(dir);
-    if (up === dir) throw new Error("could not find the repository root (a folder with turbo.json) above the test file");
+    if (up === dir)
+      throw new Error("could not find the repository root (a folder with turbo.json) above the test file");
     dir = up;
   }
 }

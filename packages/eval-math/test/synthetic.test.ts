@@ -33,21 +33,31 @@ describe("synthetic reasoning tasks", () => {
     expect(generateSynthetic({ seed: 7, level: 3, count: 10 })).toEqual(a.slice(0, 10));
   });
 
-  it.each(LEVELS.map((l) => [l]))("level %i: vocabulary, length bounds, boxed answers, correct steps", (level) => {
-    const ps = generateSynthetic({ seed: 123, level, count: N });
-    const allowed = new Set(SYNTHETIC_CHARSET);
-    for (const p of ps) {
-      for (const ch of p.question + p.solution) expect(allowed.has(ch), JSON.stringify(ch)).toBe(true);
-      expect(p.solution.endsWith(`\\boxed{${p.answer}}`)).toBe(true);
-      expect(Number.isInteger(Number(p.answer))).toBe(true);
-      expect(checkArithmeticSteps(p.solution)).toMatchObject({ valid: true });
-      expect(verifySynthetic(p, p.solution)).toEqual({ correct: true, extracted: p.answer, stepsValid: true });
-      // the general grader agrees with the exact verifier on the reference solution
-      expect(isEquivalent(p.answer, p.answer).verdict).toBe("equal");
-      if (level === 1) expect(p.question.length + p.solution.length).toBeLessThanOrEqual(100);
-      expect(p.solution.length).toBeLessThanOrEqual(level === 1 ? 30 : 140);
-    }
-  });
+  it.each(LEVELS.map((l) => [l]))(
+    "level %i: vocabulary, length bounds, boxed answers, correct steps",
+    (level) => {
+      const ps = generateSynthetic({ seed: 123, level, count: N });
+      const allowed = new Set(SYNTHETIC_CHARSET);
+      const outside = new Set(
+        ps.flatMap((p) => [...(p.question + p.solution)].filter((ch) => !allowed.has(ch))),
+      );
+      expect([...outside]).toEqual([]);
+      for (const p of ps) {
+        expect(p.solution.endsWith(`\\boxed{${p.answer}}`)).toBe(true);
+        expect(Number.isInteger(Number(p.answer))).toBe(true);
+        expect(checkArithmeticSteps(p.solution)).toMatchObject({ valid: true });
+        expect(verifySynthetic(p, p.solution)).toEqual({
+          correct: true,
+          extracted: p.answer,
+          stepsValid: true,
+        });
+        // the general grader agrees with the exact verifier on the reference solution
+        expect(isEquivalent(p.answer, p.answer).verdict).toBe("equal");
+        if (level === 1) expect(p.question.length + p.solution.length).toBeLessThanOrEqual(100);
+        expect(p.solution.length).toBeLessThanOrEqual(level === 1 ? 30 : 140);
+      }
+    },
+  );
 
   it("the difficulty knob increases steps, operand size, operator mix and distractors", () => {
     const s = LEVELS.map((level) => stats(generateSynthetic({ seed: 5, level, count: N })));
@@ -71,8 +81,14 @@ describe("synthetic reasoning tasks", () => {
     expect(verifySynthetic(p, "\\boxed{36}").correct).toBe(false);
     expect(verifySynthetic(p, "\\boxed{37} no wait \\boxed{38}").correct).toBe(false); // last box counts
     expect(verifySynthetic(p, "37").correct).toBe(false); // a box is required
-    expect(verifySynthetic(p, "20+17=36\n\\boxed{37}")).toEqual({ correct: true, extracted: "37", stepsValid: false });
-    expect(verifySynthetic({ answer: "123456789012345678901" }, "\\boxed{123456789012345678901}").correct).toBe(true);
+    expect(verifySynthetic(p, "20+17=36\n\\boxed{37}")).toEqual({
+      correct: true,
+      extracted: "37",
+      stepsValid: false,
+    });
+    expect(
+      verifySynthetic({ answer: "123456789012345678901" }, "\\boxed{123456789012345678901}").correct,
+    ).toBe(true);
   });
 
   it("checkArithmeticSteps checks chained equalities", () => {

@@ -19,6 +19,7 @@ export { BufferUsage, MapMode } from "./runtime/usage.js";
 
 // --- loss kernels (token log-probs, sequence reductions, DPO losses)
 export {
+  type Logits,
   logprobBackwardWgsl,
   logprobForwardWgsl,
   type TokenLogprobsBackwardOptions,
@@ -61,6 +62,45 @@ export {
 } from "./reference/seqreduce.js";
 
 // --- model ops (matmul, embedding, RMSNorm, RoPE, attention, SwiGLU, elementwise, AdamW)
+
+export {
+  ADAMW_DEFAULTS,
+  type AdamWOptions,
+  adamwStep,
+  adamwWgsl,
+  clipCoefficient,
+  gradNorm,
+} from "./kernels/adamw.js";
+export {
+  type AttentionOptions,
+  type AttentionResult,
+  attention,
+  attentionBackward,
+  attentionBackwardKVWgsl,
+  attentionBackwardQWgsl,
+  attentionForwardWgsl,
+  kvCacheWrite,
+  kvCacheWriteWgsl,
+} from "./kernels/attention.js";
+export {
+  add,
+  addInPlace,
+  copy,
+  copyInto,
+  elementwiseWgsl,
+  fill,
+  scale,
+  scaleInPlace,
+} from "./kernels/elementwise.js";
+export {
+  embedding,
+  embeddingBackward,
+  embeddingBackwardWgsl,
+  embeddingWgsl,
+  groupIds,
+  validateIds,
+  validateIdsWgsl,
+} from "./kernels/embedding.js";
 export {
   type BlockedConfig,
   DEFAULT_BLOCKED,
@@ -74,28 +114,6 @@ export {
   matmulVariantFor,
   type TiledConfig,
 } from "./kernels/matmul.js";
-export { type MatmulRefOptions, matmulRef } from "./reference/matmul.js";
-export {
-  add,
-  addInPlace,
-  copy,
-  copyInto,
-  elementwiseWgsl,
-  fill,
-  scale,
-  scaleInPlace,
-} from "./kernels/elementwise.js";
-export { addRef, axpyRef, scaleRef } from "./reference/elementwise.js";
-export {
-  embedding,
-  embeddingBackward,
-  embeddingBackwardWgsl,
-  embeddingWgsl,
-  groupIds,
-  validateIds,
-  validateIdsWgsl,
-} from "./kernels/embedding.js";
-export { embeddingBackwardRef, embeddingRef } from "./reference/embedding.js";
 export {
   type RmsnormBackwardOptions,
   type RmsnormResult,
@@ -104,6 +122,40 @@ export {
   rmsnormBackwardWgsl,
   rmsnormWgsl,
 } from "./kernels/rmsnorm.js";
+export {
+  type RopeTable,
+  rope,
+  ropeBackward,
+  ropeTable,
+  ropeWgsl,
+} from "./kernels/rope.js";
+export {
+  swiglu,
+  swigluBackward,
+  swigluBackwardWgsl,
+  swigluWgsl,
+} from "./kernels/swiglu.js";
+export {
+  type AdamWRefOptions,
+  adamwRef,
+  clipCoefficientRef,
+  gradNormRef,
+} from "./reference/adamw.js";
+export {
+  type AttentionDims,
+  attentionBackwardRef,
+  attentionProbsRef,
+  attentionRef,
+  NO_KEY_LSE,
+} from "./reference/attention.js";
+export { addRef, axpyRef, scaleRef } from "./reference/elementwise.js";
+export { embeddingBackwardRef, embeddingRef } from "./reference/embedding.js";
+export { type MatmulRefOptions, matmulRef } from "./reference/matmul.js";
 export { rmsnormBackwardRef, rmsnormRef } from "./reference/rmsnorm.js";
-export { type RopeTable, rope, ropeBackward, ropeTable, ropeWgsl } from "./kernels/rope.js";
-export { positionsFromMask, ropeAngle, ropeInvFreq, ropeRef } from "./reference/rope.js";
+export {
+  positionsFromMask,
+  ropeAngle,
+  ropeInvFreq,
+  ropeRef,
+} from "./reference/rope.js";
+export { swigluBackwardRef, swigluRef } from "./reference/swiglu.js";

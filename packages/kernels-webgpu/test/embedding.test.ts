@@ -43,7 +43,11 @@ describe("embedding", () => {
       assertAllclose(await dw.read(), want, tol);
       // Accumulate into an existing gradient (tied embeddings / gradient accumulation).
       embeddingBackward(ctx, tdy, ids, V, { out: dw, accumulate: true });
-      assertAllclose(await dw.read(), want.map((v) => 2 * v), { rtol: 1e-6, atol: T * 1.2e-7 });
+      assertAllclose(
+        await dw.read(),
+        want.map((v) => 2 * v),
+        { rtol: 1e-6, atol: T * 1.2e-7 },
+      );
       // Overwrite mode zeroes rows that no id touches.
       fill(ctx, dw, 7);
       embeddingBackward(ctx, tdy, ids, V, { out: dw });
@@ -81,10 +85,12 @@ describe("embedding", () => {
     expect(errorCode(() => embedding(ctx, w, fids))).toBe("DTYPE_MISMATCH");
     expect(errorCode(() => embeddingBackward(ctx, dy, Int32Array.from([0, 1, 2]), 4))).toBe("SHAPE_MISMATCH");
     expect(errorCode(() => embeddingBackward(ctx, dy, Int32Array.from([0, 9]), 4))).toBe("OUT_OF_RANGE");
-    expect(errorCode(() => embeddingBackward(ctx, dy, Int32Array.from([0, 1]), 4, { accumulate: true }))).toBe(
-      "INVALID_ARGUMENT",
+    expect(
+      errorCode(() => embeddingBackward(ctx, dy, Int32Array.from([0, 1]), 4, { accumulate: true })),
+    ).toBe("INVALID_ARGUMENT");
+    expect(() => embedding(ctx, w, Int32Array.from([0, 7]))).toThrow(
+      /ids\[1\].*expected an integer in \[0, 4\), received 7/,
     );
-    expect(() => embedding(ctx, w, Int32Array.from([0, 7]))).toThrow(/ids\[1\].*expected an integer in \[0, 4\), received 7/);
     // GPU ids: an out-of-range id gives a NaN row (never an out-of-bounds read) and validateIds throws.
     using gids = ctx.tensor(Int32Array.from([1, -2, 3]), [3], "gids");
     using out = embedding(ctx, w, gids);

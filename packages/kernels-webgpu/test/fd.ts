@@ -28,7 +28,10 @@ export function fdCheck(
   const xs = Float64Array.from(x);
   const r = rng(seed);
   const n = xs.length;
-  const idx = n <= samples ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: samples }, () => Math.floor(r() * n));
+  const idx =
+    n <= samples
+      ? Array.from({ length: n }, (_, i) => i)
+      : Array.from({ length: samples }, () => Math.floor(r() * n));
   for (const i of idx) {
     const x0 = xs[i] as number;
     xs[i] = x0 + h;

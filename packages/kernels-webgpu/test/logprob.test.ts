@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TokenLogprobsOptions, tokenLogprobs, tokenLogprobsBackward } from "../src/kernels/logprob.js";
+import {
+  rowChunks,
+  type TokenLogprobsOptions,
+  tokenLogprobs,
+  tokenLogprobsBackward,
+} from "../src/kernels/logprob.js";
 import { tokenLogprobsBackwardRef, tokenLogprobsRef } from "../src/reference/logprob.js";
 import type { GpuContext } from "../src/runtime/context.js";
 import { assertAllclose, createTestContext, expectClean, randomF32, rng } from "../src/testing.js";
@@ -26,7 +31,7 @@ function makeTargets(N: number, V: number, seed: number, ignoreFrac = 0.2): Int3
  * (V/wg + log2 wg + 8)·2^-24. The max shift is exact, but rounding lse = m + log(s) and
  * x_t − lse in f32 costs a few ulps of the largest magnitude involved.
  */
-function tol(V: number, maxAbs: number, wg = 64): number {
+function tol(V: number, maxAbs: number, wg = 32): number {
   return 1e-6 + (Math.ceil(V / wg) + Math.log2(wg) + 8) * EPS + 4 * Math.max(1, maxAbs) * EPS;
 }
 
@@ -54,6 +59,8 @@ describe("tokenLogprobs forward", () => {
     [65, 129],
     [17, 4100],
     [2, 4096],
+    [5, 4099],
+    [2, 32_001],
   ];
   for (const [N, V] of shapes) {
     it(`matches the float64 reference (N=${N}, V=${V}, ${V % 4 === 0 ? "vec4" : "scalar"} path)`, async () => {
@@ -71,6 +78,25 @@ describe("tokenLogprobs forward", () => {
       await expectClean(ctx);
     });
   }
+
+  it("every workgroup size / unroll / load variant matches the reference", async () => {
+    const N = 3;
+    const V = 4100;
+    const x = randomF32(N * V, 5, -6, 6);
+    const t = makeTargets(N, V, 6, 0);
+    const ref = tokenLogprobsRef(x, t, N, V, IGNORE);
+    for (const workgroupSize of [32, 256]) {
+      for (const unroll of [1, 3]) {
+        for (const vec4 of [true, false]) {
+          const got = await forward(x, N, V, t, { workgroupSize, unroll, vec4 });
+          const label = `wg ${workgroupSize} unroll ${unroll} vec4 ${vec4}`;
+          assertAllclose(got.lse, ref.lse, { atol: tol(V, 6, workgroupSize), rtol: 0, label });
+          assertAllclose(got.logp, ref.logp, { atol: tol(V, 6, workgroupSize), rtol: 0, label });
+        }
+      }
+    }
+    await expectClean(ctx);
+  });
 
   it("is exact enough at logits of ±1e4 (no overflow, no NaN)", async () => {
     const N = 6;
@@ -148,6 +174,44 @@ describe("tokenLogprobs forward", () => {
     await expectClean(ctx);
   });
 
+  it("accepts logits as row blocks (for batches above maxBufferSize), chunked or not", async () => {
+    const V = 300;
+    const sizes = [5, 1, 9];
+    const N = 15;
+    const x = randomF32(N * V, 17, -5, 5);
+    const t = makeTargets(N, V, 18);
+    const whole = await forward(x, N, V, t);
+    let row = 0;
+    const blocks = sizes.map((n) => {
+      const b = ctx.tensor(x.subarray(row * V, (row + n) * V), [n, V], `block@${row}`);
+      row += n;
+      return b;
+    });
+    const step =
+      ctx.limits.minStorageBufferOffsetAlignment / gcd(4 * V, ctx.limits.minStorageBufferOffsetAlignment);
+    for (const opts of [{}, { maxBindingBytes: 4 * V * 2 * step }]) {
+      const { logp, lse } = await tokenLogprobs(ctx, blocks, t, opts);
+      expect([...(await logp.read())]).toEqual([...whole.logp]);
+      expect([...(await lse.read())]).toEqual([...whole.lse]);
+      const g = randomF32(N, 19);
+      const ref = tokenLogprobsBackwardRef(x, t, tokenLogprobsRef(x, t, N, V).lse, g, N, V);
+      const grads = await tokenLogprobsBackward(ctx, blocks, t, lse, g, opts);
+      expect(grads).toHaveLength(3);
+      const flat = new Float32Array(N * V);
+      let at = 0;
+      for (const d of grads) {
+        flat.set(await d.read(), at);
+        at += d.size;
+        d.destroy();
+      }
+      assertAllclose(flat, ref, { atol: 2 * (tol(V, 5) + 4 * EPS), rtol: 0, label: "block dlogits" });
+      logp.destroy();
+      lse.destroy();
+    }
+    for (const b of blocks) b.destroy();
+    await expectClean(ctx);
+  });
+
   it("folds more than 65,535 rows into a 2-D grid", async () => {
     const N = 70_001;
     const V = 4;
@@ -157,6 +221,34 @@ describe("tokenLogprobs forward", () => {
     const ref = tokenLogprobsRef(x, t, N, V, IGNORE);
     assertAllclose(got.logp, ref.logp, { atol: tol(V, 3), rtol: 0, label: "logp" });
     await expectClean(ctx);
+  });
+});
+
+describe("row chunking plan", () => {
+  // A stand-in context with a hardware-like 256-byte offset alignment (lavapipe has 16).
+  const fake = (align: number) =>
+    ({ limits: { minStorageBufferOffsetAlignment: align } }) as unknown as GpuContext;
+
+  it("keeps every chunk offset aligned and every chunk within the cap", () => {
+    for (const [align, rows, rowBytes, maxBytes] of [
+      [256, 100, 148, 148 * 70],
+      [256, 1000, 4 * 152_064, 128 * 2 ** 20],
+      [16, 11, 4 * 37, 4 * 37 * 8 + 4],
+      [256, 5, 4000, 10 ** 9],
+    ] as const) {
+      const chunks = rowChunks(fake(align), rows, rowBytes, maxBytes, "k");
+      let next = 0;
+      for (const c of chunks) {
+        expect(c.start).toBe(next);
+        expect((c.start * rowBytes) % align).toBe(0);
+        expect(c.count * rowBytes).toBeLessThanOrEqual(maxBytes);
+        next += c.count;
+      }
+      expect(next).toBe(rows);
+    }
+    // 148-byte rows at 256-byte alignment: chunks are multiples of 64 rows
+    expect(rowChunks(fake(256), 100, 148, 148 * 70, "k").map((c) => c.count)).toEqual([64, 36]);
+    expect(() => rowChunks(fake(256), 100, 148, 148 * 63, "k")).toThrow(/64 row\(s\) of 148 bytes/);
   });
 });
 
@@ -196,6 +288,7 @@ describe("tokenLogprobs backward", () => {
     [4, 37],
     [9, 1000],
     [3, 4100],
+    [2, 4099],
   ] as [number, number][]) {
     for (const inPlace of [false, true]) {
       it(`matches the reference backward (N=${N}, V=${V}, ${inPlace ? "in place" : "new buffer"})`, async () => {

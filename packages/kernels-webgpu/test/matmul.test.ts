@@ -54,7 +54,11 @@ async function check(c: Case, variant: MatmulVariant, seed: number): Promise<voi
   const got = await out.read();
   if (out !== init) out.destroy();
   const want = matmulRef(aData, bData, {
-    ...c,
+    M: c.M,
+    N: c.N,
+    K: c.K,
+    transA: c.transA === true,
+    transB: c.transB === true,
     batch,
     aBatched: aB,
     bBatched: bB,
@@ -97,7 +101,13 @@ describe("matmul", () => {
       for (let i = 0; i < 6; i++) {
         const pick = () => 1 + Math.floor(r() * 80);
         await check(
-          { M: pick(), N: pick() * (i % 2 ? 4 : 1), K: pick() * (i % 3 ? 4 : 1), transA: r() < 0.5, transB: r() < 0.5 },
+          {
+            M: pick(),
+            N: pick() * (i % 2 ? 4 : 1),
+            K: pick() * (i % 3 ? 4 : 1),
+            transA: r() < 0.5,
+            transB: r() < 0.5,
+          },
           variant,
           seed++,
         );
@@ -132,7 +142,10 @@ describe("matmul", () => {
     using b = ctx.tensor(bData, [24, 20], "B");
     using c = matmul(ctx, a, b);
     // Entries are ~√24·1e7·(1/3) in size; f32 has 2^-24 relative error per product and sum.
-    assertAllclose(await c.read(), matmulRef(aData, bData, { M: 16, N: 20, K: 24 }), { rtol: 1e-4, atol: 1e2 });
+    assertAllclose(await c.read(), matmulRef(aData, bData, { M: 16, N: 20, K: 24 }), {
+      rtol: 1e-4,
+      atol: 1e2,
+    });
   });
 
   it("rejects bad inputs with typed errors", async () => {
@@ -159,7 +172,9 @@ describe("matmul", () => {
     expect(code(() => matmul(ctx, a, bt, { transB: true, out: wrongOut }))).toBe("SHAPE_MISMATCH");
     expect(code(() => matmul(ctx, a, bt, { transB: true, bias: badBias }))).toBe("SHAPE_MISMATCH");
     expect(code(() => matmul(ctx, a, bt, { transB: true, accumulate: true }))).toBe("INVALID_ARGUMENT");
-    expect(code(() => matmul(ctx, a, b3, { variant: "blocked", blocked: { cols: 6 } }))).toBe("INVALID_ARGUMENT");
+    expect(code(() => matmul(ctx, a, b3, { variant: "blocked", blocked: { cols: 6 } }))).toBe(
+      "INVALID_ARGUMENT",
+    );
     using e = ctx.empty([0, 3], "f32", "E");
     expect(code(() => matmul(ctx, e, b3))).toBe("EMPTY");
     expect(() => matmul(ctx, a, b)).toThrow(/inner dimensions.*expected equal K \(A gives 3\), received 4/);

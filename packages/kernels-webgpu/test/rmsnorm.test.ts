@@ -45,7 +45,11 @@ describe("rmsnorm", () => {
       // Accumulating a second backward doubles dweight.
       const b2 = rmsnormBackward(ctx, tdy, tx, tw, rstd, { dweightOut: dweight, accumulate: true });
       b2.dx.destroy();
-      assertAllclose(await dweight.read(), rb.dweight.map((v) => 2 * v), { rtol: 1e-4, atol: 2e-5 * R });
+      assertAllclose(
+        await dweight.read(),
+        rb.dweight.map((v) => 2 * v),
+        { rtol: 1e-4, atol: 2e-5 * R },
+      );
     });
   }
 
@@ -63,7 +67,11 @@ describe("rmsnorm", () => {
   it("invariant: output is unchanged by scaling a row (eps = 0)", async () => {
     const x = randomF32(40, 4);
     using tx = ctx.tensor(x, [4, 10], "x");
-    using tx2 = ctx.tensor(x.map((v) => v * 1024), [4, 10], "x2");
+    using tx2 = ctx.tensor(
+      x.map((v) => v * 1024),
+      [4, 10],
+      "x2",
+    );
     using tw = ctx.tensor(randomF32(10, 5), [10], "w");
     const a = rmsnorm(ctx, tx, tw, { eps: 0 });
     const b = rmsnorm(ctx, tx2, tw, { eps: 0 });

@@ -51,6 +51,11 @@ describe("rope", () => {
     using tx = ctx.tensor(x, [10, 2, 4], "x");
     using y = rope(ctx, tx, pos, table);
     assertAllclose(await y.read(), ropeRef(x, pos, 2, 4, 10000), TOL);
+    // The same bytes as [B, T, H·Dh] (a batched projection's output) give the same result.
+    using tx3 = ctx.tensor(x, [2, 5, 8], "x3");
+    using y3 = rope(ctx, tx3, pos, table);
+    expect(y3.shape).toEqual([2, 5, 8]);
+    expect([...(await y3.read())]).toEqual([...(await y.read())]);
     // Position 0 is the identity.
     const one = randomF32(8, 2);
     using t1 = ctx.tensor(one, [1, 2, 4], "one");
@@ -87,7 +92,9 @@ describe("rope", () => {
     expect(errorCode(() => rope(ctx, x6, Int32Array.from([0, 1]), table))).toBe("SHAPE_MISMATCH");
     expect(errorCode(() => ropeTable(ctx, { headDim: 3, maxPositions: 4 }))).toBe("INVALID_ARGUMENT");
     expect(errorCode(() => ropeTable(ctx, { headDim: 4, maxPositions: 0 }))).toBe("INVALID_ARGUMENT");
-    expect(errorCode(() => rope(ctx, x, Int32Array.from([0, 1]), table, { out: x }))).toBe("INVALID_ARGUMENT");
+    expect(errorCode(() => rope(ctx, x, Int32Array.from([0, 1]), table, { out: x }))).toBe(
+      "INVALID_ARGUMENT",
+    );
     using gpos = ctx.tensor(Int32Array.from([1, -1]), [2], "gpos");
     using y = rope(ctx, x, gpos, table);
     const got = await y.read();

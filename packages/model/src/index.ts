@@ -24,6 +24,9 @@ export {
   validateConfig,
 } from "./config.js";
 export { ModelError, type ModelErrorCode } from "./errors.js";
+export { type FinishReason, type GenerateOptions, type GenerateResult, generate } from "./gpu/generate.js";
+export { AdamW, learningRate, type OptimizerOptions, type StepInfo } from "./gpu/optimizer.js";
+export { Policy, type PolicyOptions, type TrainForward } from "./gpu/policy.js";
 export {
   logSoftmaxRow,
   type RefForward,

@@ -46,6 +46,22 @@ function checkMaskArgs(nTokens: number, o: TokenDropoutOptions): void {
     throw StabilityError.mismatch("INVALID_ARGUMENT", "token dropout k", "an integer ≥ 1", o.k);
   if (!(o.rho >= 0 && o.rho < 1))
     throw StabilityError.mismatch("INVALID_ARGUMENT", "token dropout rho", "a number in [0, 1)", o.rho);
+  if (!Number.isSafeInteger(o.pairKey) || o.pairKey < 0) {
+    throw StabilityError.mismatch(
+      "INVALID_ARGUMENT",
+      "token dropout pairKey",
+      "a non-negative integer (dataset index or hashString(id))",
+      o.pairKey,
+    );
+  }
+  if (o.side !== 0 && o.side !== 1) {
+    throw StabilityError.mismatch(
+      "INVALID_ARGUMENT",
+      "token dropout side",
+      "0 (chosen) or 1 (rejected)",
+      o.side,
+    );
+  }
 }
 
 /**

@@ -53,19 +53,16 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** Seeded xoshiro128** generator. */
+/** Seeded xoshiro128** generator. State lives in an Int32Array so updates never allocate. */
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly s = new Int32Array(4);
 
   private constructor(a: number, b: number, c: number, d: number) {
-    this.a = a >>> 0;
-    this.b = b >>> 0;
-    this.c = c >>> 0;
-    this.d = d >>> 0;
-    if ((this.a | this.b | this.c | this.d) === 0) this.d = 1; // the all-zero state is a fixed point
+    this.s[0] = a;
+    this.s[1] = b;
+    this.s[2] = c;
+    this.s[3] = d;
+    if ((a | b | c | d) === 0) this.s[3] = 1; // the all-zero state is a fixed point
   }
 
   /** A generator from a non-negative integer seed. */
@@ -94,27 +91,27 @@ export class Rng {
   }
 
   state(): RngState {
-    return { s: [this.a, this.b, this.c, this.d] };
+    const s = this.s;
+    return { s: [s[0]! >>> 0, s[1]! >>> 0, s[2]! >>> 0, s[3]! >>> 0] };
   }
 
   clone(): Rng {
-    return new Rng(this.a, this.b, this.c, this.d);
+    return new Rng(this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!);
   }
 
   /** Next unsigned 32-bit integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
-    const t = this.b << 9;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    this.a >>>= 0;
-    this.b >>>= 0;
-    this.c >>>= 0;
-    this.d >>>= 0;
+    const s = this.s;
+    const s0 = s[0]!;
+    const s1 = s[1]!;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    const s2 = s[2]! ^ s0;
+    const s3 = s[3]! ^ s1;
+    s[1] = s1 ^ s2;
+    s[0] = s0 ^ s3;
+    s[2] = s2 ^ t;
+    s[3] = rotl(s3, 11);
     return result;
   }
 
@@ -139,9 +136,9 @@ export class Rng {
     return Math.floor(this.nextFloat() * n);
   }
 
-  /** Standard Gumbel variate `−log(−log U)`. */
+  /** Standard Gumbel variate `−log(−log U)`, U = (u32 + ½)/2³² ∈ (0, 1) (one draw; |G| ≤ 22.2). */
   nextGumbel(): number {
-    return -Math.log(-Math.log(this.nextOpenFloat()));
+    return -Math.log(-Math.log((this.nextUint32() + 0.5) * 2.3283064365386963e-10));
   }
 
   /** Standard normal variate (Box–Muller, one of the pair). */

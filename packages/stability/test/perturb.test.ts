@@ -24,6 +24,10 @@ describe("token dropout", () => {
     expect(tokenDropoutMasks(37, o)).toEqual(a);
     expect(tokenDropoutMasks(37, { ...o, side: 1 })).not.toEqual(a);
     expect(tokenDropoutMasks(37, { ...o, pairKey: 124 })).not.toEqual(a);
+    expect(() => tokenDropoutMasks(37, { ...o, pairKey: -1 })).toThrow(
+      /pairKey: expected a non-negative integer/,
+    );
+    expect(() => tokenDropoutMasks(0, o)).toThrow(/nTokens: expected an integer ≥ 1, received 0/);
     // with ρ = 0.9 and one token, 90% of masks would be empty without the keep-one rule
     for (let key = 0; key < 200; key++) {
       const m = tokenDropoutMasks(1, { k: 3, rho: 0.9, seed: 1, pairKey: key, side: 0 });

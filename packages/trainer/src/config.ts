@@ -27,6 +27,13 @@ export const dpoTrainConfigSchema = z
     scoringBatchSize: z.number().int().min(1).default(32),
     /** Scoring requests a selector may make in one step before it is treated as stuck. */
     maxScoringRounds: z.number().int().min(1).default(4),
+    /** Call the `evaluate` hook every this many steps (0: never). */
+    evalEvery: z.number().int().min(0).default(0),
+    /**
+     * Log the gradient signal-to-noise ratio `grad_snr` of the selected batch every this many
+     * steps (0: never); needs `gradientAccumulation ≥ 2` and a policy with `readGradient`.
+     */
+    gradSnrEvery: z.number().int().min(0).default(0),
   })
   .strict();
 

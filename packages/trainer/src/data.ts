@@ -161,7 +161,10 @@ export function parsePreferenceLine(
   const parsed = preferenceLineSchema.safeParse(raw);
   if (!parsed.success) {
     const { text } = describeZodError(parsed.error, raw);
-    throw new TrainerError("DATA_INVALID", `${where.file}:${where.line}: ${text.replace('field "(root)"', 'field "(line)"')}`);
+    throw new TrainerError(
+      "DATA_INVALID",
+      `${where.file}:${where.line}: ${text.replace('field "(root)"', 'field "(line)"')}`,
+    );
   }
   const line = parsed.data;
   let rendered: { prompt: string; chosen: string; rejected: string };

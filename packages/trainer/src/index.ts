@@ -25,6 +25,7 @@ export {
   dpoTrainConfigSchema,
   parseDpoTrainConfig,
 } from "./config.js";
+export { curriculumSelector } from "./curriculum-adapter.js";
 export {
   type InvalidLine,
   type PreferencePair,
@@ -70,5 +71,6 @@ export { RefLogProbCache, type RefLogProbs } from "./ref-cache.js";
 export { Rng, type RngState } from "./rng.js";
 export type { ScoredPairs, ScoringRequest, SelectorContext, TrainingSelector } from "./selector.js";
 export { exitCodeForSignal, StopController } from "./signals.js";
-export { type RunDpoOptions, type RunDpoResult, type RunDpoStatus, runDpo } from "./train.js";
+export { gradientSnr, type RunDpoOptions, type RunDpoResult, type RunDpoStatus, runDpo } from "./train.js";
 export { deepestIssue, describeZodError } from "./zod-issue.js";
+export { WebGpuPolicy, type WebGpuPolicyOptions } from "./webgpu-policy.js";

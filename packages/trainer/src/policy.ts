@@ -28,10 +28,12 @@ export interface SequenceLogProbs {
   readonly rejectedPerturbed?: Float64Array;
 }
 
-/** Policy log-probs of the pairs a gradient pass ran on. */
+/** Policy log-probs of the pairs a gradient pass ran on, with response token counts. */
 export interface BatchLogProbs {
   readonly chosen: Float64Array;
   readonly rejected: Float64Array;
+  readonly chosenTokens: Uint32Array;
+  readonly rejectedTokens: Uint32Array;
 }
 
 /** ∂(batch loss)/∂ℓθ for each pair of a micro-batch. */
@@ -58,13 +60,21 @@ export interface PolicyLike {
   ): Promise<SequenceLogProbs>;
   accumulateGradient(
     pairs: readonly PreferencePair[],
-    lossGradient: (logps: BatchLogProbs) => LogProbGradient,
+    lossGradient: (logps: {
+      readonly chosen: Float64Array;
+      readonly rejected: Float64Array;
+    }) => LogProbGradient,
   ): Promise<BatchLogProbs>;
   applyGradients(options: {
     readonly learningRate: number;
     readonly maxGradNorm: number | undefined;
   }): Promise<{ gradNorm: number; applied: boolean }>;
   discardGradients(): Promise<void>;
+  /**
+   * Optional: the accumulated gradient as one flat vector (all parameters, fixed order). Only
+   * needed for the gradient signal-to-noise diagnostic (`gradSnrEvery`).
+   */
+  readGradient?(): Promise<Float32Array | Float64Array>;
   /** Hash of the current weights (identifies the reference model in the ref-log-prob cache). */
   fingerprint(): Promise<string>;
   /** Save weights + optimiser state into an existing empty folder; `loadState` reads it back exactly. */

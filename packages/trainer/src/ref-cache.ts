@@ -9,6 +9,9 @@ export interface RefLogProbs {
   readonly ids: readonly string[];
   readonly chosen: Float64Array;
   readonly rejected: Float64Array;
+  /** Response token counts, when the reference pass reported them. */
+  readonly chosenTokens?: Uint32Array;
+  readonly rejectedTokens?: Uint32Array;
 }
 
 const HASH = z.string().regex(/^[0-9a-f]{16,}$/, "expected a lowercase hex hash");
@@ -19,6 +22,8 @@ const cacheFileSchema = z.object({
   ids: z.array(z.string()),
   chosen: z.array(z.number().max(0)),
   rejected: z.array(z.number().max(0)),
+  chosenTokens: z.array(z.number().int().min(0)).optional(),
+  rejectedTokens: z.array(z.number().int().min(0)).optional(),
 });
 
 function checkHash(name: string, value: string): void {
@@ -79,7 +84,19 @@ export class RefLogProbCache {
         `${path}: expected ${f.ids.length} chosen and rejected values (one per id); received ${f.chosen.length} and ${f.rejected.length}`,
       );
     }
-    return { ids: f.ids, chosen: Float64Array.from(f.chosen), rejected: Float64Array.from(f.rejected) };
+    const tokens =
+      f.chosenTokens?.length === f.ids.length && f.rejectedTokens?.length === f.ids.length
+        ? {
+            chosenTokens: Uint32Array.from(f.chosenTokens),
+            rejectedTokens: Uint32Array.from(f.rejectedTokens),
+          }
+        : {};
+    return {
+      ids: f.ids,
+      chosen: Float64Array.from(f.chosen),
+      rejected: Float64Array.from(f.rejected),
+      ...tokens,
+    };
   }
 
   async put(modelHash: string, dataHash: string, ref: RefLogProbs): Promise<string> {
@@ -107,6 +124,9 @@ export class RefLogProbCache {
       ids: ref.ids,
       chosen: Array.from(ref.chosen),
       rejected: Array.from(ref.rejected),
+      ...(ref.chosenTokens && ref.rejectedTokens
+        ? { chosenTokens: Array.from(ref.chosenTokens), rejectedTokens: Array.from(ref.rejectedTokens) }
+        : {}),
     });
     return path;
   }
@@ -116,7 +136,7 @@ export class RefLogProbCache {
     modelHash: string,
     dataHash: string,
     ids: readonly string[],
-    compute: () => Promise<{ chosen: Float64Array; rejected: Float64Array }>,
+    compute: () => Promise<Omit<RefLogProbs, "ids">>,
   ): Promise<{ ref: RefLogProbs; hit: boolean }> {
     const cached = await this.get(modelHash, dataHash);
     if (cached) {
@@ -129,7 +149,7 @@ export class RefLogProbCache {
       return { ref: cached, hit: true };
     }
     const computed = await compute();
-    const ref: RefLogProbs = { ids: [...ids], chosen: computed.chosen, rejected: computed.rejected };
+    const ref: RefLogProbs = { ...computed, ids: [...ids] };
     await this.put(modelHash, dataHash, ref);
     return { ref, hit: false };
   }

@@ -29,6 +29,9 @@ export interface SelectorContext {
   readonly pairs: readonly PreferencePair[];
   readonly refChosen: Float64Array;
   readonly refRejected: Float64Array;
+  /** Response token counts from the reference pass; absent when the reference log-probs came from the data. */
+  readonly chosenTokens?: Uint32Array;
+  readonly rejectedTokens?: Uint32Array;
   readonly beta: number;
   readonly batchSize: number;
   readonly totalSteps: number;

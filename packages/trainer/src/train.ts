@@ -34,6 +34,14 @@ export interface RunDpoOptions {
   readonly progress?: boolean | Progress;
   /** Stop controller; default one that listens for SIGINT/SIGTERM during the run. */
   readonly stop?: StopController;
+  /**
+   * Periodic evaluation (e.g. pass@1 by difficulty stratum with `@sage/eval-math`), called after
+   * every `evalEvery`-th step; its numbers are logged as an `event: "eval"` line.
+   */
+  readonly evaluate?: (context: {
+    readonly step: number;
+    readonly policy: PolicyLike;
+  }) => Promise<Readonly<Record<string, number>>>;
   /** Called after each step's metrics line (tests, custom logging). */
   readonly onStep?: (record: MetricsRecord) => void | Promise<void>;
   /** One-line notices (default: stderr). */
@@ -79,7 +87,16 @@ function allFinite(...arrays: ArrayLike<number>[]): boolean {
   return true;
 }
 
-function checkLogps(what: string, lp: { chosen: Float64Array; rejected: Float64Array }, n: number): void {
+function checkLogps(
+  what: string,
+  lp: {
+    chosen: Float64Array;
+    rejected: Float64Array;
+    chosenTokens?: Uint32Array;
+    rejectedTokens?: Uint32Array;
+  },
+  n: number,
+): void {
   if (!(lp.chosen instanceof Float64Array) || !(lp.rejected instanceof Float64Array)) {
     throw new TrainerError("POLICY_INVALID", `${what}: expected Float64Array chosen/rejected log-probs`);
   }
@@ -89,6 +106,27 @@ function checkLogps(what: string, lp: { chosen: Float64Array; rejected: Float64A
       `${what}: expected ${n} log-probs per side; received ${lp.chosen.length} and ${lp.rejected.length}`,
     );
   }
+  if (lp.chosenTokens !== undefined && (lp.chosenTokens.length !== n || lp.rejectedTokens?.length !== n)) {
+    throw new TrainerError("POLICY_INVALID", `${what}: expected ${n} token counts per side`);
+  }
+}
+
+/**
+ * Gradient signal-to-noise ratio of a batch from its micro-batch gradients (spec):
+ * `SNR = ‖ḡ‖² / ((1/M) Σ_j ‖g_j − ḡ‖²)`, ḡ the batch gradient (micro-batch means weighted by size).
+ */
+export function gradientSnr(
+  micro: readonly { readonly weight: number; readonly g: ArrayLike<number> }[],
+): number {
+  const dim = micro[0]?.g.length ?? 0;
+  const mean = new Float64Array(dim);
+  for (const { weight, g } of micro) for (let d = 0; d < dim; d++) mean[d] = mean[d]! + weight * g[d]!;
+  let signal = 0;
+  for (let d = 0; d < dim; d++) signal += mean[d]! * mean[d]!;
+  let noise = 0;
+  for (const { g } of micro) for (let d = 0; d < dim; d++) noise += (g[d]! - mean[d]!) ** 2;
+  noise /= micro.length;
+  return noise === 0 ? Number.POSITIVE_INFINITY : signal / noise;
 }
 
 /** Score `pairs` in chunks of `chunk` with the policy, concatenating the results. */
@@ -166,6 +204,15 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
   const { policy, selector, pairs, runDir } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (pairs.length === 0) throw new TrainerError("DATA_EMPTY", "runDpo needs at least one preference pair");
+  if (config.evalEvery > 0 && !options.evaluate) {
+    throw new TrainerError("CONFIG_INVALID", `evalEvery = ${config.evalEvery} needs an evaluate hook`);
+  }
+  if (config.gradSnrEvery > 0 && (config.gradientAccumulation < 2 || !policy.readGradient)) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `gradSnrEvery = ${config.gradSnrEvery} needs gradientAccumulation ≥ 2 (received ${config.gradientAccumulation}) and a policy with readGradient`,
+    );
+  }
   const dataHash = preferenceDataHash(pairs);
   const checkpoints = new CheckpointManager(join(runDir, "checkpoints"), {
     keepLast: config.keepCheckpoints,
@@ -228,6 +275,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
   let refChosen: Float64Array;
   let refRejected: Float64Array;
   let refSource: RunDpoResult["refSource"];
+  let refTokens: { chosenTokens: Uint32Array; rejectedTokens: Uint32Array } | undefined;
   const withRef = pairs.filter((p) => p.refChosenLogps !== undefined).length;
   if (withRef === pairs.length) {
     refChosen = Float64Array.from(pairs, (p) => p.refChosenLogps!);
@@ -258,6 +306,9 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       }
       refChosen = cached.chosen;
       refRejected = cached.rejected;
+      if (cached.chosenTokens && cached.rejectedTokens) {
+        refTokens = { chosenTokens: cached.chosenTokens, rejectedTokens: cached.rejectedTokens };
+      }
       refSource = "cache";
     } else {
       if (!refPolicy) {
@@ -277,7 +328,8 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       if (!allFinite(r.chosen, r.rejected)) {
         throw new TrainerError("POLICY_INVALID", "reference log-probs contain non-finite values");
       }
-      await cache.put(modelHash, dataHash, { ids, chosen: r.chosen, rejected: r.rejected });
+      refTokens = { chosenTokens: r.chosenTokens, rejectedTokens: r.rejectedTokens };
+      await cache.put(modelHash, dataHash, { ids, chosen: r.chosen, rejected: r.rejected, ...refTokens });
       refChosen = r.chosen;
       refRejected = r.rejected;
       refSource = "computed";
@@ -289,6 +341,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
     pairs,
     refChosen,
     refRejected,
+    ...(refTokens ?? {}),
     beta: config.beta,
     batchSize: config.batchSize,
     totalSteps: config.steps,
@@ -397,6 +450,11 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       const micro = Math.ceil(n / config.gradientAccumulation);
       const lpChosen = new Float64Array(n);
       const lpRejected = new Float64Array(n);
+      const tokChosen = new Uint32Array(n);
+      const tokRejected = new Uint32Array(n);
+      const snrStep = config.gradSnrEvery > 0 && (state.step + 1) % config.gradSnrEvery === 0;
+      const microGrads: { weight: number; g: Float64Array }[] = [];
+      let previous: Float64Array | undefined;
       for (let s = 0; s < n; s += micro) {
         const idx = indices.slice(s, s + micro);
         const rc = Float64Array.from(idx, (i) => refChosen[i]!);
@@ -416,6 +474,15 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
         checkLogps("policy.accumulateGradient", lp, idx.length);
         lpChosen.set(lp.chosen, s);
         lpRejected.set(lp.rejected, s);
+        tokChosen.set(lp.chosenTokens, s);
+        tokRejected.set(lp.rejectedTokens, s);
+        if (snrStep) {
+          const total = Float64Array.from(await policy.readGradient!());
+          // this micro-batch's own mean gradient: (G_j − G_{j−1}) · n / |micro-batch|
+          const g = total.map((v, d) => ((v - (previous?.[d] ?? 0)) * n) / idx.length);
+          microGrads.push({ weight: idx.length / n, g });
+          previous = total;
+        }
       }
       const rc = Float64Array.from(indices, (i) => refChosen[i]!);
       const rr = Float64Array.from(indices, (i) => refRejected[i]!);
@@ -436,7 +503,12 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       state.step += 1;
       const ids = indices.map((i) => pairs[i]!.id);
       if (finite)
-        selector.observeTrained(state.step - 1, indices, { chosen: lpChosen, rejected: lpRejected });
+        selector.observeTrained(state.step - 1, indices, {
+          chosen: lpChosen,
+          rejected: lpRejected,
+          chosenTokens: tokChosen,
+          rejectedTokens: tokRejected,
+        });
       else {
         state.nonFiniteSteps += 1;
         const what = allFinite(d.losses, lpChosen, lpRejected) ? "gradient norm" : "loss or log-probs";
@@ -456,6 +528,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       state.totalSeconds += elapsed;
       let correct = 0;
       for (let j = 0; j < n; j++) if (d.chosenRewards[j]! > d.rejectedRewards[j]!) correct++;
+      const snr = snrStep && finite && microGrads.length >= 2 ? gradientSnr(microGrads) : undefined;
       const record: MetricsRecord = {
         event: "train",
         step: state.step,
@@ -470,6 +543,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
         learning_rate: learningRate,
         skipped: !finite,
         batch_size: n,
+        ...(snr !== undefined ? { grad_snr: snr } : {}),
         ...selector.metrics(),
         "sage/scoring_time_share": state.totalSeconds > 0 ? state.scoringSeconds / state.totalSeconds : 0,
         "time/step_s": elapsed,
@@ -487,6 +561,10 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
         );
         status = "nonfinite";
         break;
+      }
+      if (config.evalEvery > 0 && state.step % config.evalEvery === 0 && options.evaluate) {
+        const results = await options.evaluate({ step: state.step, policy });
+        await metrics.log({ ...results, event: "eval", step: state.step });
       }
       if (state.step % config.checkpointEvery === 0) await saveCheckpoint();
     }

@@ -35,7 +35,10 @@ export function describeZodError(error: z.ZodError, input: unknown): { field: st
   const { path, message } = deepestIssue(error);
   let received: unknown = input;
   for (const key of path) {
-    received = received !== null && typeof received === "object" ? (received as Record<PropertyKey, unknown>)[key] : undefined;
+    received =
+      received !== null && typeof received === "object"
+        ? (received as Record<PropertyKey, unknown>)[key]
+        : undefined;
   }
   const field = path.length > 0 ? path.map(String).join(".") : "(root)";
   return { field, text: `field "${field}": ${message}; received ${describeValue(received)}` };

@@ -39,7 +39,14 @@ describe("CheckpointManager", () => {
     const mgr = new CheckpointManager(dir);
     const model = { bytes: Uint8Array.from([1, 2, 3, 250]) };
     let sel = { pool: [3, 1, 2], mu: [-0.1, 1e-300] };
-    const providers = [binaryProvider("policy", model), jsonStateProvider("selector", () => sel, (s) => (sel = s))];
+    const providers = [
+      binaryProvider("policy", model),
+      jsonStateProvider(
+        "selector",
+        () => sel,
+        (s) => (sel = s),
+      ),
+    ];
     const path = await mgr.save(12, providers, { note: "x" });
     expect(path.endsWith(checkpointDirName(12))).toBe(true);
     const manifest = await verifyCheckpoint(path);
@@ -47,7 +54,10 @@ describe("CheckpointManager", () => {
     expect(manifest.step).toBe(12);
     expect(Object.keys(manifest.files).sort()).toEqual(["policy/weights.bin", "selector/state.json"]);
     expect(manifest.files["policy/weights.bin"]!.bytes).toBe(4);
-    expect(JSON.parse(await readFile(join(dir, "LATEST"), "utf8"))).toEqual({ step: 12, dir: "step-00000012" });
+    expect(JSON.parse(await readFile(join(dir, "LATEST"), "utf8"))).toEqual({
+      step: 12,
+      dir: "step-00000012",
+    });
 
     model.bytes = new Uint8Array();
     sel = { pool: [], mu: [] };
@@ -78,7 +88,11 @@ describe("CheckpointManager", () => {
   it("keeps the last N checkpoints and falls back to a scan when LATEST is gone", async () => {
     const dir = await tempDir();
     const mgr = new CheckpointManager(dir, { keepLast: 2 });
-    const p = jsonStateProvider("s", () => 1, () => {});
+    const p = jsonStateProvider(
+      "s",
+      () => 1,
+      () => {},
+    );
     for (const step of [5, 10, 15]) await mgr.save(step, [p]);
     expect(await mgr.list()).toEqual([10, 15]);
     await rm(join(dir, "LATEST"));
@@ -89,7 +103,13 @@ describe("CheckpointManager", () => {
   it("a failed save leaves the previous checkpoint intact and no temp folders", async () => {
     const dir = await tempDir();
     const mgr = new CheckpointManager(dir);
-    await mgr.save(3, [jsonStateProvider("s", () => ({ ok: true }), () => {})]);
+    await mgr.save(3, [
+      jsonStateProvider(
+        "s",
+        () => ({ ok: true }),
+        () => {},
+      ),
+    ]);
     const failing: StateProvider = {
       name: "s",
       save: async (d) => {
@@ -105,9 +125,17 @@ describe("CheckpointManager", () => {
 
   it("rejects bad provider names, duplicates and negative steps", async () => {
     const mgr = new CheckpointManager(await tempDir());
-    const p = jsonStateProvider("Bad Name", () => 1, () => {});
+    const p = jsonStateProvider(
+      "Bad Name",
+      () => 1,
+      () => {},
+    );
     await expect(mgr.save(1, [p])).rejects.toMatchObject({ code: "CHECKPOINT_INVALID" });
-    const q = jsonStateProvider("a", () => 1, () => {});
+    const q = jsonStateProvider(
+      "a",
+      () => 1,
+      () => {},
+    );
     await expect(mgr.save(1, [q, q])).rejects.toMatchObject({ code: "CHECKPOINT_INVALID" });
     await expect(mgr.save(-1, [q])).rejects.toMatchObject({ code: "CHECKPOINT_INVALID" });
   });

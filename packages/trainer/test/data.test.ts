@@ -38,7 +38,14 @@ describe("preference JSONL reader", () => {
     const path = await fileWith([
       JSON.stringify({ prompt: "2+2?", chosen: "4", rejected: "5", difficulty: 0.25, level: "Level 3" }),
       "",
-      JSON.stringify({ id: 7, prompt: "p", chosen: "a", rejected: "b", ref_chosen_logps: -1.5, ref_rejected_logps: -2 }),
+      JSON.stringify({
+        id: 7,
+        prompt: "p",
+        chosen: "a",
+        rejected: "b",
+        ref_chosen_logps: -1.5,
+        ref_rejected_logps: -2,
+      }),
     ]);
     const { pairs, skipped } = await readPreferencePairs(path);
     expect(skipped).toBe(0);
@@ -70,15 +77,21 @@ describe("preference JSONL reader", () => {
     expect(pairs[0]).toMatchObject(expected);
     expect(pairs[1]).toMatchObject(expected);
     const plain = await readPreferencePairs(path, { template: plainTemplate });
-    expect(plain.pairs[0]).toMatchObject({ prompt: "User: What is 2+2?\nAssistant:", chosen: " 4\n", rejected: " 5\n" });
+    expect(plain.pairs[0]).toMatchObject({
+      prompt: "User: What is 2+2?\nAssistant:",
+      chosen: " 4\n",
+      rejected: " 5\n",
+    });
   });
 
   it("rejects a template whose prompt rendering is not a prefix of the conversation", () => {
     const broken = () => "different every time" + Math.random();
-    expect(() => renderCompletion(broken, [{ role: "user", content: "x" }], [{ role: "assistant", content: "y" }])).toThrow(
-      /TEMPLATE_INVALID|prefix/,
+    expect(() =>
+      renderCompletion(broken, [{ role: "user", content: "x" }], [{ role: "assistant", content: "y" }]),
+    ).toThrow(/TEMPLATE_INVALID|prefix/);
+    expect(renderCompletion(chatmlTemplate, [], [{ role: "assistant", content: "y" }]).completion).toBe(
+      "y<|im_end|>\n",
     );
-    expect(renderCompletion(chatmlTemplate, [], [{ role: "assistant", content: "y" }]).completion).toBe("y<|im_end|>\n");
   });
 
   const badLines: Array<[string, string, string]> = [
@@ -86,30 +99,66 @@ describe("preference JSONL reader", () => {
     ["[1,2]", "(line)", "expected a JSON object"],
     [JSON.stringify({ prompt: "p", rejected: "b" }), "chosen", "received undefined"],
     [JSON.stringify({ prompt: "p", chosen: 5, rejected: "b" }), "chosen", "received 5"],
-    [JSON.stringify({ prompt: "p", chosen: "a", rejected: "b", difficulty: 1.5 }), "difficulty", "received 1.5"],
-    [JSON.stringify({ prompt: "p", chosen: "a", rejected: "b", ref_chosen_logps: 0.5, ref_rejected_logps: -1 }), "ref_chosen_logps", "0.5"],
-    [JSON.stringify({ prompt: "p", chosen: "a", rejected: "b", ref_chosen_logps: -1 }), "ref_rejected_logps", "required"],
+    [
+      JSON.stringify({ prompt: "p", chosen: "a", rejected: "b", difficulty: 1.5 }),
+      "difficulty",
+      "received 1.5",
+    ],
+    [
+      JSON.stringify({
+        prompt: "p",
+        chosen: "a",
+        rejected: "b",
+        ref_chosen_logps: 0.5,
+        ref_rejected_logps: -1,
+      }),
+      "ref_chosen_logps",
+      "0.5",
+    ],
+    [
+      JSON.stringify({ prompt: "p", chosen: "a", rejected: "b", ref_chosen_logps: -1 }),
+      "ref_rejected_logps",
+      "required",
+    ],
     [JSON.stringify({ chosen: "a", rejected: "b" }), "prompt", "required"],
     [
-      JSON.stringify({ prompt: [{ role: "user", content: "q" }], chosen: [{ role: "robot", content: "a" }], rejected: [{ role: "assistant", content: "b" }] }),
+      JSON.stringify({
+        prompt: [{ role: "user", content: "q" }],
+        chosen: [{ role: "robot", content: "a" }],
+        rejected: [{ role: "assistant", content: "b" }],
+      }),
       "chosen.0.role",
       '"robot"',
     ],
     [
-      JSON.stringify({ prompt: [{ role: "user", content: "q" }], chosen: [{ role: "user", content: "a" }], rejected: [{ role: "assistant", content: "b" }] }),
+      JSON.stringify({
+        prompt: [{ role: "user", content: "q" }],
+        chosen: [{ role: "user", content: "a" }],
+        rejected: [{ role: "assistant", content: "b" }],
+      }),
       "chosen",
       "assistant",
     ],
   ];
 
   it.each(badLines)("names file, line and field for %s", async (line, field, detail) => {
-    const path = await fileWith([JSON.stringify({ prompt: "ok", chosen: "a", rejected: "b" }), line], "bad.jsonl");
+    const path = await fileWith(
+      [JSON.stringify({ prompt: "ok", chosen: "a", rejected: "b" }), line],
+      "bad.jsonl",
+    );
     await expectError(readPreferencePairs(path), "DATA_INVALID", "bad.jsonl:2:", `field "${field}"`, detail);
   });
 
   it("skipInvalid reports every bad line and returns the count; duplicates count as bad", async () => {
     const ok = (id: string) => JSON.stringify({ id, prompt: "p", chosen: "a", rejected: "b" });
-    const path = await fileWith([ok("a"), "{oops", ok("b"), ok("a"), JSON.stringify({ prompt: "p", chosen: "x" }), ok("c")]);
+    const path = await fileWith([
+      ok("a"),
+      "{oops",
+      ok("b"),
+      ok("a"),
+      JSON.stringify({ prompt: "p", chosen: "x" }),
+      ok("c"),
+    ]);
     const seen: InvalidLine[] = [];
     const r = await readPreferencePairs(path, { skipInvalid: true, onInvalid: (i) => seen.push(i) });
     expect(r.pairs.map((p) => p.id)).toEqual(["a", "b", "c"]);
@@ -127,7 +176,9 @@ describe("preference JSONL reader", () => {
 
   it("streams a large file without reading it whole and handles CRLF", async () => {
     const n = 20_000;
-    const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ id: i, prompt: `p${i}`, chosen: "a", rejected: "b" }));
+    const lines = Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ id: i, prompt: `p${i}`, chosen: "a", rejected: "b" }),
+    );
     const path = await fileWith([lines.join("\r\n")]);
     let count = 0;
     let last = "";
@@ -142,7 +193,16 @@ describe("preference JSONL reader", () => {
   it("writer round-trips pairs atomically (no temp files left)", async () => {
     const dir = await tempDir();
     const pairs = [
-      { id: "x", prompt: "p\n\"q\"", chosen: "a", rejected: "b", difficulty: 0.5, level: 2, refChosenLogps: -0.1, refRejectedLogps: -3.25 },
+      {
+        id: "x",
+        prompt: 'p\n"q"',
+        chosen: "a",
+        rejected: "b",
+        difficulty: 0.5,
+        level: 2,
+        refChosenLogps: -0.1,
+        refRejectedLogps: -3.25,
+      },
       { id: "y", prompt: "p", chosen: "ünïcode ∑", rejected: "b" },
     ];
     const path = join(dir, "out.jsonl");
@@ -162,7 +222,11 @@ describe("preferenceDataHash", () => {
   it("ignores difficulty and precomputed log-probs, changes with content, id or order", () => {
     const h = preferenceDataHash(base);
     expect(h).toMatch(/^[0-9a-f]{64}$/);
-    expect(preferenceDataHash(base.map((p) => ({ ...p, difficulty: 0.3, refChosenLogps: -1, refRejectedLogps: -2 })))).toBe(h);
+    expect(
+      preferenceDataHash(
+        base.map((p) => ({ ...p, difficulty: 0.3, refChosenLogps: -1, refRejectedLogps: -2 })),
+      ),
+    ).toBe(h);
     expect(preferenceDataHash([base[0]!, { ...base[1]!, chosen: "z " }])).not.toBe(h);
     expect(preferenceDataHash([base[0]!, { ...base[1]!, id: "c" }])).not.toBe(h);
     expect(preferenceDataHash([base[1]!, base[0]!])).not.toBe(h);

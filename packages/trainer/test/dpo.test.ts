@@ -14,14 +14,17 @@ describe("dpoLoss", () => {
 
   it("swapping chosen and rejected negates the rewards margin", () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -50, max: 0, noNaN: true }), { minLength: 4, maxLength: 4 }), ([a, b, c, d]) => {
-        const o = { beta: 0.3, lossType: "sigmoid" as const };
-        const x = dpoLoss(f(a!), f(b!), f(c!), f(d!), o);
-        const y = dpoLoss(f(b!), f(a!), f(d!), f(c!), o);
-        const mx = x.chosenRewards[0]! - x.rejectedRewards[0]!;
-        const my = y.chosenRewards[0]! - y.rejectedRewards[0]!;
-        expect(my).toBeCloseTo(-mx, 9);
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -50, max: 0, noNaN: true }), { minLength: 4, maxLength: 4 }),
+        ([a, b, c, d]) => {
+          const o = { beta: 0.3, lossType: "sigmoid" as const };
+          const x = dpoLoss(f(a!), f(b!), f(c!), f(d!), o);
+          const y = dpoLoss(f(b!), f(a!), f(d!), f(c!), o);
+          const mx = x.chosenRewards[0]! - x.rejectedRewards[0]!;
+          const my = y.chosenRewards[0]! - y.rejectedRewards[0]!;
+          expect(my).toBeCloseTo(-mx, 9);
+        },
+      ),
     );
   });
 
@@ -54,8 +57,12 @@ describe("dpoLoss", () => {
     expect(r.losses[0]).toBe(2e6);
     expect(r.dChosen[0]).toBe(-1);
     expect(() => dpoLoss(f(0), f(0), f(0), f(0), { beta: 0, lossType: "sigmoid" })).toThrow(/beta/);
-    expect(() => dpoLoss(f(0), f(0), f(0), f(0), { beta: 1, lossType: "sigmoid", labelSmoothing: 0.5 })).toThrow(/labelSmoothing/);
-    expect(() => dpoLoss(f(0), Float64Array.of(0, 1), f(0), f(0), { beta: 1, lossType: "sigmoid" })).toThrow(/equal length/);
+    expect(() =>
+      dpoLoss(f(0), f(0), f(0), f(0), { beta: 1, lossType: "sigmoid", labelSmoothing: 0.5 }),
+    ).toThrow(/labelSmoothing/);
+    expect(() => dpoLoss(f(0), Float64Array.of(0, 1), f(0), f(0), { beta: 1, lossType: "sigmoid" })).toThrow(
+      /equal length/,
+    );
   });
 });
 

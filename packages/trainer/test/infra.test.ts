@@ -8,8 +8,8 @@ import {
   exitCodeForSignal,
   MetricsLogger,
   RefLogProbCache,
-  readMetrics,
   Rng,
+  readMetrics,
   StopController,
   sha256,
 } from "../src/index.js";
@@ -32,7 +32,9 @@ describe("Rng", () => {
     let s = 0;
     for (let i = 0; i < 20_000; i++) s += r.next();
     expect(Math.abs(s / 20_000 - 0.5)).toBeLessThan(0.01);
-    expect(() => r.setState({ algorithm: "xoshiro128**", s: [0, 0, 0, 0] })).toThrow(/RNG_STATE_INVALID|not all 0/);
+    expect(() => r.setState({ algorithm: "xoshiro128**", s: [0, 0, 0, 0] })).toThrow(
+      /RNG_STATE_INVALID|not all 0/,
+    );
   });
   it("shuffle is a permutation", () => {
     fc.assert(
@@ -91,7 +93,9 @@ describe("RefLogProbCache", () => {
     await expect(cache.getOrCompute(model, data, ["a", "b", "x"], compute)).rejects.toMatchObject({
       code: "REF_CACHE_INVALID",
     });
-    await expect(cache.put(model, data, { ids: ["a"], chosen: Float64Array.of(0.5), rejected: Float64Array.of(-1) })).rejects.toMatchObject({
+    await expect(
+      cache.put(model, data, { ids: ["a"], chosen: Float64Array.of(0.5), rejected: Float64Array.of(-1) }),
+    ).rejects.toMatchObject({
       code: "REF_CACHE_INVALID",
     });
     const path = cache.pathFor(model, data);

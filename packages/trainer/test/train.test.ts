@@ -20,7 +20,9 @@ const BASE = { batchSize: 8, beta: 0.5, learningRate: 0.05, seed: 3, checkpointE
 /** Metrics without wall-clock fields (those differ between any two runs). */
 function deterministic(records: MetricsRecord[]): MetricsRecord[] {
   return records.map((r) =>
-    Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("time/") && k !== "sage/scoring_time_share")),
+    Object.fromEntries(
+      Object.entries(r).filter(([k]) => !k.startsWith("time/") && k !== "sage/scoring_time_share"),
+    ),
   ) as MetricsRecord[];
 }
 
@@ -42,7 +44,10 @@ describe("ToyPolicy (the CPU test policy)", () => {
     };
     await policy.accumulateGradient(pairs, (lp) => {
       const d = dpoLoss(lp.chosen, lp.rejected, ref.chosen, ref.rejected, opts);
-      return { chosen: d.dChosen.map((v) => v / pairs.length), rejected: d.dRejected.map((v) => v / pairs.length) };
+      return {
+        chosen: d.dChosen.map((v) => v / pairs.length),
+        rejected: d.dRejected.map((v) => v / pairs.length),
+      };
     });
     const g = policy.gradient();
     const h = 1e-5; // central differences: truncation O(h²) ≈ 1e-10, rounding ≈ 1e-16/h ≈ 1e-11
@@ -63,9 +68,9 @@ describe("runDpo", () => {
     const dir = await tempDir();
     const pairs = synthPairs(200);
     const refCacheDir = join(dir, "ref-cache");
-    const policy = new ToyPolicy();
+    const policy = new ToyPolicy({ dim: 16 });
     const r = await runDpo({
-      config: { ...BASE, steps: 60 },
+      config: { ...BASE, learningRate: 0.1, steps: 60 },
       policy,
       selector: new EpochSelector(),
       pairs,
@@ -78,15 +83,17 @@ describe("runDpo", () => {
     const m = await readMetrics(r.metricsPath);
     expect(m.map((x) => x.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     for (const rec of m) for (const name of TRL_METRIC_NAMES) expect(Number.isFinite(rec[name])).toBe(true);
-    // Measured on this seed: first-10 mean loss ≈ ln 2 (policy = reference), last-10 well below it.
-    expect(avg(m.slice(0, 10), "loss")).toBeGreaterThan(0.6);
-    expect(avg(m.slice(-10), "loss")).toBeLessThan(avg(m.slice(0, 10), "loss") - 0.2);
-    expect(avg(m.slice(-10), "rewards/accuracies")).toBeGreaterThan(0.85);
+    // Measured on this seed: first-10 mean loss 0.56 (step 1 is ln 2: policy = reference),
+    // last-10 0.36; reward accuracy 0.66 → 0.88. Thresholds leave ~0.05 of slack.
+    expect(avg(m.slice(0, 10), "loss")).toBeGreaterThan(0.5);
+    expect(avg(m.slice(-10), "loss")).toBeLessThan(avg(m.slice(0, 10), "loss") - 0.15);
+    expect(avg(m.slice(-10), "rewards/accuracies")).toBeGreaterThan(0.8);
+    expect(m[0]!.loss).toBeCloseTo(Math.LN2, 12);
     expect(m[0]!["rewards/margins"]).toBeCloseTo(0, 12); // first step: policy = reference
     // a second run from the same starting weights and data hits the cache
     const again = await runDpo({
       config: { ...BASE, steps: 2 },
-      policy: new ToyPolicy(),
+      policy: new ToyPolicy({ dim: 16 }),
       selector: new EpochSelector(),
       pairs,
       runDir: join(dir, "run2"),
@@ -101,50 +108,59 @@ describe("runDpo", () => {
     ["scoring pool selector", () => new PoolSelector({ refreshEvery: 4, poolSize: 32 }), 2],
   ];
 
-  it.each(selectors)("resumes bit for bit after an interruption (%s)", async (_name, makeSelector, gradientAccumulation) => {
-    const dir = await tempDir();
-    const pairs = synthPairs(120);
-    const config = { ...BASE, steps: 30, gradientAccumulation, lrSchedule: "cosine" as const, warmupSteps: 3 };
-    const straightPolicy = new ToyPolicy();
-    const straight = await runDpo({
-      config,
-      policy: straightPolicy,
-      selector: makeSelector(),
-      pairs,
-      runDir: join(dir, "straight"),
-      log: quiet,
-    });
-    const stop = new StopController();
-    const first = await runDpo({
-      config,
-      policy: new ToyPolicy(),
-      selector: makeSelector(),
-      pairs,
-      runDir: join(dir, "split"),
-      stop,
-      onStep: (rec) => {
-        if (rec.step === 17) stop.request("test");
-      },
-      log: quiet,
-    });
-    expect(first).toMatchObject({ status: "interrupted", step: 17 });
-    expect(first.checkpoint).toMatch(/step-00000017$/);
-    const resumedPolicy = new ToyPolicy({ seed: 99 }); // different init: everything must come from the checkpoint
-    const second = await runDpo({
-      config,
-      policy: resumedPolicy,
-      selector: makeSelector(),
-      pairs,
-      runDir: join(dir, "split"),
-      resume: true,
-      log: quiet,
-    });
-    expect(second).toMatchObject({ status: "completed", step: 30, resumedFrom: 17, refSource: "cache" });
-    const a = deterministic(await readMetrics(straight.metricsPath));
-    const b = deterministic(await readMetrics(second.metricsPath));
-    expect(b).toEqual(a);
-    expect(Array.from(resumedPolicy.theta)).toEqual(Array.from(straightPolicy.theta));
-  });
+  it.each(selectors)(
+    "resumes bit for bit after an interruption (%s)",
+    async (_name, makeSelector, gradientAccumulation) => {
+      const dir = await tempDir();
+      const pairs = synthPairs(120);
+      const config = {
+        ...BASE,
+        steps: 30,
+        gradientAccumulation,
+        lrSchedule: "cosine" as const,
+        warmupSteps: 3,
+      };
+      const straightPolicy = new ToyPolicy();
+      const straight = await runDpo({
+        config,
+        policy: straightPolicy,
+        selector: makeSelector(),
+        pairs,
+        runDir: join(dir, "straight"),
+        log: quiet,
+      });
+      const stop = new StopController();
+      const first = await runDpo({
+        config,
+        policy: new ToyPolicy(),
+        selector: makeSelector(),
+        pairs,
+        runDir: join(dir, "split"),
+        stop,
+        onStep: (rec) => {
+          if (rec.step === 17) stop.request("test");
+        },
+        log: quiet,
+      });
+      expect(first).toMatchObject({ status: "interrupted", step: 17 });
+      expect(first.checkpoint).toMatch(/step-00000017$/);
+      const resumedPolicy = new ToyPolicy({ seed: 99 }); // different init: everything must come from the checkpoint
+      const second = await runDpo({
+        config,
+        policy: resumedPolicy,
+        selector: makeSelector(),
+        pairs,
+        runDir: join(dir, "split"),
+        resume: true,
+        log: quiet,
+      });
+      expect(second).toMatchObject({ status: "completed", step: 30, resumedFrom: 17, refSource: "cache" });
+      const a = deterministic(await readMetrics(straight.metricsPath));
+      const b = deterministic(await readMetrics(second.metricsPath));
+      expect(b).toEqual(a);
+      expect(Array.from(resumedPolicy.theta)).toEqual(Array.from(straightPolicy.theta));
+    },
+  );
 
   it("asks the selector's scoring passes with token-dropout and logs SAGE metrics", async () => {
     const dir = await tempDir();
@@ -210,7 +226,8 @@ describe("runDpo", () => {
     expect(r.nonFiniteSteps).toBe(2);
     const events = (await readMetrics(r.metricsPath)).filter((x) => x.event === "nonfinite");
     expect(events).toHaveLength(2);
-    for (const e of events) expect((e.pair_ids as string[]).some((id) => ["p3", "p13", "p23", "p33"].includes(id))).toBe(true);
+    for (const e of events)
+      expect((e.pair_ids as string[]).some((id) => ["p3", "p13", "p23", "p33"].includes(id))).toBe(true);
     expect(lines.some((l) => l.includes("non-finite loss or log-probs"))).toBe(true);
     // the checkpoint is the step before the second bad step, and resuming from it works
     expect(r.checkpoint).toMatch(new RegExp(`step-${String(r.step - 1).padStart(8, "0")}$`));
@@ -243,7 +260,10 @@ describe("runDpo", () => {
         ...extra,
       });
     await run({});
-    await expect(run({})).rejects.toMatchObject({ code: "CONFIG_INVALID", message: expect.stringMatching(/already has a checkpoint/) });
+    await expect(run({})).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+      message: expect.stringMatching(/already has a checkpoint/),
+    });
     await expect(run({ beta: 0.2 }, { resume: true })).rejects.toMatchObject({
       code: "CONFIG_INVALID",
       message: expect.stringMatching(/beta: checkpoint has 0.5, config has 0.2/),
@@ -256,9 +276,13 @@ describe("runDpo", () => {
       message: expect.stringContaining('field "batchSize"'),
     });
     const partial = pairs.map((p, i) => (i === 0 ? { ...p, refChosenLogps: -1, refRejectedLogps: -2 } : p));
-    await expect(run({}, { runDir: await tempDir(), pairs: partial })).rejects.toMatchObject({ code: "DATA_REF_PARTIAL" });
+    await expect(run({}, { runDir: await tempDir(), pairs: partial })).rejects.toMatchObject({
+      code: "DATA_REF_PARTIAL",
+    });
     const bad = new EpochSelector();
     bad.selectBatch = () => [0, 0];
-    await expect(run({}, { runDir: await tempDir(), selector: bad })).rejects.toMatchObject({ code: "SELECTION_INVALID" });
+    await expect(run({}, { runDir: await tempDir(), selector: bad })).rejects.toMatchObject({
+      code: "SELECTION_INVALID",
+    });
   });
 });

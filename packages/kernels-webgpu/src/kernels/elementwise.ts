@@ -90,16 +90,27 @@ export function add(ctx: GpuContext, a: Tensor, b: Tensor, options: { out?: Tens
 }
 
 /** `dst += alpha·src` in place (gradient accumulation, residual adds). */
-export function addInPlace(ctx: GpuContext, dst: Tensor, src: Tensor, options: { alpha?: number } = {}): void {
+export function addInPlace(
+  ctx: GpuContext,
+  dst: Tensor,
+  src: Tensor,
+  options: { alpha?: number } = {},
+): void {
   checkSame(dst, src, "add_inplace");
-  if (dst === src) throw new KernelError("INVALID_ARGUMENT", "dst and src must differ", { kernel: "add_inplace" });
+  if (dst === src)
+    throw new KernelError("INVALID_ARGUMENT", "dst and src must differ", { kernel: "add_inplace" });
   const alpha = options.alpha ?? 1;
   assertFiniteNumber(alpha, "alpha", "add_inplace");
   launch(ctx, "add_inplace", alpha === 1 ? "o + x0[i]" : "fma(s, x0[i], o)", [src], dst, alpha);
 }
 
 /** `s·x` into a new tensor (or `options.out`). `s` is a number or a one-element f32 tensor. */
-export function scale(ctx: GpuContext, x: Tensor, s: number | Tensor, options: { out?: Tensor } = {}): Tensor<"f32"> {
+export function scale(
+  ctx: GpuContext,
+  x: Tensor,
+  s: number | Tensor,
+  options: { out?: Tensor } = {},
+): Tensor<"f32"> {
   assertDtype(x, ["f32"], "input", "scale");
   if (typeof s === "number") assertFiniteNumber(s, "scale", "scale");
   else checkScalarTensor(s, "scale");

@@ -13,6 +13,7 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
+import { fill } from "./elementwise.js";
 import {
   assertDtype,
   assertIdsInRange,
@@ -23,7 +24,6 @@ import {
   outputTensor,
   shapeStr,
 } from "./op-util.js";
-import { fill } from "./elementwise.js";
 
 const WG = 256;
 
@@ -159,7 +159,11 @@ export async function validateIds(ctx: GpuContext, ids: Tensor, limit: number): 
 }
 
 /** CSR grouping of positions by id: unique ids (ascending), offsets, positions (ascending per id). */
-export function groupIds(ids: Int32Array): { unique: Uint32Array; offsets: Uint32Array; positions: Uint32Array } {
+export function groupIds(ids: Int32Array): {
+  unique: Uint32Array;
+  offsets: Uint32Array;
+  positions: Uint32Array;
+} {
   const order = Array.from(ids.keys()).sort((x, y) => (ids[x] as number) - (ids[y] as number) || x - y);
   const unique: number[] = [];
   const offsets: number[] = [];
@@ -173,7 +177,11 @@ export function groupIds(ids: Int32Array): { unique: Uint32Array; offsets: Uint3
     }
   });
   offsets.push(order.length);
-  return { unique: Uint32Array.from(unique), offsets: Uint32Array.from(offsets), positions: Uint32Array.from(order) };
+  return {
+    unique: Uint32Array.from(unique),
+    offsets: Uint32Array.from(offsets),
+    positions: Uint32Array.from(order),
+  };
 }
 
 /**
@@ -204,7 +212,13 @@ export function embeddingBackward(
   }
   assertIdsInRange(ids, vocab, "ids", kernel);
   if (options.accumulate && !options.out) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "accumulate", "an `out` tensor to add into", "no out", kernel);
+    throw KernelError.mismatch(
+      "INVALID_ARGUMENT",
+      "accumulate",
+      "an `out` tensor to add into",
+      "no out",
+      kernel,
+    );
   }
   const dW = outputTensor(ctx, options.out, [vocab, D], "embedding:dW", kernel);
   if (options.out && !options.accumulate) fill(ctx, dW, 0);

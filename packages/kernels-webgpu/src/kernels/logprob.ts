@@ -19,7 +19,8 @@
  * [N, V] buffer); small per-row buffers are bound whole and indexed with a row-offset uniform.
  * The runtime's `ctx.run` binds whole buffers only, so ranged passes are recorded by
  * {@link runRanged} on an encoder of their own, submitted in order after `ctx.flush()`.
- * Grids above 65535 rows fold into 2-D dispatch.
+ * Grids above 65535 rows fold into 2-D dispatch. Logits above `maxBufferSize` (4 GiB − 1 on
+ * lavapipe; 16k × 152k f32 is 9.7 GB) can be passed as a list of row blocks.
  */
 import { type Binding, type GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
@@ -210,14 +211,28 @@ fn bitsF32(b: u32) -> f32 { return bitcast<f32>(b); } // not const-evaluated: Na
 /** WGSL of the forward kernel. Bindings: logits, targets, logp, lse, status, params. */
 export function logprobForwardWgsl({ workgroupSize: WG, vec4, unroll: U = 1 }: LogprobKernelParams): string {
   const elem = vec4 ? "vec4<f32>" : "f32";
-  const body = vec4
-    ? /* wgsl */ `
-  let v4 = V / 4u;
-  let base = r * v4;
+  // Each step loads U vec4 values per invocation (vec4 mode: U vec4s at stride WG; scalar mode:
+  // 4·U scalars at stride WG packed into U vec4s), takes their max, rescales the running sum once
+  // and adds the exponentials. A tail loop takes the remaining single elements.
+  const load = (k: number) =>
+    vec4
+      ? `logits[base + j + ${k * WG}u]`
+      : `vec4<f32>(${[0, 1, 2, 3].map((c) => `logits[base + j + ${(4 * k + c) * WG}u]`).join(", ")})`;
+  const per = vec4 ? U : 4 * U; // array elements per invocation per step
+  const tail = vec4
+    ? `let v = logits[base + j];
+    let mn = max(m, max(max(v.x, v.y), max(v.z, v.w)));
+    let e = exp(v - vec4<f32>(mn));
+    s = s * exp(m - mn) + ((e.x + e.y) + (e.z + e.w));`
+    : `let x = logits[base + j];
+    let mn = max(m, x);
+    s = s * exp(m - mn) + exp(x - mn);`;
+  const body = /* wgsl */ `
+  let len = ${vec4 ? "V / 4u" : "V"};
+  let base = r * len;
   var j = lid;
-  // ${U} vec4 loads per step, one rescale per step.
-  for (; j + ${(U - 1) * WG}u < v4; j += ${U * WG}u) {
-${Array.from({ length: U }, (_, k) => `    let a${k} = logits[base + j + ${k * WG}u];`).join("\n")}
+  for (; j + ${(per - 1) * WG}u < len; j += ${per * WG}u) {
+${Array.from({ length: U }, (_, k) => `    let a${k} = ${load(k)};`).join("\n")}
     let q = ${Array.from({ length: U }, (_, k) => `a${k}`).reduce((x, y) => `max(${x}, ${y})`)};
     let mn = max(m, max(max(q.x, q.y), max(q.z, q.w)));
     let mv = vec4<f32>(mn);
@@ -225,19 +240,8 @@ ${Array.from({ length: U }, (_, k) => `    let a${k} = logits[base + j + ${k * W
     s = s * exp(m - mn) + ((e.x + e.y) + (e.z + e.w));
     m = mn;
   }
-  for (; j < v4; j += ${WG}u) {
-    let v = logits[base + j];
-    let mn = max(m, max(max(v.x, v.y), max(v.z, v.w)));
-    let e = exp(v - vec4<f32>(mn));
-    s = s * exp(m - mn) + ((e.x + e.y) + (e.z + e.w));
-    m = mn;
-  }`
-    : /* wgsl */ `
-  let base = r * V;
-  for (var j = lid; j < V; j += ${WG}u) {
-    let x = logits[base + j];
-    let mn = max(m, x);
-    s = s * exp(m - mn) + exp(x - mn);
+  for (; j < len; j += ${WG}u) {
+    ${tail}
     m = mn;
   }`;
   const gather = vec4 ? "logits[(r * V + u32(t)) / 4u][u32(t) % 4u]" : "logits[r * V + u32(t)]";
@@ -300,28 +304,37 @@ ${body}
 export function logprobBackwardWgsl({
   workgroupSize: WG,
   vec4,
+  unroll: U = 1,
   inPlace,
 }: LogprobKernelParams & { inPlace: boolean }): string {
   const elem = vec4 ? "vec4<f32>" : "f32";
   const dst = inPlace ? "logits" : "dout";
-  const body = vec4
-    ? /* wgsl */ `
-  let v4 = V / 4u;
-  let base = r * v4;
-  let tq = select(v4, u32(t) / 4u, hit);
-  let tc = vec4<u32>(0u, 1u, 2u, 3u) == vec4<u32>(u32(t) % 4u);
-  for (var j = lid; j < v4; j += ${WG}u) {
-    var d = vec4<f32>(-gg) * exp(logits[base + j] - vec4<f32>(l));
-    if (j == tq) { d = d + select(vec4<f32>(0.0), vec4<f32>(gg), tc); }
-    ${dst}[base + j] = select(d, vec4<f32>(0.0), vec4<bool>(skip));
-  }`
-    : /* wgsl */ `
-  let base = r * V;
-  let tq = select(V, u32(t), hit);
-  for (var j = lid; j < V; j += ${WG}u) {
-    var d = -gg * exp(logits[base + j] - l);
-    if (j == tq) { d = d + gg; }
-    ${dst}[base + j] = select(d, 0.0, skip);
+  // Ignored rows: write zeros without reading. Otherwise U independent loads/exps/stores per step,
+  // then the invocation that wrote the target's element adds g to it (no per-element compare).
+  const T = vec4 ? "vec4<f32>" : "f32";
+  const addTarget = vec4
+    ? `var d = ${dst}[base + tq];\n      d[u32(t) % 4u] += gg;\n      ${dst}[base + tq] = d;`
+    : `${dst}[base + tq] += gg;`;
+  const body = /* wgsl */ `
+  let len = ${vec4 ? "V / 4u" : "V"};
+  let base = r * len;
+  if (skip) {
+    for (var j = lid; j < len; j += ${WG}u) { ${dst}[base + j] = ${T}(0.0); }
+    return;
+  }
+  let ng = ${T}(-gg);
+  let lv = ${T}(l);
+  var j = lid;
+  for (; j + ${(U - 1) * WG}u < len; j += ${U * WG}u) {
+${Array.from({ length: U }, (_, k) => `    let a${k} = logits[base + j + ${k * WG}u];`).join("\n")}
+${Array.from({ length: U }, (_, k) => `    ${dst}[base + j + ${k * WG}u] = ng * exp(a${k} - lv);`).join("\n")}
+  }
+  for (; j < len; j += ${WG}u) { ${dst}[base + j] = ng * exp(logits[base + j] - lv); }
+  if (hit) {
+    let tq = ${vec4 ? "u32(t) / 4u" : "u32(t)"};
+    if (lid == tq % ${WG}u) {
+      ${addTarget}
+    }
   }`;
   return /* wgsl */ `
 // Fused token log-prob backward: dlogits = g · (onehot(t) − exp(logits − lse)), ${inPlace ? "in place" : "to a new buffer"}.
@@ -371,10 +384,12 @@ export interface TokenLogprobsOptions {
   checkTargets?: boolean;
   /** Cap on bytes per storage binding (default and maximum: the device's maxStorageBufferBindingSize). */
   maxBindingBytes?: number;
-  /** Invocations per workgroup (power of two, 32–1024). Default: 64 on software adapters, 256 otherwise. */
+  /** Invocations per workgroup (power of two, 32–1024). Default: 32 on software adapters, 256 otherwise. */
   workgroupSize?: number;
-  /** Forward only: vec4 loads per loop step (1–8). Default 4. */
+  /** Loads per invocation per loop step (1–8). Default 4. */
   unroll?: number;
+  /** vec4 loads (needs V % 4 == 0) or scalar loads. Default: vec4 whenever V % 4 == 0. */
+  vec4?: boolean;
 }
 
 export interface TokenLogprobsBackwardOptions extends TokenLogprobsOptions {
@@ -395,6 +410,9 @@ const BWD = "token_logprobs_backward";
 type Targets = Tensor | Int32Array;
 
 interface Prepared {
+  blocks: readonly Tensor[];
+  vec4: boolean;
+  unroll: number;
   N: number;
   V: number;
   ignoreIndex: number;
@@ -406,32 +424,55 @@ interface Prepared {
   checkTargets: boolean;
 }
 
+/** Logits as one [N, V] tensor or as row blocks [N_i, V] (for batches above maxBufferSize). */
+export type Logits = Tensor | readonly Tensor[];
+
 function prepare(
   ctx: GpuContext,
-  logits: Tensor,
+  logits: Logits,
   targets: Targets,
   opts: TokenLogprobsOptions,
   kernel: string,
 ): Prepared {
-  checkTensor(logits, ["f32"], "logits", kernel);
-  if (logits.shape.length !== 2) {
-    throw KernelError.mismatch(
-      "SHAPE_MISMATCH",
-      `logits '${logits.label}'`,
-      "rank 2 [N, V]",
-      shapeStr(logits.shape),
-      kernel,
-    );
+  const blocks: readonly Tensor[] = Array.isArray(logits) ? logits : [logits as Tensor];
+  if (blocks.length === 0) {
+    throw KernelError.mismatch("EMPTY", "logits", "a tensor or at least one row block", "[]", kernel);
   }
-  const [N, V] = logits.shape as [number, number];
-  if (N === 0 || V === 0) {
-    throw KernelError.mismatch(
-      "EMPTY",
-      `logits '${logits.label}'`,
-      "N ≥ 1 rows and V ≥ 1 columns",
-      shapeStr(logits.shape),
-      kernel,
-    );
+  let N = 0;
+  let V = -1;
+  for (const [i, b] of blocks.entries()) {
+    const what = blocks.length > 1 ? `logits block ${i}` : "logits";
+    checkTensor(b, ["f32"], what, kernel);
+    if (b.shape.length !== 2) {
+      throw KernelError.mismatch(
+        "SHAPE_MISMATCH",
+        `${what} '${b.label}'`,
+        "rank 2 [N, V]",
+        shapeStr(b.shape),
+        kernel,
+      );
+    }
+    const [n, v] = b.shape as [number, number];
+    if (n === 0 || v === 0) {
+      throw KernelError.mismatch(
+        "EMPTY",
+        `${what} '${b.label}'`,
+        "N ≥ 1 rows and V ≥ 1 columns",
+        shapeStr(b.shape),
+        kernel,
+      );
+    }
+    if (V >= 0 && v !== V) {
+      throw KernelError.mismatch(
+        "SHAPE_MISMATCH",
+        `${what} '${b.label}'`,
+        `V = ${V} columns like block 0`,
+        shapeStr(b.shape),
+        kernel,
+      );
+    }
+    V = v;
+    N += n;
   }
   const ignoreIndex = opts.ignoreIndex ?? -100;
   if (!Number.isInteger(ignoreIndex) || ignoreIndex >= 0 || ignoreIndex < -(2 ** 31)) {
@@ -443,7 +484,7 @@ function prepare(
       kernel,
     );
   }
-  const wg = opts.workgroupSize ?? (ctx.report?.isSoftware ? 64 : 256);
+  const wg = opts.workgroupSize ?? (ctx.report?.isSoftware ? 32 : 256);
   if (
     !Number.isInteger(wg) ||
     wg < 32 ||
@@ -468,6 +509,20 @@ function prepare(
       maxBytes,
       kernel,
     );
+  }
+  const vec4 = opts.vec4 ?? V % 4 === 0;
+  if (vec4 && V % 4 !== 0) {
+    throw KernelError.mismatch(
+      "INVALID_ARGUMENT",
+      "vec4",
+      "false when V % 4 ≠ 0",
+      `vec4 with V = ${V}`,
+      kernel,
+    );
+  }
+  const unroll = opts.unroll ?? 4;
+  if (!Number.isInteger(unroll) || unroll < 1 || unroll > 8) {
+    throw KernelError.mismatch("INVALID_ARGUMENT", "unroll", "an integer in [1, 8]", unroll, kernel);
   }
   let t: Tensor;
   let owned = false;
@@ -504,6 +559,9 @@ function prepare(
     t = targets;
   }
   return {
+    blocks,
+    vec4,
+    unroll,
     N,
     V,
     ignoreIndex,
@@ -541,31 +599,32 @@ async function checkStatus(status: Tensor<"u32">, p: Prepared, kernel: string, w
 
 /**
  * Per-token log-probabilities of `targets` under `logits` ([N, V] f32), fused with the row
- * log-sum-exp. `targets` is an `Int32Array` (validated on the CPU) or an i32 tensor [N]
- * (validated in the kernel when `checkTargets`). Returns new tensors the caller destroys.
+ * log-sum-exp. `logits` may also be a list of row blocks [N_i, V] (N = Σ N_i), for batches whose
+ * logits exceed one buffer (`maxBufferSize`). `targets` is an `Int32Array` (validated on the CPU)
+ * or an i32 tensor [N] (validated in the kernel when `checkTargets`). Returns new [N] tensors
+ * the caller destroys.
  */
 export async function tokenLogprobs(
   ctx: GpuContext,
-  logits: Tensor,
+  logits: Logits,
   targets: Targets,
   options: TokenLogprobsOptions = {},
 ): Promise<TokenLogprobsResult> {
   const p = prepare(ctx, logits, targets, options, FWD);
   const { N, V, wg } = p;
-  const vec4 = V % 4 === 0;
-  const code = logprobForwardWgsl({ workgroupSize: wg, vec4, unroll: options.unroll ?? 4 });
+  const { vec4, unroll } = p;
+  const code = logprobForwardWgsl({ workgroupSize: wg, vec4, unroll });
   const logp = ctx.empty([N], "f32", `${FWD}:logp`);
   const lse = ctx.empty([N], "f32", `${FWD}:lse`);
   const status = ctx.tensor<"u32">(new Uint32Array([0xffffffff, 0xffffffff]), [2], `${FWD}:status`);
   try {
-    for (const c of rowChunks(ctx, N, V * 4, p.maxBytes, FWD)) {
-      const whole = c.count === N;
-      const params = new Uint32Array([c.count, V, c.start, p.ignoreIndex >>> 0]);
+    for (const { block, rows, base, c } of passes(ctx, p, FWD)) {
+      const params = new Uint32Array([c.count, V, base + c.start, p.ignoreIndex >>> 0]);
       runRanged(ctx, {
         kernel: FWD,
         code,
         bindings: [
-          whole ? logits : { buffer: logits.buffer, offset: c.start * V * 4, size: c.count * V * 4 },
+          c.count === rows ? block : { buffer: block.buffer, offset: c.start * V * 4, size: c.count * V * 4 },
           p.targets,
           logp,
           lse,
@@ -592,21 +651,21 @@ export async function tokenLogprobs(
  * Gradient of `Σ g[n]·logp[n]` w.r.t. the logits: `g[n]·(onehot(t_n) − softmax(logits[n]))`,
  * recomputed from the saved `lse`. Rows whose target is the ignore index get zeros. With
  * `inPlace: true` the logits tensor is overwritten and returned (same object; no new buffer);
- * otherwise a new [N, V] tensor is returned.
+ * otherwise a new [N, V] tensor is returned. Row blocks in → row blocks out (same order).
  */
-export async function tokenLogprobsBackward(
+export async function tokenLogprobsBackward<L extends Logits>(
   ctx: GpuContext,
-  logits: Tensor,
+  logits: L,
   targets: Targets,
   lse: Tensor,
   g: Tensor | Float32Array,
   options: TokenLogprobsBackwardOptions = {},
-): Promise<Tensor<"f32">> {
+): Promise<L extends Tensor ? Tensor<"f32"> : Tensor<"f32">[]> {
   const p = prepare(ctx, logits, targets, options, BWD);
   const { N, V, wg } = p;
   const inPlace = options.inPlace ?? false;
   let gT: { t: Tensor; owned: boolean } | undefined;
-  let out: Tensor<"f32"> | undefined;
+  const outs: Tensor<"f32">[] = [];
   const status = ctx.tensor<"u32">(new Uint32Array([0xffffffff, 0xffffffff]), [2], `${BWD}:status`);
   try {
     checkTensor(lse, ["f32"], "lse", BWD);
@@ -622,22 +681,23 @@ export async function tokenLogprobsBackward(
       checkShape(g, [N], "g", BWD);
     }
     gT = asTensor(ctx, g, [N], `${BWD}:g`);
-    const vec4 = V % 4 === 0;
-    const code = logprobBackwardWgsl({ workgroupSize: wg, vec4, inPlace });
-    if (!inPlace) out = ctx.empty([N, V], "f32", `${BWD}:dlogits`);
-    for (const c of rowChunks(ctx, N, V * 4, p.maxBytes, BWD)) {
-      const whole = c.count === N;
+    const code = logprobBackwardWgsl({ workgroupSize: wg, vec4: p.vec4, unroll: p.unroll, inPlace });
+    if (!inPlace) {
+      for (const b of p.blocks) outs.push(ctx.empty(b.shape, "f32", `${BWD}:dlogits`));
+    }
+    for (const { block, index, rows, base, c } of passes(ctx, p, BWD)) {
       const range = (t: Tensor) =>
-        whole ? t : { buffer: t.buffer, offset: c.start * V * 4, size: c.count * V * 4 };
-      const params = new Uint32Array([c.count, V, c.start, p.ignoreIndex >>> 0]);
-      const bindings: (Binding | RangedBinding)[] = [range(logits), p.targets, lse, gT.t];
+        c.count === rows ? t : { buffer: t.buffer, offset: c.start * V * 4, size: c.count * V * 4 };
+      const params = new Uint32Array([c.count, V, base + c.start, p.ignoreIndex >>> 0]);
+      const bindings: (Binding | RangedBinding)[] = [range(block), p.targets, lse, gT.t];
+      const out = outs[index];
       if (out) bindings.push(range(out));
       bindings.push(status, params);
       runRanged(ctx, { kernel: BWD, code, bindings, workgroups: grid(ctx, c.count) });
     }
     await checkStatus(status, p, BWD, "a non-finite upstream gradient g or saved lse");
   } catch (e) {
-    out?.destroy();
+    for (const o of outs) o.destroy();
     throw e;
   } finally {
     ctx.flush(); // temporaries are destroyed below: submit the passes that use them first
@@ -645,5 +705,17 @@ export async function tokenLogprobsBackward(
     if (gT?.owned) gT.t.destroy();
     if (p.ownTargets) p.targets.destroy();
   }
-  return out ?? (logits as Tensor<"f32">); // dtype checked in prepare()
+  // dtypes were checked in prepare()
+  const result = (inPlace ? p.blocks : outs) as Tensor<"f32">[];
+  return (Array.isArray(logits) ? result : result[0]) as L extends Tensor ? Tensor<"f32"> : Tensor<"f32">[];
+}
+
+/** Every (block, row chunk) pass: chunks keep each binding within the cap at aligned offsets. */
+function* passes(ctx: GpuContext, p: Prepared, kernel: string) {
+  let base = 0;
+  for (const [index, block] of p.blocks.entries()) {
+    const rows = block.shape[0] as number;
+    for (const c of rowChunks(ctx, rows, p.V * 4, p.maxBytes, kernel)) yield { block, index, rows, base, c };
+    base += rows;
+  }
 }

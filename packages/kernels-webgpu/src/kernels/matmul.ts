@@ -11,8 +11,9 @@
  * - `tiled` (default on hardware adapters): classic workgroup-memory tiling, a `64 × 64` tile of
  *   C per 16×16 workgroup (4×4 per invocation), K in steps of `bk`.
  *
- * Bindings (group 0, in order): A, B, [bias], C, params (uniform: M, N, K, batch, strideA,
- * strideB, strideC, 0 — strides are per batch, in elements, 0 for a broadcast operand).
+ * Bindings (group 0, in order): A, B, bias (A again when there is none), C, params (uniform: M,
+ * N, K, batch, strideA, strideB, strideC, flags — strides are per batch, in elements, 0 for a
+ * broadcast operand; flags bit 0 = add bias, bit 1 = accumulate into C).
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
@@ -65,24 +66,25 @@ interface Dims {
   sc: number;
 }
 
-interface KernelFlags {
+/** Compile-time flags. Bias and accumulate are runtime flags (`p.flags` bits 0 and 1) so that
+ * they do not multiply the number of shader variants (each costs an LLVM compile on lavapipe). */
+export interface KernelFlags {
   transA: boolean;
   transB: boolean;
-  bias: boolean;
-  accumulate: boolean;
 }
 
 const KERNEL = "matmul";
 
-function header(f: KernelFlags, aType: string, bType: string, cType: string): string {
+function header(aType: string, bType: string): string {
   const lines = [
     `@group(0) @binding(0) var<storage, read> a: array<${aType}>;`,
     `@group(0) @binding(1) var<storage, read> b: array<${bType}>;`,
   ];
   let i = 2;
-  if (f.bias) lines.push(`@group(0) @binding(${i++}) var<storage, read> bias: array<f32>;`);
-  lines.push(`@group(0) @binding(${i++}) var<storage, read_write> c: array<${cType}>;`);
-  lines.push(`struct Params { M: u32, N: u32, K: u32, batch: u32, sa: u32, sb: u32, sc: u32, pad: u32 };`);
+  // Without a bias, A is bound here again (read-only twice is allowed) and never read.
+  lines.push(`@group(0) @binding(${i++}) var<storage, read> bias: array<f32>;`);
+  lines.push(`@group(0) @binding(${i++}) var<storage, read_write> c: array<f32>;`);
+  lines.push(`struct Params { M: u32, N: u32, K: u32, batch: u32, sa: u32, sb: u32, sc: u32, flags: u32 };`);
   lines.push(`@group(0) @binding(${i}) var<uniform> p: Params;`);
   return lines.join("\n");
 }
@@ -91,7 +93,7 @@ function header(f: KernelFlags, aType: string, bType: string, cType: string): st
 export function matmulNaiveWgsl(f: KernelFlags): string {
   const aIdx = f.transA ? "k * p.M + m" : "m * p.K + k";
   const bIdx = f.transB ? "n * p.K + k" : "k * p.N + n";
-  return /* wgsl */ `${header(f, "f32", "f32", "f32")}
+  return /* wgsl */ `${header("f32", "f32")}
 @compute @workgroup_size(16, 16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = gid.x; let m = gid.y; let z = gid.z;
@@ -100,8 +102,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var s = 0.0;
   for (var k = 0u; k < p.K; k++) { s = fma(a[ao + ${aIdx}], b[bo + ${bIdx}], s); }
   let ci = z * p.sc + m * p.N + n;
-  ${f.bias ? "s += bias[n];" : ""}
-  ${f.accumulate ? "s += c[ci];" : ""}
+  if ((p.flags & 1u) != 0u) { s += bias[n]; }
+  if ((p.flags & 2u) != 0u) { s += c[ci]; }
   c[ci] = s;
 }`;
 }
@@ -110,8 +112,6 @@ export interface BlockedFlags extends KernelFlags {
   /** A's contiguous dimension (K, or M when transposed) is a multiple of 4: vec4 loads. */
   vecA: boolean;
   vecB: boolean;
-  /** N is a multiple of 4: vec4 stores. */
-  vecC: boolean;
 }
 
 /** WGSL for the register-blocked kernel (no workgroup memory). */
@@ -126,13 +126,16 @@ export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
     for (const r of range(RM)) {
       if (f.vecA) L.push(`let a${r} = a[(ao + ar${r} + k) >> 2u];`);
       else
-        L.push(`let a${r} = vec4<f32>(${range(4).map((kk) => `la(ao + ar${r} + k + ${kk}u, k + ${kk}u < p.K)`)});`);
+        L.push(
+          `let a${r} = vec4<f32>(${range(4).map((kk) => `la(ao + ar${r} + k + ${kk}u, k + ${kk}u < p.K)`)});`,
+        );
     }
   } else {
     for (const kk of range(4)) {
       for (const q of range(RM / 4)) {
         const base = `ao + (k + ${kk}u) * p.M + m0 + ${4 * q}u`;
-        if (f.vecA) L.push(`let at${kk}_${q} = la4((${base}) >> 2u, k + ${kk}u < p.K && m0 + ${4 * q}u < p.M);`);
+        if (f.vecA)
+          L.push(`let at${kk}_${q} = la4((${base}) >> 2u, k + ${kk}u < p.K && m0 + ${4 * q}u < p.M);`);
         else
           L.push(
             `let at${kk}_${q} = vec4<f32>(${range(4).map((j) => `la(${base} + ${j}u, k + ${kk}u < p.K && m0 + ${4 * q + j}u < p.M)`)});`,
@@ -150,7 +153,8 @@ export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
     for (const kk of range(4)) {
       for (const q of range(Q)) {
         const base = `bo + (k + ${kk}u) * p.N + n0 + ${4 * q}u`;
-        if (f.vecB) L.push(`let b${kk}_${q} = lb4((${base}) >> 2u, k + ${kk}u < p.K && n0 + ${4 * q}u < p.N);`);
+        if (f.vecB)
+          L.push(`let b${kk}_${q} = lb4((${base}) >> 2u, k + ${kk}u < p.K && n0 + ${4 * q}u < p.N);`);
         else
           L.push(
             `let b${kk}_${q} = vec4<f32>(${range(4).map((j) => `lb(${base} + ${j}u, k + ${kk}u < p.K && n0 + ${4 * q + j}u < p.N)`)});`,
@@ -161,7 +165,8 @@ export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
     for (const cc of range(RN)) {
       const base = `bo + min(n0 + ${cc}u, p.N - 1u) * p.K + k`;
       if (f.vecB) L.push(`let bt${cc} = b[(${base}) >> 2u];`);
-      else L.push(`let bt${cc} = vec4<f32>(${range(4).map((kk) => `lb(${base} + ${kk}u, k + ${kk}u < p.K)`)});`);
+      else
+        L.push(`let bt${cc} = vec4<f32>(${range(4).map((kk) => `lb(${base} + ${kk}u, k + ${kk}u < p.K)`)});`);
     }
     for (const kk of range(4)) {
       for (const q of range(Q)) {
@@ -190,20 +195,12 @@ export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
     for (const q of range(Q)) {
       const n = `n0 + ${4 * q}u`;
       store.push(`  { var v = acc${r}_${q};`);
-      if (f.bias) store.push(`    v += vec4<f32>(${range(4).map((j) => `lbias(${n} + ${j}u)`)});`);
+      store.push(`    v += vec4<f32>(${range(4).map((j) => `lbias(${n} + ${j}u)`)});`);
       const ci = `co + (m0 + ${r}u) * p.N + ${n}`;
-      if (f.vecC) {
-        store.push(`    if (${n} < p.N) {`);
-        if (f.accumulate) store.push(`      v += c[(${ci}) >> 2u];`);
-        store.push(`      c[(${ci}) >> 2u] = v; } }`);
-      } else {
-        for (const j of range(4)) {
-          store.push(
-            `    if (${n} + ${j}u < p.N) { ${f.accumulate ? `c[${ci} + ${j}u] = c[${ci} + ${j}u] + v[${j}];` : `c[${ci} + ${j}u] = v[${j}];`} }`,
-          );
-        }
-        store.push("  }");
+      for (const j of range(4)) {
+        store.push(`    if (${n} + ${j}u < p.N) { c[${ci} + ${j}u] = v[${j}] + acc1(${ci} + ${j}u); }`);
       }
+      store.push("  }");
     }
     store.push("}");
   }
@@ -216,12 +213,13 @@ export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
     f.vecB
       ? `fn lb4(i: u32, ok: bool) -> vec4<f32> { if (ok) { return b[i]; } return vec4<f32>(0.0); }`
       : `fn lb(i: u32, ok: bool) -> f32 { if (ok) { return b[i]; } return 0.0; }`,
-    f.bias ? `fn lbias(n: u32) -> f32 { if (n < p.N) { return bias[n]; } return 0.0; }` : "",
+    `fn acc1(i: u32) -> f32 { if ((p.flags & 2u) != 0u) { return c[i]; } return 0.0; }`,
+    `fn lbias(n: u32) -> f32 { if (n < p.N && (p.flags & 1u) != 0u) { return bias[n]; } return 0.0; }`,
   ];
   // Unused helpers would be fine in WGSL, but la4 referencing `a` as vec4 only compiles when vecA.
   if (!f.transA && f.vecA) helpers[0] = "";
   if (f.transB && f.vecB) helpers[1] = "";
-  return /* wgsl */ `${header(f, aType, bType, f.vecC ? "vec4<f32>" : "f32")}
+  return /* wgsl */ `${header(aType, bType)}
 ${helpers.join("\n")}
 @compute @workgroup_size(${cfg.wgX}, ${cfg.wgY})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -246,7 +244,7 @@ export function matmulTiledWgsl(f: KernelFlags, cfg: TiledConfig): string {
   const bMap = f.transB ? `let kk = i % ${BK}u; let nn = i / ${BK}u;` : `let nn = i % 64u; let kk = i / 64u;`;
   const aIdx = f.transA ? "(k0 + kk) * p.M + m" : "m * p.K + k0 + kk";
   const bIdx = f.transB ? "n * p.K + k0 + kk" : "(k0 + kk) * p.N + n";
-  return /* wgsl */ `${header(f, "f32", "f32", "f32")}
+  return /* wgsl */ `${header("f32", "f32")}
 var<workgroup> As: array<f32, ${64 * BK}>;
 var<workgroup> Bs: array<f32, ${64 * BK}>;
 @compute @workgroup_size(16, 16)
@@ -286,9 +284,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let n = nBase + lid.x + 16u * q;
       if (n >= p.N) { continue; }
       var s = acc[r * 4u + q];
-      ${f.bias ? "s += bias[n];" : ""}
+      if ((p.flags & 1u) != 0u) { s += bias[n]; }
       let ci = co + m * p.N + n;
-      ${f.accumulate ? "s += c[ci];" : ""}
+      if ((p.flags & 2u) != 0u) { s += c[ci]; }
       c[ci] = s;
     }
   }
@@ -310,7 +308,13 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
   const d = checkMatmul(a, b, options);
   const outShape = a.shape.length === 3 || b.shape.length === 3 ? [d.batch, d.M, d.N] : [d.M, d.N];
   if (options.accumulate && !options.out) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "accumulate", "an `out` tensor to add into", "no out", KERNEL);
+    throw KernelError.mismatch(
+      "INVALID_ARGUMENT",
+      "accumulate",
+      "an `out` tensor to add into",
+      "no out",
+      KERNEL,
+    );
   }
   if (options.out && (options.out === a || options.out === b || options.out === options.bias)) {
     throw new KernelError("INVALID_ARGUMENT", "`out` must not alias an input", { kernel: KERNEL });
@@ -318,8 +322,6 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
   const flags: KernelFlags = {
     transA: options.transA === true,
     transB: options.transB === true,
-    bias: options.bias !== undefined,
-    accumulate: options.accumulate === true,
   };
   const variant = matmulVariantFor(ctx, options.variant);
   const tiledCfg = { ...DEFAULT_TILED, ...options.tiled };
@@ -328,8 +330,9 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
   if (variant === "blocked") checkBlocked(blockedCfg, flags.transA);
   // Validation is complete: only now allocate (nothing leaks on a thrown error).
   const c = outputTensor(ctx, options.out, outShape, "matmul:out", KERNEL);
-  const params = new Uint32Array([d.M, d.N, d.K, d.batch, d.sa, d.sb, d.sc, 0]);
-  const bindings = options.bias ? [a, b, options.bias, c, params] : [a, b, c, params];
+  const runtimeFlags = (options.bias ? 1 : 0) | (options.accumulate ? 2 : 0);
+  const params = new Uint32Array([d.M, d.N, d.K, d.batch, d.sa, d.sb, d.sc, runtimeFlags]);
+  const bindings = [a, b, options.bias ?? a, c, params];
   if (variant === "naive") {
     ctx.run({
       kernel: "matmul_naive",
@@ -350,7 +353,6 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
       ...flags,
       vecA: (flags.transA ? d.M : d.K) % 4 === 0,
       vecB: (flags.transB ? d.K : d.N) % 4 === 0,
-      vecC: d.N % 4 === 0,
     };
     ctx.run({
       kernel: "matmul_blocked",

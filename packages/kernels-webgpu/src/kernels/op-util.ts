@@ -14,7 +14,13 @@ export function shapeStr(shape: readonly number[]): string {
 export function assertDtype(t: Tensor, dtypes: readonly DType[], what: string, kernel: string): void {
   t.assertAlive(kernel);
   if (!dtypes.includes(t.dtype)) {
-    throw KernelError.mismatch("DTYPE_MISMATCH", `${what} '${t.label}'`, dtypes.join(" or "), t.dtype, kernel);
+    throw KernelError.mismatch(
+      "DTYPE_MISMATCH",
+      `${what} '${t.label}'`,
+      dtypes.join(" or "),
+      t.dtype,
+      kernel,
+    );
   }
 }
 
@@ -44,7 +50,13 @@ export function assertShape(t: Tensor, shape: readonly number[], what: string, k
 
 export function assertNonEmpty(t: Tensor, what: string, kernel: string): void {
   if (t.size === 0) {
-    throw KernelError.mismatch("EMPTY", `${what} '${t.label}'`, "at least one element", shapeStr(t.shape), kernel);
+    throw KernelError.mismatch(
+      "EMPTY",
+      `${what} '${t.label}'`,
+      "at least one element",
+      shapeStr(t.shape),
+      kernel,
+    );
   }
 }
 

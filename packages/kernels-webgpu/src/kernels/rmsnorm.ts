@@ -123,7 +123,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 function dims(x: Tensor, kernel: string): [number, number] {
   assertDtype(x, ["f32"], "x", kernel);
   assertNonEmpty(x, "x", kernel);
-  if (x.shape.length < 1) throw KernelError.mismatch("SHAPE_MISMATCH", "x", "rank ≥ 1", shapeStr(x.shape), kernel);
+  if (x.shape.length < 1)
+    throw KernelError.mismatch("SHAPE_MISMATCH", "x", "rank ≥ 1", shapeStr(x.shape), kernel);
   const D = x.shape[x.shape.length - 1] as number;
   return [x.size / D, D];
 }

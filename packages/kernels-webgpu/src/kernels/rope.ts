@@ -10,16 +10,16 @@
  * (never an out-of-bounds read); host positions are checked first.
  * Bindings: x, positions, cos, sin, out, params `(N·H·half, H, half, P)`.
  */
+
+import { ropeAngle, ropeInvFreq } from "../reference/rope.js";
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
-import { ropeAngle, ropeInvFreq } from "../reference/rope.js";
 import {
   assertDtype,
   assertFiniteNumber,
   assertIdsInRange,
   assertNonEmpty,
   assertPositiveInt,
-  assertRank,
   grid1d,
   outputTensor,
   shapeStr,
@@ -46,7 +46,8 @@ export function ropeTable(
   const { headDim, maxPositions } = options;
   const theta = options.theta ?? 10000;
   assertPositiveInt(headDim, "headDim", kernel);
-  if (headDim % 2 !== 0) throw KernelError.mismatch("INVALID_ARGUMENT", "headDim", "an even number", headDim, kernel);
+  if (headDim % 2 !== 0)
+    throw KernelError.mismatch("INVALID_ARGUMENT", "headDim", "an even number", headDim, kernel);
   assertPositiveInt(maxPositions, "maxPositions", kernel);
   assertFiniteNumber(theta, "theta", kernel);
   if (theta <= 1) throw KernelError.mismatch("INVALID_ARGUMENT", "theta", "> 1", theta, kernel);
@@ -61,8 +62,8 @@ export function ropeTable(
       s[p * half + i] = Math.sin(a);
     }
   }
-  const cos = ctx.tensor(c, [maxPositions, half], "rope:cos");
-  const sin = ctx.tensor(s, [maxPositions, half], "rope:sin");
+  const cos = ctx.tensor<"f32">(c, [maxPositions, half], "rope:cos");
+  const sin = ctx.tensor<"f32">(s, [maxPositions, half], "rope:sin");
   const destroy = () => {
     cos.destroy();
     sin.destroy();
@@ -107,25 +108,25 @@ function launchRope(
   inverse: boolean,
 ): Tensor<"f32"> {
   assertDtype(x, ["f32"], "x", kernel);
-  assertRank(x, [3, 4], "x", kernel);
   assertNonEmpty(x, "x", kernel);
   table.cos.assertAlive(kernel);
-  const Dh = x.shape[x.shape.length - 1] as number;
-  const H = x.shape[x.shape.length - 2] as number;
-  const N = x.size / (H * Dh);
-  if (Dh !== table.headDim) {
-    throw KernelError.mismatch("SHAPE_MISMATCH", `head dim of '${x.label}'`, `${table.headDim} (table)`, Dh, kernel);
-  }
-  const nPos = positions instanceof Int32Array ? positions.length : positions.size;
-  if (nPos !== N) {
+  // x holds N tokens (one position each) × H heads × Dh: [B, T, H, Dh], [T, H, Dh] or [B, T, H·Dh].
+  const Dh = table.headDim;
+  const N = positions instanceof Int32Array ? positions.length : positions.size;
+  const last = x.shape[x.shape.length - 1] as number;
+  // Token dims: all but [H, Dh] when the last dim is Dh (rank ≥ 3), else all but [H·Dh].
+  const tokenDims = last === Dh && x.shape.length >= 3 ? x.shape.slice(0, -2) : x.shape.slice(0, -1);
+  const tokens = tokenDims.reduce((a, b) => a * b, 1);
+  if (last % Dh !== 0 || tokens !== N || x.shape.length < 2) {
     throw KernelError.mismatch(
       "SHAPE_MISMATCH",
-      "positions",
-      `one per token: ${N} for x ${shapeStr(x.shape)}`,
-      positions instanceof Int32Array ? `${nPos} ids` : shapeStr(positions.shape),
+      `x ${shapeStr(x.shape)} with ${N} positions`,
+      `one position per token and a last dim that is a multiple of headDim ${Dh} (e.g. [B, T, H, ${Dh}] or [B, T, H·${Dh}])`,
+      shapeStr(x.shape),
       kernel,
     );
   }
+  const H = x.size / (N * Dh);
   if (positions instanceof Int32Array) assertIdsInRange(positions, table.maxPositions, "positions", kernel);
   else assertDtype(positions, ["i32", "u32"], "positions", kernel);
   if (out && out === x) throw new KernelError("INVALID_ARGUMENT", "`out` must not alias x", { kernel });

@@ -32,7 +32,8 @@ export function rmsnormBackwardRef(
   for (let r = 0; r < R; r++) {
     const s = rstd[r] as number;
     let dot = 0;
-    for (let d = 0; d < D; d++) dot += (dy[r * D + d] as number) * (w[d] as number) * (x[r * D + d] as number) * s;
+    for (let d = 0; d < D; d++)
+      dot += (dy[r * D + d] as number) * (w[d] as number) * (x[r * D + d] as number) * s;
     for (let d = 0; d < D; d++) {
       const i = r * D + d;
       const xh = (x[i] as number) * s;

@@ -8,7 +8,9 @@
  */
 export function ropeInvFreq(headDim: number, theta: number): Float64Array {
   const half = headDim / 2;
-  return Float64Array.from({ length: half }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim))));
+  return Float64Array.from({ length: half }, (_, i) =>
+    Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim))),
+  );
 }
 
 export function ropeAngle(invFreq: number, pos: number): number {

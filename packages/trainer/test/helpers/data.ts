@@ -19,7 +19,9 @@ export function synthPairs(n: number, seed = 7): PreferencePair[] {
   const bad = Array.from({ length: 30 }, (_, i) => `b${i}`);
   const shared = Array.from({ length: 20 }, (_, i) => `s${i}`);
   const words = (vocab: string[], len: number) =>
-    Array.from({ length: len }, () => (rng.next() < 0.5 ? shared[rng.int(shared.length)]! : vocab[rng.int(vocab.length)]!)).join(" ");
+    Array.from({ length: len }, () =>
+      rng.next() < 0.5 ? shared[rng.int(shared.length)]! : vocab[rng.int(vocab.length)]!,
+    ).join(" ");
   return Array.from({ length: n }, (_, i) => ({
     id: `p${i}`,
     prompt: `question ${i}`,

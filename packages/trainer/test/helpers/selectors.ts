@@ -129,7 +129,11 @@ export class PoolSelector implements TrainingSelector {
     return { pool: this.#pool, lastRefresh: this.#lastRefresh, scoringRequests: this.scoringRequests };
   }
   setState(state: unknown): void {
-    const s = state as { pool: { index: number; mu: number; used: boolean }[]; lastRefresh: number; scoringRequests: number };
+    const s = state as {
+      pool: { index: number; mu: number; used: boolean }[];
+      lastRefresh: number;
+      scoringRequests: number;
+    };
     this.#pool = s.pool.map((p) => ({ ...p }));
     this.#lastRefresh = s.lastRefresh;
     this.scoringRequests = s.scoringRequests;

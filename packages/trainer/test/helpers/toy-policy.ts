@@ -8,8 +8,8 @@ import {
   Rng,
   type SequenceLogProbs,
   sha256,
-  softplus,
   sigmoid,
+  softplus,
   type TokenDropout,
   tokenDropoutSums,
 } from "../../src/index.js";
@@ -127,14 +127,22 @@ export class ToyPolicy implements PolicyLike {
 
   async accumulateGradient(
     pairs: readonly PreferencePair[],
-    lossGradient: (logps: BatchLogProbs) => LogProbGradient,
+    lossGradient: (logps: {
+      readonly chosen: Float64Array;
+      readonly rejected: Float64Array;
+    }) => LogProbGradient,
   ): Promise<BatchLogProbs> {
     this.calls.accumulateGradient++;
     const lp = await this.sequenceLogProbs(pairs);
     this.calls.sequenceLogProbs--;
     this.calls.scoredPairs -= pairs.length;
-    const logps = { chosen: lp.chosen, rejected: lp.rejected };
-    const g = lossGradient(logps);
+    const logps = {
+      chosen: lp.chosen,
+      rejected: lp.rejected,
+      chosenTokens: lp.chosenTokens,
+      rejectedTokens: lp.rejectedTokens,
+    };
+    const g = lossGradient({ chosen: lp.chosen, rejected: lp.rejected });
     pairs.forEach((p, i) => {
       for (const [text, coef] of [
         [p.chosen, g.chosen[i]!],
@@ -156,6 +164,10 @@ export class ToyPolicy implements PolicyLike {
     return Float64Array.from(this.#grad);
   }
 
+  async readGradient(): Promise<Float64Array> {
+    return Float64Array.from(this.#grad);
+  }
+
   async applyGradients(options: {
     readonly learningRate: number;
     readonly maxGradNorm: number | undefined;
@@ -169,7 +181,10 @@ export class ToyPolicy implements PolicyLike {
       this.#grad.fill(0);
       return { gradNorm, applied: false };
     }
-    const clip = options.maxGradNorm !== undefined && gradNorm > options.maxGradNorm ? options.maxGradNorm / gradNorm : 1;
+    const clip =
+      options.maxGradNorm !== undefined && gradNorm > options.maxGradNorm
+        ? options.maxGradNorm / gradNorm
+        : 1;
     const b1 = 0.9;
     const b2 = 0.999;
     const eps = 1e-8;
@@ -181,7 +196,8 @@ export class ToyPolicy implements PolicyLike {
       this.#v[d] = b2 * this.#v[d]! + (1 - b2) * g * g;
       const mh = this.#m[d]! / (1 - b1 ** this.#t);
       const vh = this.#v[d]! / (1 - b2 ** this.#t);
-      this.theta[d] = this.theta[d]! - options.learningRate * (mh / (Math.sqrt(vh) + eps) + wd * this.theta[d]!);
+      this.theta[d] =
+        this.theta[d]! - options.learningRate * (mh / (Math.sqrt(vh) + eps) + wd * this.theta[d]!);
     }
     this.#grad.fill(0);
     return { gradNorm, applied: true };
@@ -211,7 +227,8 @@ export class ToyPolicy implements PolicyLike {
       const b = await readFile(join(dir, name));
       const out = new Float64Array(b.byteLength / 8);
       new Uint8Array(out.buffer).set(b);
-      if (out.length !== this.dim) throw new Error(`${name}: expected ${this.dim} values, found ${out.length}`);
+      if (out.length !== this.dim)
+        throw new Error(`${name}: expected ${this.dim} values, found ${out.length}`);
       return out;
     };
     this.theta = await read("theta.f64");

@@ -1,0 +1,116 @@
+import { createReadStream } from "node:fs";
+import { basename } from "node:path";
+import { createInterface } from "node:readline";
+import {
+  type GradeOptions,
+  gradeResponse,
+  type RunSummary,
+  type SampleRecord,
+  summarize,
+  toJsonl,
+} from "@sage/eval-math";
+import { atomicWriteFile, atomicWriteJson, describeZodError } from "@sage/trainer";
+import { z } from "zod";
+import { loadConfigFile } from "../config.js";
+import { CliError } from "../errors.js";
+import { type EvalConfig, evalConfigSchema } from "../schemas.js";
+
+/** One line of the responses JSONL `sage eval` grades. `reference` may also be spelled `answer`. */
+export const responseLineSchema = z
+  .object({
+    id: z.union([z.string().min(1), z.number().int()]),
+    response: z.string(),
+    reference: z.string().optional(),
+    answer: z.union([z.string(), z.number()]).optional(),
+    benchmark: z.string().optional(),
+    sample: z.number().int().min(0).optional(),
+    prompt: z.string().optional(),
+    subject: z.string().optional(),
+    level: z.number().int().optional(),
+  })
+  .refine((o) => o.reference !== undefined || o.answer !== undefined, {
+    message: 'expected "reference" (or "answer"), the correct answer',
+    path: ["reference"],
+  });
+
+export interface EvalCommandOptions {
+  readonly responses: string;
+  readonly out?: string;
+  readonly config?: string;
+}
+
+/**
+ * `sage eval`: grade an existing JSONL of model responses with `@sage/eval-math` (answer
+ * extraction + equivalence), write the graded records and a summary (pass@1, pass@k, maj@k,
+ * by level/subject/benchmark).
+ */
+export async function evalCommand(
+  o: EvalCommandOptions,
+): Promise<{ summary: RunSummary; records: SampleRecord[] }> {
+  const config: EvalConfig = o.config ? await loadConfigFile(o.config, evalConfigSchema) : {};
+  const grade = Object.fromEntries(
+    Object.entries(config.grade ?? {}).filter(([, v]) => v !== undefined),
+  ) as GradeOptions;
+  const name = basename(o.responses);
+  const records: SampleRecord[] = [];
+  const samples = new Map<string, number>();
+  const t0 = performance.now();
+  let lines: AsyncIterable<string>;
+  try {
+    const stream = createReadStream(o.responses, { encoding: "utf8" });
+    await new Promise<void>((resolve, reject) => {
+      stream.once("open", () => resolve());
+      stream.once("error", reject);
+    });
+    lines = createInterface({ input: stream, crlfDelay: Infinity });
+  } catch (error) {
+    throw new CliError("IO", `cannot read responses file ${o.responses}: ${(error as Error).message}`);
+  }
+  let n = 0;
+  for await (const text of lines) {
+    n++;
+    if (text.trim() === "") continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new CliError(
+        "INPUT_INVALID",
+        `${name}:${n}: field "(line)": expected one JSON object; ${(error as Error).message}`,
+      );
+    }
+    const parsed = responseLineSchema.safeParse(raw);
+    if (!parsed.success)
+      throw new CliError("INPUT_INVALID", `${name}:${n}: ${describeZodError(parsed.error, raw).text}`);
+    const line = parsed.data;
+    const id = String(line.id);
+    const reference = line.reference ?? String(line.answer);
+    const benchmark = line.benchmark ?? "responses";
+    const key = `${benchmark}\u0000${id}`;
+    const sample = line.sample ?? samples.get(key) ?? 0;
+    samples.set(key, sample + 1);
+    const g = gradeResponse(line.response, reference, grade);
+    records.push({
+      id,
+      benchmark,
+      sample,
+      prompt: line.prompt ?? "",
+      response: line.response,
+      reference,
+      extracted: g.extracted,
+      method: g.method,
+      verdict: g.verdict,
+      correct: g.correct,
+      reason: g.reason,
+      ...(line.subject !== undefined ? { subject: line.subject } : {}),
+      ...(line.level !== undefined ? { level: line.level } : {}),
+    });
+  }
+  if (records.length === 0) throw new CliError("INPUT_INVALID", `${name}: no responses to grade`);
+  const summary = summarize(records, performance.now() - t0);
+  if (o.out) {
+    await atomicWriteFile(o.out, toJsonl(records));
+    await atomicWriteJson(`${o.out}.summary.json`, summary);
+  }
+  return { summary, records };
+}

@@ -1,0 +1,135 @@
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { evalCommand } from "./commands/eval.js";
+import { selectCommand } from "./commands/select.js";
+import { CliError } from "./errors.js";
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+function intOption(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(
+        `${name} must be an integer ≥ ${min}; received ${JSON.stringify(value)}`,
+      );
+    }
+    return n;
+  };
+}
+
+/** Commands not registered yet, because what they drive does not work end to end yet. */
+export const MISSING_COMMANDS = ["demo", "sft", "pairs", "train", "bench"] as const;
+
+/** Build the `sage` command tree (commander), writing through `io`. */
+export function createProgram(io: CliIo = processIo): Command {
+  const program = new Command("sage")
+    .description("SAGE: stability-aware preference-pair selection for DPO, on any GPU through WebGPU")
+    .version("0.0.0", "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  program
+    .command("select")
+    .description(
+      "Select training pairs with SAGE (or a baseline) from per-pair log-probs computed by any trainer; writes one line per step {step, ids}",
+    )
+    .requiredOption(
+      "--stats <file>",
+      "JSONL of pair statistics: id, policy_/reference_chosen/rejected_logp, chosen_/rejected_tokens, perturbed_margins, pass_rate, level",
+    )
+    .requiredOption("--out <file>", "where to write the selection JSONL")
+    .option(
+      "--state <file>",
+      "selector state: continued from when the file exists, then overwritten (atomically)",
+    )
+    .option("--config <file>", "JSON or YAML config: {selector, steps, curriculum: {…, stability: {…}}}")
+    .option(
+      "--selector <name>",
+      "sage, uniform, random, curriculum-only, score-only, hard-mining, small-margin or selective",
+    )
+    .option("--steps <n>", "steps (batches) to select (default: refreshEvery)", intOption("--steps", 1))
+    .option(
+      "--batch-size <n>",
+      "pairs per step (overrides curriculum.batchSize)",
+      intOption("--batch-size", 1),
+    )
+    .option("--seed <n>", "seed (overrides curriculum.seed)", intOption("--seed", 0))
+    .option("--events <file>", "also write the selector's refresh/batch events as JSONL")
+    .exitOverride()
+    .action(async (opts) => {
+      const r = await selectCommand(opts);
+      io.stdout(
+        `selected ${r.steps} batches (steps ${r.startStep}–${r.startStep + r.steps - 1})${r.continued ? " continuing from the state file" : ""}; ` +
+          `${r.refreshes} refreshes scored ${r.scoredPairs} pairs → ${opts.out}\n`,
+      );
+    });
+
+  program
+    .command("eval")
+    .description(
+      "Grade a JSONL of model responses (id, response, reference|answer, [level, subject, benchmark, sample]) with @sage/eval-math",
+    )
+    .requiredOption("--responses <file>", "JSONL of responses to grade")
+    .option("--out <file>", "write graded records (JSONL) here and the summary to <file>.summary.json")
+    .option(
+      "--config <file>",
+      "JSON or YAML config: {grade: {relTol, absTol, percentLeniency, unorderedLists, equationScaling, symbolic, timeBudgetMs}}",
+    )
+    .option("--json", "print the summary as JSON")
+    .exitOverride()
+    .action(async (opts) => {
+      const { summary } = await evalCommand(opts);
+      if (opts.json) {
+        io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+        return;
+      }
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+      io.stdout(
+        `pass@1 ${pct(summary.pass1)} over ${summary.problems} problems (${summary.samples} samples)\n`,
+      );
+      for (const [k, v] of Object.entries(summary.passAtK)) if (k !== "1") io.stdout(`pass@${k} ${pct(v)}\n`);
+      for (const [level, g] of Object.entries(summary.byLevel)) {
+        io.stdout(`  level ${level}: pass@1 ${pct(g.pass1)} (${g.problems} problems)\n`);
+      }
+    });
+
+  return program;
+}
+
+/** Run the CLI on `argv` (without `node` and the script); resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = createProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.code === "commander.help"
+      ) {
+        return 0;
+      }
+      return error.exitCode === 0 ? 0 : 2; // commander already printed the message
+    }
+    const command = argv.find((a) => !a.startsWith("-")) ?? "";
+    if (error instanceof CliError) {
+      io.stderr(`sage ${command}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const e = error as Error & { code?: string };
+    io.stderr(`sage ${command}: ${e.code ? `[${e.code}] ` : ""}${e.message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,76 @@
+import { SELECTOR_NAMES } from "@sage/curriculum";
+import { z } from "zod";
+
+/** `@sage/stability` fields (all optional; defaults from the spec). */
+export const stabilityConfigSchema = z
+  .object({
+    beta: z.number().positive().finite(),
+    errorMargin: z.enum(["policy", "implicit"]),
+    lengthNormalize: z.boolean(),
+    k: z.number().int().min(1),
+    rho: z.number().min(0).lt(1),
+    zMin: z.number().min(0).finite(),
+    gMin: z.number().min(0).max(1),
+    alpha: z.number().min(0).finite(),
+    s0: z.number().positive().finite(),
+    mCap: z.number().positive(),
+  })
+  .partial()
+  .strict();
+
+/** `@sage/curriculum` fields (all optional; defaults from the spec). */
+export const curriculumConfigSchema = z
+  .object({
+    batchSize: z.number().int().min(1),
+    refreshEvery: z.number().int().min(1),
+    poolSize: z.number().int().min(1).nullable(),
+    nStrata: z.number().int().min(1),
+    probeSize: z.number().int().min(0),
+    cAdv: z.number().min(0).max(1),
+    maxRefreshes: z.number().int().min(1),
+    tau: z.number().min(0).finite(),
+    baselineTau: z.number().min(0).finite(),
+    selectiveKeep: z.number().gt(0).max(1),
+    perturbation: z.enum(["token-dropout", "policy-dropout", "history", "none"]),
+    levelMin: z.number().finite(),
+    levelMax: z.number().finite(),
+    seed: z.number().int().min(0).safe(),
+    stability: stabilityConfigSchema,
+  })
+  .partial()
+  .strict();
+
+/** Config file of `sage select`. */
+export const selectConfigSchema = z
+  .object({
+    /** Which selector (default `sage`). */
+    selector: z.enum(SELECTOR_NAMES as unknown as [string, ...string[]]),
+    /** Steps (batches) to select per call (default: the curriculum's `refreshEvery`). */
+    steps: z.number().int().min(1),
+    curriculum: curriculumConfigSchema,
+  })
+  .partial()
+  .strict();
+
+export type SelectConfig = z.infer<typeof selectConfigSchema>;
+
+/** Config file of `sage eval`: `@sage/eval-math` grading options. */
+export const evalConfigSchema = z
+  .object({
+    grade: z
+      .object({
+        relTol: z.number().min(0).finite(),
+        absTol: z.number().min(0).finite(),
+        percentLeniency: z.boolean(),
+        unorderedLists: z.boolean(),
+        equationScaling: z.boolean(),
+        symbolic: z.boolean(),
+        timeBudgetMs: z.number().int().min(1),
+      })
+      .partial()
+      .strict(),
+  })
+  .partial()
+  .strict();
+
+export type EvalConfig = z.infer<typeof evalConfigSchema>;

@@ -1,0 +1,37 @@
+import { createContext, formatAdapter } from "@sage/kernels-webgpu";
+import { AdamW, createConfig, initWeights, parameterCount, Policy, Rng, packPromptResponse } from "../src/index.js";
+
+const ctx = await createContext();
+console.log(ctx.report ? formatAdapter(ctx.report) : "?");
+const B = Number(process.env.B ?? 8), T = Number(process.env.T ?? 128);
+const c = createConfig({ hiddenSize: 128, intermediateSize: 384, numLayers: 4, numHeads: 4, vocabSize: 256, maxPositionEmbeddings: 1024 });
+console.log("params", parameterCount(c));
+const p = Policy.create(ctx, c, initWeights(c, 1));
+const opt = new AdamW(p, { lr: 1e-3 });
+const rng = new Rng(1);
+const batch = packPromptResponse(Array.from({ length: B }, () => ({ prompt: [1], response: Array.from({ length: T - 1 }, () => rng.int(256)) })), 0);
+const step = async () => {
+  const f = await p.forwardTrain(batch);
+  await opt.backward(f, batch.tokens.map(() => -1 / f.scoredTokens));
+};
+await step();
+const n = Number(process.env.N ?? 5);
+let t0 = performance.now();
+for (let i = 0; i < n; i++) await step();
+let dt = (performance.now() - t0) / 1000;
+console.log(`train: ${((n * B * T) / dt).toFixed(0)} tokens/s (${(dt / n * 1000).toFixed(0)} ms/step)`);
+// decoding
+const prompts = Array.from({ length: 4 }, () => [1, 2, 3, 4]);
+const NEW = Number(process.env.NEW ?? 128);
+await p.generate(prompts, { maxNewTokens: 4 });
+t0 = performance.now();
+await p.generate(prompts, { maxNewTokens: NEW, stopTokenIds: [] });
+const dc = (performance.now() - t0) / 1000;
+console.log(`decode (cache): ${((4 * NEW) / dc).toFixed(0)} tokens/s (${dc.toFixed(2)} s)`);
+if (process.env.FULL) {
+  t0 = performance.now();
+  await p.generate(prompts, { maxNewTokens: NEW, stopTokenIds: [], useCache: false });
+  const df = (performance.now() - t0) / 1000;
+  console.log(`decode (full recompute): ${((4 * NEW) / df).toFixed(0)} tokens/s (${df.toFixed(2)} s); ratio ${(df / dc).toFixed(1)}x`);
+}
+opt.destroy(); p.destroy(); ctx.destroy();

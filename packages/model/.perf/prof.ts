@@ -1,0 +1,22 @@
+import { createContext } from "@sage/kernels-webgpu";
+import { AdamW, createConfig, initWeights, Policy, Rng, packPromptResponse } from "../src/index.js";
+const ctx = await createContext();
+const B = 8, T = 128;
+const c = createConfig({ hiddenSize: 128, intermediateSize: 384, numLayers: 4, numHeads: 4, vocabSize: 256, maxPositionEmbeddings: 1024 });
+const p = Policy.create(ctx, c, initWeights(c, 1));
+const opt = new AdamW(p, { lr: 1e-3 });
+const rng = new Rng(1);
+const batch = packPromptResponse(Array.from({ length: B }, () => ({ prompt: [1], response: Array.from({ length: T - 1 }, () => rng.int(256)) })), 0);
+const step = async () => { const f = await p.forwardTrain(batch); await opt.backward(f, batch.tokens.map(() => -1 / f.scoredTokens)); };
+await step();
+console.log("profiling", ctx.startProfile());
+const t0 = performance.now();
+await step();
+const wall = performance.now() - t0;
+const tm = await ctx.endProfile();
+const agg = new Map<string, [number, number]>();
+for (const k of tm) { const a = agg.get(k.kernel) ?? [0, 0]; a[0] += k.ns; a[1]++; agg.set(k.kernel, a); }
+let tot = 0; for (const [, [ns]] of agg) tot += ns;
+console.log(`wall ${wall.toFixed(0)} ms, gpu sum ${(tot / 1e6).toFixed(0)} ms, passes ${tm.length}`);
+for (const [k, [ns, n]] of [...agg].sort((a, b) => b[1][0] - a[1][0]).slice(0, 15)) console.log(k.padEnd(30), (ns / 1e6).toFixed(1).padStart(8), "ms", n);
+opt.destroy(); p.destroy(); ctx.destroy();

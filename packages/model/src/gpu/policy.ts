@@ -1,0 +1,687 @@
+/**
+ * The GPU model: parameters as GPU tensors, a training forward that keeps what backward needs,
+ * backward for every parameter composed from `@sage/kernels-webgpu` kernels, and token /
+ * sequence log-probs with the LM head chunked over rows (never a full `[B·T, V]` logits buffer).
+ *
+ * Layout: activations are `[N, ·]` with N = B·T, row n = b·T + t. Linear weights are HF
+ * `[out, in]` (`y = x·Wᵀ`, matmul with `transB`).
+ *
+ * Token log-probs are aligned with tokens: `logp[b·T + t] = log p(tokens[b][t] | tokens[b][<t])`
+ * where `responseMask[b][t] = 1`, else 0 (t = 0 is never scored) — as in `referenceSequenceLogProbs`.
+ */
+import {
+  addInPlace,
+  add as addT,
+  attention,
+  attentionBackward,
+  copyInto,
+  embedding,
+  embeddingBackward,
+  fill,
+  type GpuContext,
+  matmul,
+  type RopeTable,
+  rmsnorm,
+  rmsnormBackward,
+  rope,
+  ropeBackward,
+  ropeTable,
+  swiglu,
+  swigluBackward,
+  type Tensor,
+  tokenLogprobs,
+  tokenLogprobsBackward,
+} from "@sage/kernels-webgpu";
+import { checkBatch, positionIds, type ScoredBatch, type TokenBatch } from "../batch.js";
+import type { ModelConfig } from "../config.js";
+import { ModelError } from "../errors.js";
+import { type ModelWeights, type ParamSpec, parameterSpecs } from "../weights.js";
+import { type GenerateOptions, type GenerateResult, generate } from "./generate.js";
+import { copyRows, release, view } from "./util.js";
+
+export interface PolicyOptions {
+  /** Allocate gradient buffers (default true). A frozen reference uses false. */
+  trainable?: boolean;
+  /** Bytes of one LM-head logits chunk `[rows, V]` (default 32 MiB; at least one row). */
+  lmHeadChunkBytes?: number;
+  label?: string;
+}
+
+const IGNORE = -100;
+
+interface LayerActs {
+  x: Tensor; // input of the layer [N, d] (owned by the previous layer / embedding)
+  h1: Tensor;
+  rstd1: Tensor;
+  q: Tensor; // after RoPE [B, T, nH, hd]
+  k: Tensor; // after RoPE [B, T, nKV, hd]
+  v: Tensor; // [N, nKV·hd] (viewed as [B, T, nKV, hd])
+  o: Tensor<"f32">; // attention output [B, T, nH, hd]
+  lse: Tensor<"f32">; // attention log-sum-exp [B, nH, T]
+  x2: Tensor;
+  h2: Tensor;
+  rstd2: Tensor;
+  g: Tensor;
+  u: Tensor;
+  m: Tensor;
+}
+
+/** What a training forward keeps for backward. Call `policy.backward` or `release()` exactly once. */
+export interface TrainForward {
+  readonly B: number;
+  readonly T: number;
+  /** `[B]` sequence log-probs (sum over response tokens). */
+  readonly sequence: Float64Array;
+  /** `[B·T]` token log-probs aligned with tokens (0 where not scored). */
+  readonly tokens: Float32Array;
+  /** Number of scored tokens. */
+  readonly scoredTokens: number;
+  release(): void;
+}
+
+interface TrainState extends TrainForward {
+  ids: Int32Array;
+  pos: Int32Array;
+  keyMask: Tensor; // [B, T] i32
+  targets: Int32Array; // per LM-head row: next token if scored, else IGNORE
+  layers: LayerActs[];
+  xFinal: Tensor;
+  hf: Tensor;
+  rstdF: Tensor;
+  lse: Float32Array; // per LM-head row
+  released: boolean;
+}
+
+export class Policy implements Disposable {
+  readonly ctx: GpuContext;
+  readonly config: ModelConfig;
+  readonly trainable: boolean;
+  readonly label: string;
+  private readonly specs: ParamSpec[];
+  private readonly params = new Map<string, Tensor<"f32">>();
+  private readonly grads = new Map<string, Tensor<"f32">>();
+  private readonly table: RopeTable;
+  private readonly chunkBytes: number;
+  private destroyed = false;
+
+  private constructor(ctx: GpuContext, config: ModelConfig, options: PolicyOptions) {
+    this.ctx = ctx;
+    this.config = config;
+    this.trainable = options.trainable ?? true;
+    this.label = options.label ?? "policy";
+    this.specs = parameterSpecs(config);
+    this.chunkBytes = options.lmHeadChunkBytes ?? 32 * 2 ** 20;
+    this.table = ropeTable(ctx, {
+      headDim: config.headDim,
+      maxPositions: config.maxPositionEmbeddings,
+      theta: config.ropeTheta,
+    });
+  }
+
+  /** Upload weights to the device of `ctx`. The caller owns `ctx`; `destroy()` frees only what this made. */
+  static create(
+    ctx: GpuContext,
+    config: ModelConfig,
+    weights: ModelWeights,
+    options: PolicyOptions = {},
+  ): Policy {
+    const p = new Policy(ctx, config, options);
+    try {
+      for (const s of p.specs) {
+        const data = s.get(weights);
+        const n = s.shape.reduce((a, b) => a * b, 1);
+        if (data.length !== n) {
+          throw new ModelError(
+            "TENSOR_SHAPE",
+            `"${s.name}": expected ${n} elements, received ${data.length}`,
+          );
+        }
+        p.params.set(s.name, ctx.tensor(data, s.shape, `${p.label}:${s.name}`));
+        if (p.trainable) {
+          const g = ctx.empty(s.shape, "f32", `${p.label}:grad:${s.name}`);
+          p.grads.set(s.name, g);
+        }
+      }
+    } catch (e) {
+      p.destroy();
+      throw e;
+    }
+    return p;
+  }
+
+  /** A frozen copy (forward only, no gradient buffers), copied on the GPU. */
+  frozenCopy(label = `${this.label}:reference`): Policy {
+    this.assertAlive();
+    const p = new Policy(this.ctx, this.config, {
+      trainable: false,
+      lmHeadChunkBytes: this.chunkBytes,
+      label,
+    });
+    try {
+      for (const s of this.specs) {
+        const t = this.ctx.empty(s.shape, "f32", `${label}:${s.name}`);
+        copyInto(this.ctx, t, this.param(s.name));
+        p.params.set(s.name, t);
+      }
+    } catch (e) {
+      p.destroy();
+      throw e;
+    }
+    return p;
+  }
+
+  get parameterNames(): string[] {
+    return this.specs.map((s) => s.name);
+  }
+
+  param(name: string): Tensor<"f32"> {
+    const t = this.params.get(name);
+    if (!t) throw new ModelError("TENSOR_MISSING", `policy has no parameter "${name}"`);
+    return t;
+  }
+
+  grad(name: string): Tensor<"f32"> {
+    if (!this.trainable) throw new ModelError("STATE", `policy '${this.label}' is frozen (no gradients)`);
+    const t = this.grads.get(name);
+    if (!t) throw new ModelError("TENSOR_MISSING", `policy has no gradient "${name}"`);
+    return t;
+  }
+
+  /** Set every gradient to 0. */
+  zeroGrad(): void {
+    this.assertAlive();
+    for (const g of this.grads.values()) fill(this.ctx, g, 0);
+  }
+
+  /** Download the weights. */
+  async readWeights(): Promise<ModelWeights> {
+    this.assertAlive();
+    const z = new Float32Array(0);
+    const w: ModelWeights = {
+      embed: z,
+      finalNorm: z,
+      layers: Array.from({ length: this.config.numLayers }, () => ({
+        inputNorm: z,
+        q: z,
+        k: z,
+        v: z,
+        o: z,
+        postNorm: z,
+        gate: z,
+        up: z,
+        down: z,
+      })),
+    };
+    for (const s of this.specs) s.set(w, (await this.ctx.read(this.param(s.name))) as Float32Array);
+    return w;
+  }
+
+  /** Download every gradient (HF names). */
+  async readGrads(): Promise<Record<string, Float32Array>> {
+    const out: Record<string, Float32Array> = {};
+    for (const s of this.specs) out[s.name] = (await this.ctx.read(this.grad(s.name))) as Float32Array;
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------ forward
+
+  private prepare(batch: TokenBatch) {
+    const [B, T] = checkBatch(this.config, batch);
+    const N = B * T;
+    const ids = Int32Array.from(batch.tokens.flat());
+    const pos = Int32Array.from(positionIds(batch).flat());
+    const mask = new Int32Array(N);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) mask[b * T + t] = (batch.attentionMask?.[b]?.[t] ?? 1) === 1 ? 1 : 0;
+    }
+    const keyMask = this.ctx.tensor(mask, [B, T], `${this.label}:key_mask`);
+    return { B, T, N, ids, pos, keyMask };
+  }
+
+  /** Run the layers; returns the final hidden state (pre-norm) and, when `keep`, the activations. */
+  private async trunk(
+    B: number,
+    T: number,
+    ids: Int32Array,
+    pos: Int32Array,
+    keyMask: Tensor,
+    keep: boolean,
+  ): Promise<{ x: Tensor; layers: LayerActs[] }> {
+    const c = this.config;
+    const ctx = this.ctx;
+    const N = B * T;
+    const hd = c.headDim;
+    let x: Tensor = embedding(ctx, this.param("model.embed_tokens.weight"), ids);
+    const layers: LayerActs[] = [];
+    try {
+      for (let l = 0; l < c.numLayers; l++) {
+        const pre = `model.layers.${l}.`;
+        const P = (n: string) => this.param(pre + n);
+        const bias = (n: string) => (c.qkvBias ? { bias: P(`self_attn.${n}_proj.bias`) } : {});
+        const n1 = rmsnorm(ctx, x, P("input_layernorm.weight"), { eps: c.rmsNormEps });
+        const q0 = matmul(ctx, n1.y, P("self_attn.q_proj.weight"), { transB: true, ...bias("q") });
+        const k0 = matmul(ctx, n1.y, P("self_attn.k_proj.weight"), { transB: true, ...bias("k") });
+        const v0 = matmul(ctx, n1.y, P("self_attn.v_proj.weight"), { transB: true, ...bias("v") });
+        const q = rope(ctx, view(q0, [B, T, c.numHeads, hd]), pos, this.table);
+        const k = rope(ctx, view(k0, [B, T, c.numKvHeads, hd]), pos, this.table);
+        const v = view(v0, [B, T, c.numKvHeads, hd], "v");
+        release(ctx, q0, k0);
+        const { out: o, lse } = attention(ctx, q, k, v, { keyMask });
+        const a = matmul(ctx, view(o, [N, c.numHeads * hd]), P("self_attn.o_proj.weight"), { transB: true });
+        const x2 = addT(ctx, x, a);
+        release(ctx, a);
+        const n2 = rmsnorm(ctx, x2, P("post_attention_layernorm.weight"), { eps: c.rmsNormEps });
+        const g = matmul(ctx, n2.y, P("mlp.gate_proj.weight"), { transB: true });
+        const u = matmul(ctx, n2.y, P("mlp.up_proj.weight"), { transB: true });
+        const m = swiglu(ctx, g, u);
+        const mlp = matmul(ctx, m, P("mlp.down_proj.weight"), { transB: true });
+        const x3 = addT(ctx, x2, mlp);
+        release(ctx, mlp);
+        if (keep) {
+          layers.push({
+            x,
+            h1: n1.y,
+            rstd1: n1.rstd,
+            q,
+            k,
+            v: v0,
+            o,
+            lse,
+            x2,
+            h2: n2.y,
+            rstd2: n2.rstd,
+            g,
+            u,
+            m,
+          });
+        } else {
+          release(ctx, x, n1.y, n1.rstd, q, k, v0, o, lse, x2, n2.y, n2.rstd, g, u, m);
+        }
+        x = x3;
+      }
+    } catch (e) {
+      release(ctx, x);
+      for (const L of layers) releaseLayer(ctx, L);
+      throw e;
+    }
+    return { x, layers };
+  }
+
+  /** LM-head rows per chunk. */
+  private chunkRows(N: number): number {
+    return Math.max(1, Math.min(N, Math.floor(this.chunkBytes / (4 * this.config.vocabSize))));
+  }
+
+  private get lmHead(): Tensor {
+    return this.param(this.config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+  }
+
+  /**
+   * Per-row log-probs of `targets` (IGNORE → 0) and log-sum-exps, LM head chunked over rows.
+   * Returns host arrays `[N]`.
+   */
+  private async headLogprobs(
+    hf: Tensor,
+    targets: Int32Array,
+  ): Promise<{ logp: Float32Array; lse: Float32Array }> {
+    const ctx = this.ctx;
+    const N = targets.length;
+    const d = this.config.hiddenSize;
+    const rows = this.chunkRows(N);
+    const logp = new Float32Array(N);
+    const lse = new Float32Array(N);
+    for (let r0 = 0; r0 < N; r0 += rows) {
+      const r = Math.min(rows, N - r0);
+      const tg = targets.subarray(r0, r0 + r);
+      if (tg.every((t) => t === IGNORE)) continue;
+      const hc = ctx.empty([r, d], "f32", "lm_head:h");
+      copyRows(ctx, hf, r0, hc, 0, r, d);
+      const logits = matmul(ctx, hc, this.lmHead, { transB: true });
+      const res = await tokenLogprobs(ctx, logits, Int32Array.from(tg), { checkTargets: false });
+      const [lp, ls] = await Promise.all([ctx.read(res.logp), ctx.read(res.lse)]);
+      logp.set(lp as Float32Array, r0);
+      lse.set(ls as Float32Array, r0);
+      release(ctx, hc, logits, res.logp, res.lse);
+    }
+    return { logp, lse };
+  }
+
+  /** Full logits `[B·T·V]` (allocates `[rows, V]` chunks on the GPU; the host array is B·T·V). */
+  async logits(batch: TokenBatch): Promise<Float32Array> {
+    this.assertAlive();
+    const { B, T, N, ids, pos, keyMask } = this.prepare(batch);
+    const ctx = this.ctx;
+    const V = this.config.vocabSize;
+    const d = this.config.hiddenSize;
+    let x: Tensor;
+    try {
+      x = (await this.trunk(B, T, ids, pos, keyMask, false)).x;
+    } finally {
+      release(ctx, keyMask);
+    }
+    const nf = rmsnorm(ctx, x, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
+    release(ctx, x, nf.rstd);
+    const out = new Float32Array(N * V);
+    const rows = this.chunkRows(N);
+    try {
+      for (let r0 = 0; r0 < N; r0 += rows) {
+        const r = Math.min(rows, N - r0);
+        const hc = ctx.empty([r, d], "f32", "logits:h");
+        copyRows(ctx, nf.y, r0, hc, 0, r, d);
+        const lg = matmul(ctx, hc, this.lmHead, { transB: true });
+        out.set((await ctx.read(lg)) as Float32Array, r0 * V);
+        release(ctx, hc, lg);
+      }
+    } finally {
+      release(ctx, nf.y);
+    }
+    return out;
+  }
+
+  private targetsFor(batch: ScoredBatch, B: number, T: number): { targets: Int32Array; scored: number } {
+    const targets = new Int32Array(B * T).fill(IGNORE);
+    let scored = 0;
+    for (let b = 0; b < B; b++) {
+      for (let t = 1; t < T; t++) {
+        if (batch.responseMask[b]?.[t] === 1) {
+          targets[b * T + t - 1] = batch.tokens[b]?.[t] as number;
+          scored++;
+        }
+      }
+    }
+    return { targets, scored };
+  }
+
+  private alignLogp(
+    rowLogp: Float32Array,
+    B: number,
+    T: number,
+  ): { tokens: Float32Array; sequence: Float64Array } {
+    const tokens = new Float32Array(B * T);
+    const sequence = new Float64Array(B);
+    for (let b = 0; b < B; b++) {
+      for (let t = 1; t < T; t++) {
+        const v = rowLogp[b * T + t - 1] as number;
+        tokens[b * T + t] = v;
+        sequence[b] = (sequence[b] as number) + v;
+      }
+    }
+    return { tokens, sequence };
+  }
+
+  /** Logits of the last position of every row, `[B·V]` (used by full-recomputation sampling). */
+  async lastLogits(batch: TokenBatch): Promise<Float32Array> {
+    this.assertAlive();
+    const { B, T, ids, pos, keyMask } = this.prepare(batch);
+    const ctx = this.ctx;
+    const d = this.config.hiddenSize;
+    let x: Tensor;
+    try {
+      x = (await this.trunk(B, T, ids, pos, keyMask, false)).x;
+    } finally {
+      release(ctx, keyMask);
+    }
+    const last = ctx.empty([B, d], "f32", "last_logits:h");
+    for (let b = 0; b < B; b++) copyRows(ctx, x, b * T + T - 1, last, b, 1, d);
+    const nf = rmsnorm(ctx, last, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
+    const lg = matmul(ctx, nf.y, this.lmHead, { transB: true });
+    try {
+      return (await ctx.read(lg)) as Float32Array;
+    } finally {
+      release(ctx, x, last, nf.y, nf.rstd, lg);
+    }
+  }
+
+  /** Batched sampling (KV cache by default); see `GenerateOptions`. */
+  generate(prompts: readonly (readonly number[])[], options: GenerateOptions): Promise<GenerateResult> {
+    this.assertAlive();
+    return generate(this, prompts, options);
+  }
+
+  /** @internal The RoPE table (shared with the decoder). */
+  get ropeTableForDecoding(): RopeTable {
+    return this.table;
+  }
+
+  /** Sequence log-probs for a scored batch (inference: nothing kept). */
+  async sequenceLogProbs(batch: ScoredBatch): Promise<{ sequence: Float64Array; tokens: Float32Array }> {
+    this.assertAlive();
+    const { targets } = this.targetsFor(batch, ...checkBatch(this.config, batch));
+    const { B, T, ids, pos, keyMask } = this.prepare(batch);
+    let x: Tensor;
+    try {
+      x = (await this.trunk(B, T, ids, pos, keyMask, false)).x;
+    } finally {
+      release(this.ctx, keyMask);
+    }
+    const nf = rmsnorm(this.ctx, x, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
+    release(this.ctx, x, nf.rstd);
+    try {
+      const { logp } = await this.headLogprobs(nf.y, targets);
+      return this.alignLogp(logp, B, T);
+    } finally {
+      release(this.ctx, nf.y);
+    }
+  }
+
+  /** Training forward: sequence log-probs, keeping activations for `backward`. */
+  async forwardTrain(batch: ScoredBatch): Promise<TrainForward> {
+    this.assertAlive();
+    if (!this.trainable)
+      throw new ModelError("STATE", `policy '${this.label}' is frozen; use sequenceLogProbs`);
+    const { targets, scored } = this.targetsFor(batch, ...checkBatch(this.config, batch));
+    const { B, T, ids, pos, keyMask } = this.prepare(batch);
+    const ctx = this.ctx;
+    let trunk: { x: Tensor; layers: LayerActs[] };
+    try {
+      trunk = await this.trunk(B, T, ids, pos, keyMask, true);
+    } catch (e) {
+      release(ctx, keyMask);
+      throw e;
+    }
+    const { x, layers } = trunk;
+    const nf = rmsnorm(ctx, x, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
+    let head: { logp: Float32Array; lse: Float32Array };
+    try {
+      head = await this.headLogprobs(nf.y, targets);
+    } catch (e) {
+      release(ctx, x, nf.y, nf.rstd, keyMask);
+      for (const L of layers) releaseLayer(ctx, L);
+      throw e;
+    }
+    const { tokens, sequence } = this.alignLogp(head.logp, B, T);
+    const state: TrainState = {
+      B,
+      T,
+      sequence,
+      tokens,
+      scoredTokens: scored,
+      ids,
+      pos,
+      keyMask,
+      targets,
+      layers,
+      xFinal: x,
+      hf: nf.y,
+      rstdF: nf.rstd,
+      lse: head.lse,
+      released: false,
+      release: () => {
+        if (state.released) return;
+        state.released = true;
+        release(ctx, state.xFinal, state.hf, state.rstdF, state.keyMask);
+        for (const L of state.layers) releaseLayer(ctx, L);
+      },
+    };
+    return state;
+  }
+
+  // ------------------------------------------------------------------------------ backward
+
+  /**
+   * Accumulate into the gradients the gradient of `Σ_b dSeq[b]·sequence[b]` (e.g. a DPO loss's
+   * derivative w.r.t. the sequence log-probs), then release the forward's activations.
+   */
+  async backward(fwd: TrainForward, dSeq: ArrayLike<number>): Promise<void> {
+    const st = fwd as TrainState;
+    if (st.released === undefined || st.layers === undefined) {
+      throw new ModelError("STATE", "backward needs a TrainForward from this policy's forwardTrain");
+    }
+    if (st.released) throw new ModelError("STATE", "this TrainForward was already used or released");
+    if (dSeq.length !== st.B) {
+      throw new ModelError(
+        "INPUT_INVALID",
+        `dSeq has ${dSeq.length} entries, expected one per row (${st.B})`,
+      );
+    }
+    try {
+      await this.backwardInner(st, dSeq);
+    } finally {
+      st.release();
+    }
+  }
+
+  private async backwardInner(st: TrainState, dSeq: ArrayLike<number>): Promise<void> {
+    const c = this.config;
+    const ctx = this.ctx;
+    const { B, T } = st;
+    const N = B * T;
+    const d = c.hiddenSize;
+    const hd = c.headDim;
+    const qDim = c.numHeads * hd;
+    const kvDim = c.numKvHeads * hd;
+    const G = (n: string) => this.grad(n);
+    const acc = { accumulate: true } as const;
+    // --- LM head, chunked: recompute logits, in-place backward, dhf and dW_lm.
+    const dhf = ctx.empty([N, d], "f32", "bwd:dhf");
+    fill(ctx, dhf, 0);
+    const lmName = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+    const rows = this.chunkRows(N);
+    try {
+      for (let r0 = 0; r0 < N; r0 += rows) {
+        const r = Math.min(rows, N - r0);
+        const tg = st.targets.subarray(r0, r0 + r);
+        if (tg.every((t) => t === IGNORE)) continue;
+        const g = new Float32Array(r);
+        for (let i = 0; i < r; i++) if (tg[i] !== IGNORE) g[i] = dSeq[Math.floor((r0 + i) / T)] as number;
+        const hc = ctx.empty([r, d], "f32", "bwd:h");
+        copyRows(ctx, st.hf, r0, hc, 0, r, d);
+        const logits = matmul(ctx, hc, this.lmHead, { transB: true });
+        const lseT = ctx.tensor(st.lse.slice(r0, r0 + r), [r], "bwd:lse");
+        const dl = await tokenLogprobsBackward(ctx, logits, Int32Array.from(tg), lseT, g, {
+          inPlace: true,
+          checkFinite: false,
+        });
+        const dhc = matmul(ctx, dl, this.lmHead); // [r, V]·[V, d]
+        matmul(ctx, dl, hc, { transA: true, out: G(lmName), ...acc }); // [V, r]·[r, d]
+        copyRows(ctx, dhc, 0, dhf, r0, r, d);
+        release(ctx, hc, logits, lseT, dhc);
+      }
+      const nfb = rmsnormBackward(ctx, dhf, st.xFinal, this.param("model.norm.weight"), st.rstdF, {
+        dweightOut: G("model.norm.weight"),
+        accumulate: true,
+      });
+      release(ctx, dhf);
+      const dx: Tensor = nfb.dx;
+      const ones = ctx.tensor(new Float32Array(N).fill(1), [1, N], "bwd:ones");
+      try {
+        for (let l = c.numLayers - 1; l >= 0; l--) {
+          const L = st.layers[l] as LayerActs;
+          const pre = `model.layers.${l}.`;
+          const P = (n: string) => this.param(pre + n);
+          const GL = (n: string) => G(pre + n);
+          // MLP: x3 = x2 + m·Wdᵀ
+          matmul(ctx, dx, L.m, { transA: true, out: GL("mlp.down_proj.weight"), ...acc });
+          const dm = matmul(ctx, dx, P("mlp.down_proj.weight"));
+          const { dgate: dg, dup: du } = swigluBackward(ctx, dm, L.g, L.u);
+          release(ctx, dm);
+          matmul(ctx, dg, L.h2, { transA: true, out: GL("mlp.gate_proj.weight"), ...acc });
+          matmul(ctx, du, L.h2, { transA: true, out: GL("mlp.up_proj.weight"), ...acc });
+          const dh2 = matmul(ctx, dg, P("mlp.gate_proj.weight"));
+          matmul(ctx, du, P("mlp.up_proj.weight"), { out: dh2, ...acc });
+          release(ctx, dg, du);
+          const n2b = rmsnormBackward(ctx, dh2, L.x2, P("post_attention_layernorm.weight"), L.rstd2, {
+            dweightOut: GL("post_attention_layernorm.weight"),
+            accumulate: true,
+          });
+          addInPlace(ctx, dx, n2b.dx);
+          release(ctx, dh2, n2b.dx);
+          // attention: x2 = x + o·Woᵀ
+          const o2 = view(L.o, [N, qDim]);
+          matmul(ctx, dx, o2, { transA: true, out: GL("self_attn.o_proj.weight"), ...acc });
+          const dO = matmul(ctx, dx, P("self_attn.o_proj.weight"));
+          const vv = view(L.v, [B, T, c.numKvHeads, hd]);
+          const ab = attentionBackward(
+            ctx,
+            view(dO, [B, T, c.numHeads, hd]),
+            L.q,
+            L.k,
+            vv,
+            { out: L.o, lse: L.lse },
+            { keyMask: st.keyMask },
+          );
+          release(ctx, dO);
+          const dq = ropeBackward(ctx, ab.dq, st.pos, this.table);
+          const dk = ropeBackward(ctx, ab.dk, st.pos, this.table);
+          release(ctx, ab.dq, ab.dk);
+          const dq2 = view(dq, [N, qDim]);
+          const dk2 = view(dk, [N, kvDim]);
+          const dv2 = view(ab.dv, [N, kvDim]);
+          matmul(ctx, dq2, L.h1, { transA: true, out: GL("self_attn.q_proj.weight"), ...acc });
+          matmul(ctx, dk2, L.h1, { transA: true, out: GL("self_attn.k_proj.weight"), ...acc });
+          matmul(ctx, dv2, L.h1, { transA: true, out: GL("self_attn.v_proj.weight"), ...acc });
+          if (c.qkvBias) {
+            matmul(ctx, ones, dq2, { out: view(GL("self_attn.q_proj.bias"), [1, qDim]), ...acc });
+            matmul(ctx, ones, dk2, { out: view(GL("self_attn.k_proj.bias"), [1, kvDim]), ...acc });
+            matmul(ctx, ones, dv2, { out: view(GL("self_attn.v_proj.bias"), [1, kvDim]), ...acc });
+          }
+          const dh1 = matmul(ctx, dq2, P("self_attn.q_proj.weight"));
+          matmul(ctx, dk2, P("self_attn.k_proj.weight"), { out: dh1, ...acc });
+          matmul(ctx, dv2, P("self_attn.v_proj.weight"), { out: dh1, ...acc });
+          release(ctx, dq, dk, ab.dv);
+          const n1b = rmsnormBackward(ctx, dh1, L.x, P("input_layernorm.weight"), L.rstd1, {
+            dweightOut: GL("input_layernorm.weight"),
+            accumulate: true,
+          });
+          addInPlace(ctx, dx, n1b.dx);
+          release(ctx, dh1, n1b.dx);
+        }
+        embeddingBackward(ctx, dx, st.ids, c.vocabSize, {
+          out: G("model.embed_tokens.weight"),
+          accumulate: true,
+        });
+      } finally {
+        release(ctx, dx, ones);
+      }
+    } catch (e) {
+      release(ctx, dhf);
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------------------------ lifetime
+
+  private assertAlive(): void {
+    if (this.destroyed) throw new ModelError("STATE", `policy '${this.label}' was destroyed`);
+  }
+
+  /** Free every tensor this policy created (not the context). Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.ctx.flush();
+    for (const t of this.params.values()) t.destroy();
+    for (const t of this.grads.values()) t.destroy();
+    this.params.clear();
+    this.grads.clear();
+    this.table.destroy();
+  }
+
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+}
+
+function releaseLayer(ctx: GpuContext, L: LayerActs): void {
+  release(ctx, L.x, L.h1, L.rstd1, L.q, L.k, L.v, L.o, L.lse, L.x2, L.h2, L.rstd2, L.g, L.u, L.m);
+}

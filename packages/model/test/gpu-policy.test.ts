@@ -1,0 +1,212 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { GpuContext } from "@sage/kernels-webgpu";
+import { createTestContext, expectClean } from "@sage/kernels-webgpu/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createConfig,
+  initWeights,
+  loadModelDir,
+  type ModelConfig,
+  ModelError,
+  Policy,
+  packPromptResponse,
+  parameterSpecs,
+  referenceForward,
+  referenceSequenceLogProbs,
+  referenceSequenceLogProbsBackward,
+  refParamsFromWeights,
+  type ScoredBatch,
+} from "../src/index.js";
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await createTestContext();
+});
+afterAll(() => ctx?.destroy());
+
+/**
+ * f32 GPU vs f64 reference. Errors come from f32 rounding through ~10 dependent ops per layer
+ * (observed ≤ 2e-6 relative to the largest |value| of a tensor); the bound 3e-5·max(1, scale)
+ * leaves 10× margin and still fails on any real bug (a wrong term is ≥ 1e-3 relative).
+ */
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rel = 3e-5): void {
+  expect(actual.length, what).toBe(expected.length);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    err = Math.max(err, Math.abs((actual[i] as number) - (expected[i] as number)));
+    scale = Math.max(scale, Math.abs(expected[i] as number));
+  }
+  expect(Number.isFinite(err), what).toBe(true);
+  expect(err, `${what}: max |Δ| ${err} (scale ${scale})`).toBeLessThanOrEqual(rel * Math.max(1, scale));
+}
+
+const configs: [string, ModelConfig][] = [
+  [
+    "llama, untied, MHA",
+    createConfig({
+      hiddenSize: 16,
+      intermediateSize: 24,
+      numLayers: 2,
+      numHeads: 2,
+      vocabSize: 11,
+      ropeTheta: 100,
+    }),
+  ],
+  [
+    "qwen2, tied, GQA 4→2, QKV bias",
+    createConfig({
+      modelType: "qwen2",
+      hiddenSize: 16,
+      intermediateSize: 20,
+      numLayers: 2,
+      numHeads: 4,
+      numKvHeads: 2,
+      vocabSize: 13,
+      tieWordEmbeddings: true,
+    }),
+  ],
+];
+
+describe.each(configs)("GPU policy vs f64 reference (%s)", (_n, c) => {
+  const w = initWeights(c, 7, { std: 0.3, biasStd: 0.1, normStd: 0.1 });
+  const pairs = [
+    { prompt: [1, 2, 3], response: [4, 5, 6] },
+    { prompt: [2], response: [7, 8] },
+    { prompt: [3, 3, 9, 1], response: [10] },
+  ];
+  const left = packPromptResponse(pairs, 0, "left");
+  const right = packPromptResponse(pairs, 0, "right");
+
+  it("logits and sequence log-probs match (left and right padding; LM head in 1 or many chunks)", async () => {
+    const rp = refParamsFromWeights(c, w);
+    for (const chunkRows of [undefined, 5]) {
+      const p = Policy.create(ctx, c, w, chunkRows ? { lmHeadChunkBytes: chunkRows * 4 * c.vocabSize } : {});
+      try {
+        for (const batch of [left, right]) {
+          const ref = referenceForward(c, rp, batch);
+          const lg = await p.logits(batch);
+          // Padding rows are outside the contract; compare real positions only.
+          const V = c.vocabSize;
+          const T = ref.T;
+          const a: number[] = [];
+          const e: number[] = [];
+          for (let b = 0; b < ref.B; b++) {
+            for (let t = 0; t < T; t++) {
+              if (batch.attentionMask?.[b]?.[t] !== 1) continue;
+              for (let v = 0; v < V; v++) {
+                a.push(lg[(b * T + t) * V + v] as number);
+                e.push(ref.logits[(b * T + t) * V + v] as number);
+              }
+            }
+          }
+          expectClose(a, e, "logits");
+          const s = await p.sequenceLogProbs(batch);
+          const rs = referenceSequenceLogProbs(c, rp, batch);
+          expectClose(s.sequence, rs.sequence, "sequence log-probs");
+          expectClose(s.tokens, rs.tokens, "token log-probs");
+        }
+      } finally {
+        p.destroy();
+      }
+    }
+    await expectClean(ctx);
+  });
+
+  it("gradients of every parameter match (LM head chunked by 4 rows)", async () => {
+    const p = Policy.create(ctx, c, w, { lmHeadChunkBytes: 4 * 4 * c.vocabSize });
+    try {
+      p.zeroGrad();
+      const dSeq = [1, -0.5, 0.25];
+      const fwd = await p.forwardTrain(left);
+      const rp = refParamsFromWeights(c, w);
+      const rs = referenceSequenceLogProbs(c, rp, left);
+      expectClose(fwd.sequence, rs.sequence, "forwardTrain sequence log-probs");
+      expect(fwd.scoredTokens).toBe(6);
+      await p.backward(fwd, dSeq);
+      await expect(p.backward(fwd, dSeq)).rejects.toThrow(ModelError);
+      const grads = await p.readGrads();
+      const rg = referenceSequenceLogProbsBackward(c, rp, left, rs, dSeq);
+      for (const s of parameterSpecs(c))
+        expectClose(grads[s.name] as Float32Array, rg[s.name] as Float64Array, s.name);
+      // Accumulation: a second backward adds the same gradient again.
+      const f2 = await p.forwardTrain(left);
+      await p.backward(f2, dSeq);
+      const g2 = await p.readGrads();
+      const name = "model.layers.1.mlp.down_proj.weight";
+      expectClose(
+        g2[name] as Float32Array,
+        Array.from(rg[name] as Float64Array, (x) => 2 * x),
+        "accumulated",
+      );
+    } finally {
+      p.destroy();
+    }
+    await expectClean(ctx);
+  });
+});
+
+describe("GPU policy on the PyTorch fixture", () => {
+  it("matches torch logits and sequence log-probs within 1e-4", async () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "qwen2-tiny");
+    const e = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8"));
+    const m = loadModelDir(dir);
+    const batch: ScoredBatch = {
+      tokens: e.input_ids,
+      attentionMask: e.attention_mask,
+      responseMask: e.response_mask,
+    };
+    const p = Policy.create(ctx, m.config, m.weights, { trainable: false });
+    try {
+      const lg = await p.logits(batch);
+      const V = m.config.vocabSize;
+      const T = e.input_ids[0].length;
+      let worst = 0;
+      for (let b = 0; b < e.input_ids.length; b++) {
+        for (let t = 0; t < T; t++) {
+          if (e.attention_mask[b][t] !== 1) continue;
+          for (let v = 0; v < V; v++) {
+            const i = (b * T + t) * V + v;
+            worst = Math.max(worst, Math.abs((lg[i] as number) - e.logits[i]));
+          }
+        }
+      }
+      expect(worst).toBeLessThan(1e-4);
+      const s = await p.sequenceLogProbs(batch);
+      for (let b = 0; b < 3; b++)
+        expect(Math.abs((s.sequence[b] as number) - e.sequence_logprobs[b])).toBeLessThan(1e-4);
+    } finally {
+      p.destroy();
+    }
+    await expectClean(ctx);
+  });
+});
+
+describe("frozen reference copy", () => {
+  it("reproduces the policy, has no gradients, and does not move when the policy trains", async () => {
+    const c = configs[1]?.[1] as ModelConfig;
+    const w = initWeights(c, 3, { std: 0.3 });
+    const batch = packPromptResponse([{ prompt: [1, 2], response: [3, 4] }], 0);
+    const p = Policy.create(ctx, c, w);
+    const ref = p.frozenCopy();
+    try {
+      const a = await p.sequenceLogProbs(batch);
+      const b = await ref.sequenceLogProbs(batch);
+      expect(Array.from(b.sequence)).toEqual(Array.from(a.sequence));
+      await expect(ref.forwardTrain(batch)).rejects.toThrow(ModelError);
+      expect(() => ref.grad("model.norm.weight")).toThrow(ModelError);
+      // Change the policy's weights on the GPU; the reference keeps its own copy.
+      ctx.write(p.param("model.norm.weight"), new Float32Array(c.hiddenSize).fill(2));
+      const a2 = await p.sequenceLogProbs(batch);
+      const b2 = await ref.sequenceLogProbs(batch);
+      expect(a2.sequence[0]).not.toBe(a.sequence[0]);
+      expect(Array.from(b2.sequence)).toEqual(Array.from(a.sequence));
+    } finally {
+      p.destroy();
+      ref.destroy();
+    }
+    await expectClean(ctx);
+  });
+});

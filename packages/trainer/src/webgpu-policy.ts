@@ -1,0 +1,312 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { adamwStep, clipCoefficient, copyInto, gradNorm, type Tensor } from "@sage/kernels-webgpu";
+import {
+  loadModelDir,
+  type ModelConfig,
+  packPromptResponse,
+  type Policy,
+  parameterSpecs,
+  saveModelDir,
+  type Tokenizer,
+} from "@sage/model";
+import type { PreferencePair } from "./data.js";
+import { describeValue, TrainerError } from "./errors.js";
+import { sha256 } from "./hash.js";
+import {
+  type BatchLogProbs,
+  type LogProbGradient,
+  type PolicyLike,
+  type SequenceLogProbs,
+  type TokenDropout,
+  tokenDropoutSums,
+} from "./policy.js";
+
+export interface WebGpuPolicyOptions {
+  /** A trainable `@sage/model` `Policy` (its `ctx` is the device everything runs on). */
+  readonly policy: Policy;
+  readonly tokenizer: Tokenizer;
+  /** Append the tokenizer's EOS to every response, as TRL does (default true). */
+  readonly appendEos?: boolean;
+  /** AdamW moments (defaults 0.9, 0.999, 1e-8) and decoupled weight decay (0.01; 0 for norms and biases). */
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  readonly weightDecay?: number;
+}
+
+interface Encoded {
+  readonly prompt: number[];
+  readonly chosen: number[];
+  readonly rejected: number[];
+}
+
+/**
+ * `PolicyLike` for `@sage/model`'s WebGPU `Policy`: prompts and responses are tokenized (prompt
+ * with the tokenizer's special tokens, responses without, plus EOS), chosen and rejected rows run
+ * in one right-padded batch, token dropout is applied to the per-token log-probs of that one
+ * forward pass. The optimiser is AdamW from `@sage/kernels-webgpu`'s kernels with its moments
+ * owned here, so that `saveState`/`loadState` round-trip them exactly and a non-finite gradient
+ * norm (read back before any update) leaves weights and moments untouched.
+ *
+ * Checkpoint layout (`saveState(dir)`): `model/` — an HF model folder written by `@sage/model`'s
+ * `saveModelDir` (float32, loadable with `loadModelDir`); `adamw-m.f32`, `adamw-v.f32` (moments,
+ * parameters in `parameterSpecs` order); `optimizer.json` (step count, parameter names).
+ */
+export class WebGpuPolicy implements PolicyLike {
+  readonly policy: Policy;
+  readonly tokenizer: Tokenizer;
+  readonly appendEos: boolean;
+  readonly #opts: { beta1: number; beta2: number; eps: number; weightDecay: number };
+  readonly #m = new Map<string, Tensor<"f32">>();
+  readonly #v = new Map<string, Tensor<"f32">>();
+  readonly #cache = new Map<string, Encoded>();
+  #t = 0;
+
+  constructor(options: WebGpuPolicyOptions) {
+    const { policy } = options;
+    if (!policy.trainable) {
+      throw new TrainerError("POLICY_INVALID", `WebGpuPolicy needs a trainable Policy; '${policy.label}' is frozen`);
+    }
+    this.policy = policy;
+    this.tokenizer = options.tokenizer;
+    this.appendEos = options.appendEos ?? true;
+    this.#opts = {
+      beta1: options.beta1 ?? 0.9,
+      beta2: options.beta2 ?? 0.999,
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? 0.01,
+    };
+    const ctx = policy.ctx;
+    for (const name of policy.parameterNames) {
+      const shape = policy.param(name).shape;
+      const zeros = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      this.#m.set(name, ctx.tensor(zeros, shape, `adamw:m:${name}`));
+      this.#v.set(name, ctx.tensor(zeros, shape, `adamw:v:${name}`));
+    }
+    policy.zeroGrad();
+  }
+
+  get config(): ModelConfig {
+    return this.policy.config;
+  }
+
+  /** Optimiser steps taken. */
+  get stepCount(): number {
+    return this.#t;
+  }
+
+  #encode(pair: PreferencePair): Encoded {
+    let e = this.#cache.get(pair.id);
+    if (!e) {
+      const eos = this.appendEos && this.tokenizer.eosId !== undefined ? [this.tokenizer.eosId] : [];
+      const response = (text: string) => [...this.tokenizer.encode(text, { addSpecialTokens: false }), ...eos];
+      e = { prompt: this.tokenizer.encode(pair.prompt), chosen: response(pair.chosen), rejected: response(pair.rejected) };
+      for (const [field, ids] of Object.entries(e) as [keyof Encoded, number[]][]) {
+        if (ids.length === 0) {
+          throw new TrainerError("DATA_INVALID", `pair ${describeValue(pair.id)}: ${field} encodes to no tokens`);
+        }
+      }
+      this.#cache.set(pair.id, e);
+    }
+    return e;
+  }
+
+  /** Rows 0..n−1 chosen, n..2n−1 rejected. */
+  #batch(pairs: readonly PreferencePair[]) {
+    const enc = pairs.map((p) => this.#encode(p));
+    const rows = [
+      ...enc.map((e) => ({ prompt: e.prompt, response: e.chosen })),
+      ...enc.map((e) => ({ prompt: e.prompt, response: e.rejected })),
+    ];
+    return { enc, rows, batch: packPromptResponse(rows, this.tokenizer.padId ?? 0, "right") };
+  }
+
+  async sequenceLogProbs(
+    pairs: readonly PreferencePair[],
+    options: { readonly dropout?: TokenDropout } = {},
+  ): Promise<SequenceLogProbs> {
+    const n = pairs.length;
+    const { enc, rows, batch } = this.#batch(pairs);
+    const { sequence, tokens } = await this.policy.sequenceLogProbs(batch);
+    const T = batch.tokens[0]!.length;
+    const base = {
+      chosen: sequence.slice(0, n),
+      rejected: sequence.slice(n, 2 * n),
+      chosenTokens: Uint32Array.from(enc, (e) => e.chosen.length),
+      rejectedTokens: Uint32Array.from(enc, (e) => e.rejected.length),
+    };
+    const dropout = options.dropout;
+    if (!dropout) return base;
+    const k = dropout.k;
+    const cp = new Float64Array(n * k);
+    const rp = new Float64Array(n * k);
+    for (let r = 0; r < 2 * n; r++) {
+      const row = rows[r]!;
+      const start = r * T + row.prompt.length;
+      const lp = tokens.subarray(start, start + row.response.length);
+      const i = r % n;
+      const side = r < n ? 0 : 1;
+      (side === 0 ? cp : rp).set(tokenDropoutSums(lp, dropout, dropout.pairKeys[i]!, side), i * k);
+    }
+    return { ...base, chosenPerturbed: cp, rejectedPerturbed: rp };
+  }
+
+  async accumulateGradient(
+    pairs: readonly PreferencePair[],
+    lossGradient: (logps: { readonly chosen: Float64Array; readonly rejected: Float64Array }) => LogProbGradient,
+  ): Promise<BatchLogProbs> {
+    const n = pairs.length;
+    const { enc, batch } = this.#batch(pairs);
+    const fwd = await this.policy.forwardTrain(batch);
+    const chosen = fwd.sequence.slice(0, n);
+    const rejected = fwd.sequence.slice(n, 2 * n);
+    let g: LogProbGradient;
+    try {
+      g = lossGradient({ chosen, rejected });
+    } catch (error) {
+      fwd.release();
+      throw error;
+    }
+    await this.policy.backward(fwd, [...g.chosen, ...g.rejected]);
+    return {
+      chosen,
+      rejected,
+      chosenTokens: Uint32Array.from(enc, (e) => e.chosen.length),
+      rejectedTokens: Uint32Array.from(enc, (e) => e.rejected.length),
+    };
+  }
+
+  async applyGradients(options: {
+    readonly learningRate: number;
+    readonly maxGradNorm: number | undefined;
+  }): Promise<{ gradNorm: number; applied: boolean }> {
+    const ctx = this.policy.ctx;
+    const names = this.policy.parameterNames;
+    const norm = gradNorm(
+      ctx,
+      names.map((name) => this.policy.grad(name)),
+    );
+    let coef: Tensor<"f32"> | undefined;
+    try {
+      const value = ((await ctx.read(norm)) as Float32Array)[0]!;
+      if (!Number.isFinite(value)) {
+        this.policy.zeroGrad();
+        return { gradNorm: value, applied: false };
+      }
+      coef = options.maxGradNorm !== undefined ? clipCoefficient(ctx, norm, options.maxGradNorm) : undefined;
+      this.#t++;
+      for (const name of names) {
+        const decay = name.endsWith("norm.weight") || name.endsWith(".bias") ? 0 : this.#opts.weightDecay;
+        adamwStep(ctx, this.policy.param(name), this.policy.grad(name), this.#m.get(name)!, this.#v.get(name)!, {
+          lr: options.learningRate,
+          step: this.#t,
+          weightDecay: decay,
+          beta1: this.#opts.beta1,
+          beta2: this.#opts.beta2,
+          eps: this.#opts.eps,
+          ...(coef ? { gradScale: coef } : {}),
+        });
+      }
+      this.policy.zeroGrad();
+      return { gradNorm: value, applied: true };
+    } finally {
+      norm.destroy();
+      coef?.destroy();
+    }
+  }
+
+  async discardGradients(): Promise<void> {
+    this.policy.zeroGrad();
+  }
+
+  async readGradient(): Promise<Float32Array> {
+    const parts: Float32Array[] = [];
+    for (const name of this.policy.parameterNames) parts.push((await this.policy.ctx.read(this.policy.grad(name))) as Float32Array);
+    return concat(parts);
+  }
+
+  async fingerprint(): Promise<string> {
+    const parts: Float32Array[] = [];
+    for (const name of this.policy.parameterNames) parts.push((await this.policy.ctx.read(this.policy.param(name))) as Float32Array);
+    const all = concat(parts);
+    return sha256(new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+  }
+
+  async saveState(dir: string): Promise<void> {
+    const ctx = this.policy.ctx;
+    saveModelDir(join(dir, "model"), this.config, await this.policy.readWeights());
+    for (const [file, map] of [
+      ["adamw-m.f32", this.#m],
+      ["adamw-v.f32", this.#v],
+    ] as const) {
+      const parts: Float32Array[] = [];
+      for (const name of this.policy.parameterNames) parts.push((await ctx.read(map.get(name)!)) as Float32Array);
+      const all = concat(parts);
+      await writeFile(join(dir, file), new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+    }
+    await writeFile(
+      join(dir, "optimizer.json"),
+      JSON.stringify({ step: this.#t, ...this.#opts, parameters: this.policy.parameterNames }),
+    );
+  }
+
+  async loadState(dir: string): Promise<void> {
+    const ctx = this.policy.ctx;
+    const meta = JSON.parse(await readFile(join(dir, "optimizer.json"), "utf8")) as { step: number; parameters: string[] };
+    const names = this.policy.parameterNames;
+    if (JSON.stringify(meta.parameters) !== JSON.stringify(names)) {
+      throw new TrainerError("CHECKPOINT_INVALID", `${dir}: parameter names differ from the policy's`);
+    }
+    const { config, weights } = loadModelDir(join(dir, "model"));
+    if (JSON.stringify(config) !== JSON.stringify(this.config)) {
+      throw new TrainerError("CHECKPOINT_INVALID", `${dir}/model: config differs from the policy's`);
+    }
+    const upload = (dst: Tensor<"f32">, data: Float32Array) => {
+      const tmp = ctx.tensor(data, dst.shape, "load_state:tmp");
+      try {
+        copyInto(ctx, dst, tmp);
+      } finally {
+        tmp.destroy();
+      }
+    };
+    for (const spec of parameterSpecs(config)) upload(this.policy.param(spec.name), spec.get(weights));
+    for (const [file, map] of [
+      ["adamw-m.f32", this.#m],
+      ["adamw-v.f32", this.#v],
+    ] as const) {
+      const bytes = await readFile(join(dir, file));
+      const all = new Float32Array(bytes.byteLength / 4);
+      new Uint8Array(all.buffer).set(bytes);
+      let off = 0;
+      for (const name of names) {
+        const t = map.get(name)!;
+        upload(t, all.subarray(off, off + t.size));
+        off += t.size;
+      }
+      if (off !== all.length) {
+        throw new TrainerError("CHECKPOINT_INVALID", `${dir}/${file}: expected ${off} values, found ${all.length}`);
+      }
+    }
+    this.#t = meta.step;
+    this.policy.zeroGrad();
+    await ctx.sync();
+  }
+
+  /** Free the optimiser moments (the `Policy` stays the caller's). */
+  destroy(): void {
+    for (const t of [...this.#m.values(), ...this.#v.values()]) t.destroy();
+    this.#m.clear();
+    this.#v.clear();
+  }
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

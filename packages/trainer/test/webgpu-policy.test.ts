@@ -1,0 +1,137 @@
+import { join } from "node:path";
+import type { GpuContext } from "@sage/kernels-webgpu";
+import { createTestContext, expectClean } from "@sage/kernels-webgpu/testing";
+import {
+  CharTokenizer,
+  createConfig,
+  initWeights,
+  packPromptResponse,
+  Policy,
+  referenceSequenceLogProbs,
+  refParamsFromWeights,
+} from "@sage/model";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  curriculumSelector,
+  type MetricsRecord,
+  type PreferencePair,
+  Rng,
+  readMetrics,
+  runDpo,
+  StopController,
+  WebGpuPolicy,
+} from "../src/index.js";
+import { tempDir } from "./helpers/data.js";
+
+// WebGPU: on a machine without a GPU this runs on lavapipe (see the root README); a missing
+// adapter fails the test, it is never skipped.
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await createTestContext();
+});
+afterAll(() => ctx?.destroy());
+
+const tokenizer = new CharTokenizer("0123456789+=");
+const config = createConfig({
+  modelType: "qwen2",
+  hiddenSize: 16,
+  intermediateSize: 32,
+  numLayers: 1,
+  numHeads: 2,
+  numKvHeads: 1,
+  vocabSize: tokenizer.vocabSize,
+  tieWordEmbeddings: true,
+  maxPositionEmbeddings: 32,
+});
+
+function arithmeticPairs(n: number, seed: number): PreferencePair[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const a = rng.int(10);
+    const b = rng.int(10);
+    const wrong = (a + b + 1 + rng.int(8)) % 19;
+    return { id: `q${i}`, prompt: `${a}+${b}=`, chosen: String(a + b), rejected: String(wrong), difficulty: (a + b) / 18 };
+  });
+}
+
+function deterministic(records: MetricsRecord[]): MetricsRecord[] {
+  return records.map((r) =>
+    Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("time/") && k !== "sage/scoring_time_share")),
+  ) as MetricsRecord[];
+}
+
+async function weightsOf(p: Policy): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of p.parameterNames) out.push(...((await ctx.read(p.param(name))) as Float32Array));
+  return out;
+}
+
+describe("WebGpuPolicy (the @sage/model WebGPU policy behind PolicyLike)", () => {
+  it("sequence log-probs match the float64 reference model; token dropout with ρ = 0 changes nothing", async () => {
+    const weights = initWeights(config, 3);
+    const policy = Policy.create(ctx, config, weights);
+    const gpu = new WebGpuPolicy({ policy, tokenizer });
+    try {
+      const pairs = arithmeticPairs(5, 1);
+      const lp = await gpu.sequenceLogProbs(pairs, { dropout: { k: 3, rho: 0, seed: 1, pairKeys: [0, 1, 2, 3, 4] } });
+      const eos = [tokenizer.eosId];
+      const rows = [
+        ...pairs.map((p) => ({ prompt: tokenizer.encode(p.prompt), response: [...tokenizer.encode(p.chosen, { addSpecialTokens: false }), ...eos] })),
+        ...pairs.map((p) => ({ prompt: tokenizer.encode(p.prompt), response: [...tokenizer.encode(p.rejected, { addSpecialTokens: false }), ...eos] })),
+      ];
+      const ref = referenceSequenceLogProbs(config, refParamsFromWeights(config, weights), packPromptResponse(rows, 0));
+      for (let i = 0; i < 5; i++) {
+        // float32 GPU vs float64 CPU over ≤ 3 tokens of a 1-layer model: |error| ≲ 1e-5; 1e-4 leaves room.
+        expect(Math.abs(lp.chosen[i]! - ref.sequence[i]!)).toBeLessThan(1e-4);
+        expect(Math.abs(lp.rejected[i]! - ref.sequence[5 + i]!)).toBeLessThan(1e-4);
+        expect(lp.chosenTokens[i]).toBe(rows[i]!.response.length);
+        for (let j = 0; j < 3; j++) {
+          expect(lp.chosenPerturbed![i * 3 + j]).toBe(lp.chosen[i]); // same float64 sum of the same f32 values
+          expect(lp.rejectedPerturbed![i * 3 + j]).toBe(lp.rejected[i]);
+        }
+      }
+    } finally {
+      gpu.destroy();
+      policy.destroy();
+    }
+    await expectClean(ctx);
+  });
+
+  it("runs DPO with the SAGE selector and resumes bit for bit on the GPU", async () => {
+    const dir = await tempDir();
+    const pairs = arithmeticPairs(24, 2);
+    const cfg = { steps: 6, batchSize: 4, beta: 0.5, learningRate: 0.01, seed: 9, checkpointEvery: 2, scoringBatchSize: 16 };
+    const sel = () => curriculumSelector("sage", { refreshEvery: 3, probeSize: 2, nStrata: 2 });
+    const refCacheDir = join(dir, "ref");
+    const run = async (runDir: string, initSeed: number, extra: object) => {
+      const policy = Policy.create(ctx, config, initWeights(config, initSeed));
+      const gpu = new WebGpuPolicy({ policy, tokenizer });
+      try {
+        const result = await runDpo({ config: cfg, policy: gpu, selector: sel(), pairs, runDir, refCacheDir, log: () => {}, ...extra });
+        return { result, weights: await weightsOf(policy) };
+      } finally {
+        gpu.destroy();
+        policy.destroy();
+      }
+    };
+    const straight = await run(join(dir, "a"), 5, {});
+    expect(straight.result.status).toBe("completed");
+    const m = await readMetrics(straight.result.metricsPath);
+    expect(m[0]!.loss).toBeCloseTo(Math.LN2, 5); // step 1: policy = reference (f32 forward paths)
+    expect(Number.isFinite(m.at(-1)!["sage/pool_size"])).toBe(true);
+
+    const stop = new StopController();
+    const first = await run(join(dir, "b"), 5, {
+      stop,
+      onStep: (r: MetricsRecord) => {
+        if (r.step === 3) stop.request("test");
+      },
+    });
+    expect(first.result).toMatchObject({ status: "interrupted", step: 3 });
+    const resumed = await run(join(dir, "b"), 77, { resume: true }); // other init: state must come from the checkpoint
+    expect(resumed.result).toMatchObject({ status: "completed", resumedFrom: 3, refSource: "cache" });
+    expect(deterministic(await readMetrics(resumed.result.metricsPath))).toEqual(deterministic(m));
+    expect(resumed.weights).toEqual(straight.weights);
+    await expectClean(ctx);
+  });
+});

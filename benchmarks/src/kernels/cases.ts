@@ -5,6 +5,7 @@
  */
 import { type GpuContext, type Tensor, tokenLogprobs } from "@sage/kernels-webgpu";
 import { type AllocationReport, trackAllocations } from "../lib/memory.js";
+import { UsageError } from "../lib/suite.js";
 import { fmtNum } from "../lib/table.js";
 import { median, type RepeatOptions, repeatInterleaved, sig } from "../lib/timing.js";
 import { logprobBlock, logprobCheckBlock, matrix } from "./data.js";
@@ -63,10 +64,11 @@ export interface CaseOptions {
 /** Rows per block: the largest divisor of N whose block fits in `blockBytes`. */
 export function blockRowsFor(N: number, V: number, blockBytes: number): number {
   const max = Math.floor(blockBytes / (V * 4));
-  if (max < 1)
-    throw new Error(
-      `one row of V = ${V} logits (${V * 4} bytes) exceeds the block limit of ${blockBytes} bytes`,
+  if (max < 1) {
+    throw new UsageError(
+      `one row of V = ${V} logits (${V * 4} bytes) exceeds the block limit of ${blockBytes} bytes: raise --block-mib`,
     );
+  }
   for (let r = Math.min(N, max); r >= 1; r--) if (N % r === 0) return r;
   return 1;
 }

@@ -1,5 +1,6 @@
 export { type EvalCommandOptions, evalCommand, responseLineSchema } from "./commands/eval.js";
 export { type SelectCommandOptions, type SelectCommandResult, selectCommand } from "./commands/select.js";
+export { type TrainCommandOptions, type TrainCommandResult, trainCommand } from "./commands/train.js";
 export { loadConfigFile, validateConfig } from "./config.js";
 export { CliError, type CliErrorCode } from "./errors.js";
 export { type CliIo, createProgram, MISSING_COMMANDS, runCli } from "./program.js";
@@ -10,4 +11,6 @@ export {
   type SelectConfig,
   selectConfigSchema,
   stabilityConfigSchema,
+  type TrainConfig,
+  trainConfigSchema,
 } from "./schemas.js";

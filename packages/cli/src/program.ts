@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { evalCommand } from "./commands/eval.js";
 import { selectCommand } from "./commands/select.js";
+import { trainCommand } from "./commands/train.js";
 import { CliError } from "./errors.js";
 
 /** Where the CLI writes; tests pass their own. */
@@ -27,7 +28,7 @@ function intOption(name: string, min: number) {
 }
 
 /** Commands not registered yet, because what they drive does not work end to end yet. */
-export const MISSING_COMMANDS = ["demo", "sft", "pairs", "train", "bench"] as const;
+export const MISSING_COMMANDS = ["demo", "sft", "pairs", "bench"] as const;
 
 /** Build the `sage` command tree (commander), writing through `io`. */
 export function createProgram(io: CliIo = processIo): Command {
@@ -103,8 +104,65 @@ export function createProgram(io: CliIo = processIo): Command {
       }
     });
 
+  program
+    .command("train")
+    .description(
+      "DPO with SAGE (or a baseline selector) on the WebGPU policy: TRL-format pairs, an HF model folder, checkpoints and resume",
+    )
+    .requiredOption(
+      "--pairs <file>",
+      "preference JSONL (prompt/chosen/rejected strings or message lists; optional difficulty, level, id)",
+    )
+    .requiredOption(
+      "--model <dir>",
+      "HF model folder: config.json, *.safetensors, tokenizer.json (the start policy and the reference)",
+    )
+    .requiredOption("--run-dir <dir>", "metrics.jsonl and checkpoints/ go here")
+    .option(
+      "--config <file>",
+      "JSON or YAML config: {selector, chatTemplate, train: {…}, curriculum: {…}, optimizer: {…}}",
+    )
+    .option(
+      "--selector <name>",
+      "sage (default), uniform, random, curriculum-only, score-only, hard-mining, small-margin, selective",
+    )
+    .option("--steps <n>", "optimiser steps in total (overrides train.steps)", intOption("--steps", 1))
+    .option("--seed <n>", "seed (overrides train.seed)", intOption("--seed", 0))
+    .option("--resume", "continue from the newest checkpoint in --run-dir")
+    .option("--ref-cache <dir>", "reference log-prob cache shared across runs (default <run-dir>/ref-cache)")
+    .option("--skip-invalid", "skip invalid pair lines (each is reported) instead of stopping at the first")
+    .option("--save-model <dir>", "after a completed run, save the trained model as an HF folder")
+    .option("--no-progress", "no progress bar")
+    .exitOverride()
+    .action(async (opts) => {
+      const r = await trainCommand(opts, (line) => io.stderr(`${line}\n`));
+      const { result } = r;
+      io.stdout(
+        `${result.status} at step ${result.step}${result.resumedFrom !== undefined ? ` (resumed from ${result.resumedFrom})` : ""}; ` +
+          `reference log-probs: ${result.refSource}; non-finite steps: ${result.nonFiniteSteps}\n` +
+          `metrics: ${result.metricsPath}\ncheckpoint: ${result.checkpoint ?? "none"}\n`,
+      );
+      if (r.exitCode !== 0) throw new ExitCode(r.exitCode);
+    });
+
   return program;
 }
+
+/** Thrown by an action to end with a given exit code after its output is written. */
+class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+const INPUT_CODES = new Set([
+  "CONFIG_INVALID",
+  "DATA_INVALID",
+  "DATA_DUPLICATE_ID",
+  "DATA_EMPTY",
+  "DATA_REF_PARTIAL",
+  "TEMPLATE_INVALID",
+]);
 
 /** Run the CLI on `argv` (without `node` and the script); resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -123,6 +181,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       }
       return error.exitCode === 0 ? 0 : 2; // commander already printed the message
     }
+    if (error instanceof ExitCode) return error.code;
     const command = argv.find((a) => !a.startsWith("-")) ?? "";
     if (error instanceof CliError) {
       io.stderr(`sage ${command}: ${error.message}\n`);
@@ -130,6 +189,6 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     }
     const e = error as Error & { code?: string };
     io.stderr(`sage ${command}: ${e.code ? `[${e.code}] ` : ""}${e.message}\n`);
-    return 1;
+    return e.name === "TrainerError" && e.code !== undefined && INPUT_CODES.has(e.code) ? 2 : 1;
   }
 }

@@ -1,4 +1,5 @@
 import { SELECTOR_NAMES } from "@sage/curriculum";
+import { dpoTrainConfigSchema } from "@sage/trainer";
 import { z } from "zod";
 
 /** `@sage/stability` fields (all optional; defaults from the spec). */
@@ -74,3 +75,29 @@ export const evalConfigSchema = z
   .strict();
 
 export type EvalConfig = z.infer<typeof evalConfigSchema>;
+
+/** Config file of `sage train`. `train.batchSize` and `train.beta` also drive the selector. */
+export const trainConfigSchema = z
+  .object({
+    selector: z.enum(SELECTOR_NAMES as unknown as [string, ...string[]]),
+    /** How conversational pairs are rendered (`@sage/trainer`'s CHAT_TEMPLATES). */
+    chatTemplate: z.enum(["chatml", "plain"]),
+    /** `@sage/trainer` DPO loop fields (`dpoTrainConfigSchema`); `steps` may come from `--steps`. */
+    train: dpoTrainConfigSchema.partial(),
+    /** `@sage/curriculum` fields, except `batchSize` and `stability.beta` (set in `train`). */
+    curriculum: curriculumConfigSchema.omit({ batchSize: true }),
+    /** AdamW moments and weight decay of the WebGPU optimiser. */
+    optimizer: z
+      .object({
+        beta1: z.number().min(0).lt(1),
+        beta2: z.number().min(0).lt(1),
+        eps: z.number().positive(),
+        weightDecay: z.number().min(0).finite(),
+      })
+      .partial()
+      .strict(),
+  })
+  .partial()
+  .strict();
+
+export type TrainConfig = z.infer<typeof trainConfigSchema>;

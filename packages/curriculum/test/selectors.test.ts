@@ -334,6 +334,21 @@ describe("selectors, example-based", () => {
     );
   });
 
+  it("a state taken in the middle of a refresh restores the pending request", () => {
+    const sel = createSelector("sage", { dataset, batchSize: 4, refreshEvery: 3, seed: 8 });
+    expect(sel.needsRefresh(0)).toBe(true);
+    const probe = sel.requestScoring();
+    const restored = selectorFromState(JSON.parse(JSON.stringify(sel.state())), dataset);
+    expect(restored.needsRefresh(0)).toBe(true);
+    expect(restored.requestScoring()).toEqual(probe);
+    for (const s of [sel, restored]) {
+      s.refresh(fakeStats(probe));
+      s.needsRefresh(0);
+      s.refresh(fakeStats(s.requestScoring()));
+    }
+    expect(restored.nextBatch(0)).toEqual(sel.nextBatch(0));
+  });
+
   it("protocol and input errors are typed and explicit", () => {
     expect(() => createSelector("sage", { dataset: [] })).toThrow(/expected at least 1 pair, received 0/);
     expect(() => createSelector("sage", { dataset: 10 })).toThrow(/needs per-pair difficulty inputs/);

@@ -47,6 +47,11 @@ function pick(
 const relTol = Number(opts["rel-tol"]);
 if (!Number.isFinite(relTol) || relTol < 0)
   throw new Error(`--rel-tol must be a non-negative number, received ${opts["rel-tol"]}`);
+const gradeOpts = {
+  relTol,
+  percentLeniency: opts["percent-leniency"],
+  unorderedLists: !opts["ordered-lists"],
+};
 const records: SampleRecord[] = [];
 const lines = readFileSync(input, "utf8").split("\n");
 lines.forEach((text, i) => {
@@ -63,11 +68,7 @@ lines.forEach((text, i) => {
   const responses = Array.isArray(resp) ? resp.map(String) : [String(resp)];
   const id = String(row.id ?? row.idx ?? row.unique_id ?? i + 1);
   responses.forEach((response, s) => {
-    const g = gradeResponse(response, ref, {
-      relTol,
-      percentLeniency: opts["percent-leniency"],
-      unorderedLists: !opts["ordered-lists"],
-    });
+    const g = gradeResponse(response, ref, gradeOpts);
     const rec: SampleRecord = {
       id,
       benchmark: String(row.benchmark ?? "jsonl"),
@@ -90,5 +91,5 @@ lines.forEach((text, i) => {
   });
 });
 if (opts.out !== undefined) writeFileAtomic(opts.out, toJsonl(records));
-const summary = summarize(records);
+const summary = summarize(records, 0, gradeOpts);
 console.log(JSON.stringify({ input, responses: records.length, ...summary }, null, 2));

@@ -7,7 +7,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { SingleBar } from "cli-progress";
 import { buildPrompt, type Problem } from "./benchmarks.js";
-import { isEquivalent, type Verdict } from "./equivalence.js";
+import { type EquivalenceOptions, isEquivalent, type Verdict } from "./equivalence.js";
 import { EvalMathError, truncate } from "./errors.js";
 import type { ExtractionMethod } from "./extract.js";
 import { type GradeOptions, gradeResponse } from "./grade.js";
@@ -129,14 +129,17 @@ export function reportedKs(n: number): number[] {
  * the largest cluster wins, ties go to the cluster seen first. Returns the winning cluster's
  * correctness (false when no sample has an answer).
  */
-export function majorityCorrect(samples: Array<Pick<SampleRecord, "extracted" | "correct">>): boolean {
+export function majorityCorrect(
+  samples: Array<Pick<SampleRecord, "extracted" | "correct">>,
+  opts: EquivalenceOptions = {},
+): boolean {
   const clusters: Array<{ rep: string; key: string; count: number; correct: boolean }> = [];
   for (const s of samples) {
     if (s.extracted === null) continue;
     const key = normalizeAnswer(s.extracted).text;
     let c = clusters.find((x) => x.key === key);
     if (c === undefined) {
-      c = clusters.find((x) => isEquivalent(s.extracted!, x.rep, { timeBudgetMs: 200 }).verdict === "equal");
+      c = clusters.find((x) => isEquivalent(s.extracted!, x.rep, opts).verdict === "equal");
     }
     if (c === undefined) clusters.push({ rep: s.extracted, key, count: 1, correct: s.correct });
     else c.count++;
@@ -146,7 +149,7 @@ export function majorityCorrect(samples: Array<Pick<SampleRecord, "extracted" | 
   return best?.correct ?? false;
 }
 
-function groupStats(byProblem: SampleRecord[][]): GroupStats {
+function groupStats(byProblem: SampleRecord[][], opts: EquivalenceOptions): GroupStats {
   const problems = byProblem.length;
   if (problems === 0) return { problems: 0, samples: 0, pass1: 0, passAtK: {}, majAtK: 0 };
   const n = Math.min(...byProblem.map((s) => s.length));
@@ -163,13 +166,13 @@ function groupStats(byProblem: SampleRecord[][]): GroupStats {
   for (const ss of byProblem) {
     pass1 += ss.filter((x) => x.correct).length / ss.length;
     samples += ss.length;
-    if (majorityCorrect(ss)) maj++;
+    if (majorityCorrect(ss, opts)) maj++;
   }
   return { problems, samples, pass1: pass1 / problems, passAtK: passK, majAtK: maj / problems };
 }
 
 /** Summary statistics of graded samples (grouped by problem id), overall and by subject/level/benchmark. */
-export function summarize(records: SampleRecord[], elapsedMs = 0): RunSummary {
+export function summarize(records: SampleRecord[], elapsedMs = 0, opts: EquivalenceOptions = {}): RunSummary {
   const byId = new Map<string, SampleRecord[]>();
   for (const r of records) {
     const key = `${r.benchmark}\u0000${r.id}`;
@@ -188,10 +191,10 @@ export function summarize(records: SampleRecord[], elapsedMs = 0): RunSummary {
       else m.set(key, [g]);
     }
     return Object.fromEntries(
-      [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, groupStats(v)]),
+      [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, groupStats(v, opts)]),
     );
   };
-  const overall = groupStats(groups);
+  const overall = groupStats(groups, opts);
   return {
     ...overall,
     k: groups.length > 0 ? Math.min(...groups.map((g) => g.length)) : 0,
@@ -318,7 +321,7 @@ export async function runBenchmark(opts: RunBenchmarkOptions): Promise<RunResult
     bar?.stop();
   }
   const records = results.flat();
-  const summary = summarize(records, Date.now() - start);
+  const summary = summarize(records, Date.now() - start, opts.grade ?? {});
   if (opts.outFile !== undefined) {
     writeFileAtomic(opts.outFile, toJsonl(records));
     writeFileAtomic(`${opts.outFile}.summary.json`, `${JSON.stringify(summary, null, 2)}\n`);

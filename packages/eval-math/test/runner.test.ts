@@ -147,6 +147,9 @@ describe("runBenchmark", () => {
       onProgress: (d) => seen.push(d),
     });
     expect(seen).toEqual([2, 4, 5]);
+    // the cli-progress bar (stderr) runs alongside without changing results
+    const withBar = await runBenchmark({ problems, generate: stubFor(problems), progressBar: true });
+    expect(withBar.records.length).toBe(5);
     const bad: Generate = async (prompts) => prompts.map(() => ["only one"]);
     await expect(runBenchmark({ problems, generate: bad, k: 2 })).rejects.toThrow(
       /must return 2 arrays of 2 strings|must return/,

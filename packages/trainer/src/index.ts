@@ -72,5 +72,5 @@ export { Rng, type RngState } from "./rng.js";
 export type { ScoredPairs, ScoringRequest, SelectorContext, TrainingSelector } from "./selector.js";
 export { exitCodeForSignal, StopController } from "./signals.js";
 export { gradientSnr, type RunDpoOptions, type RunDpoResult, type RunDpoStatus, runDpo } from "./train.js";
-export { deepestIssue, describeZodError } from "./zod-issue.js";
 export { WebGpuPolicy, type WebGpuPolicyOptions } from "./webgpu-policy.js";
+export { deepestIssue, describeZodError } from "./zod-issue.js";

@@ -1,11 +1,11 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { adamwStep, clipCoefficient, copyInto, gradNorm, type Tensor } from "@sage/kernels-webgpu";
 import {
   loadModelDir,
   type ModelConfig,
-  packPromptResponse,
   type Policy,
+  packPromptResponse,
   parameterSpecs,
   saveModelDir,
   type Tokenizer,
@@ -66,7 +66,10 @@ export class WebGpuPolicy implements PolicyLike {
   constructor(options: WebGpuPolicyOptions) {
     const { policy } = options;
     if (!policy.trainable) {
-      throw new TrainerError("POLICY_INVALID", `WebGpuPolicy needs a trainable Policy; '${policy.label}' is frozen`);
+      throw new TrainerError(
+        "POLICY_INVALID",
+        `WebGpuPolicy needs a trainable Policy; '${policy.label}' is frozen`,
+      );
     }
     this.policy = policy;
     this.tokenizer = options.tokenizer;
@@ -100,11 +103,21 @@ export class WebGpuPolicy implements PolicyLike {
     let e = this.#cache.get(pair.id);
     if (!e) {
       const eos = this.appendEos && this.tokenizer.eosId !== undefined ? [this.tokenizer.eosId] : [];
-      const response = (text: string) => [...this.tokenizer.encode(text, { addSpecialTokens: false }), ...eos];
-      e = { prompt: this.tokenizer.encode(pair.prompt), chosen: response(pair.chosen), rejected: response(pair.rejected) };
+      const response = (text: string) => [
+        ...this.tokenizer.encode(text, { addSpecialTokens: false }),
+        ...eos,
+      ];
+      e = {
+        prompt: this.tokenizer.encode(pair.prompt),
+        chosen: response(pair.chosen),
+        rejected: response(pair.rejected),
+      };
       for (const [field, ids] of Object.entries(e) as [keyof Encoded, number[]][]) {
         if (ids.length === 0) {
-          throw new TrainerError("DATA_INVALID", `pair ${describeValue(pair.id)}: ${field} encodes to no tokens`);
+          throw new TrainerError(
+            "DATA_INVALID",
+            `pair ${describeValue(pair.id)}: ${field} encodes to no tokens`,
+          );
         }
       }
       this.#cache.set(pair.id, e);
@@ -154,7 +167,10 @@ export class WebGpuPolicy implements PolicyLike {
 
   async accumulateGradient(
     pairs: readonly PreferencePair[],
-    lossGradient: (logps: { readonly chosen: Float64Array; readonly rejected: Float64Array }) => LogProbGradient,
+    lossGradient: (logps: {
+      readonly chosen: Float64Array;
+      readonly rejected: Float64Array;
+    }) => LogProbGradient,
   ): Promise<BatchLogProbs> {
     const n = pairs.length;
     const { enc, batch } = this.#batch(pairs);
@@ -198,19 +214,27 @@ export class WebGpuPolicy implements PolicyLike {
       this.#t++;
       for (const name of names) {
         const decay = name.endsWith("norm.weight") || name.endsWith(".bias") ? 0 : this.#opts.weightDecay;
-        adamwStep(ctx, this.policy.param(name), this.policy.grad(name), this.#m.get(name)!, this.#v.get(name)!, {
-          lr: options.learningRate,
-          step: this.#t,
-          weightDecay: decay,
-          beta1: this.#opts.beta1,
-          beta2: this.#opts.beta2,
-          eps: this.#opts.eps,
-          ...(coef ? { gradScale: coef } : {}),
-        });
+        adamwStep(
+          ctx,
+          this.policy.param(name),
+          this.policy.grad(name),
+          this.#m.get(name)!,
+          this.#v.get(name)!,
+          {
+            lr: options.learningRate,
+            step: this.#t,
+            weightDecay: decay,
+            beta1: this.#opts.beta1,
+            beta2: this.#opts.beta2,
+            eps: this.#opts.eps,
+            ...(coef ? { gradScale: coef } : {}),
+          },
+        );
       }
       this.policy.zeroGrad();
       return { gradNorm: value, applied: true };
     } finally {
+      ctx.flush(); // submit the queued updates before their inputs are freed
       norm.destroy();
       coef?.destroy();
     }
@@ -222,13 +246,15 @@ export class WebGpuPolicy implements PolicyLike {
 
   async readGradient(): Promise<Float32Array> {
     const parts: Float32Array[] = [];
-    for (const name of this.policy.parameterNames) parts.push((await this.policy.ctx.read(this.policy.grad(name))) as Float32Array);
+    for (const name of this.policy.parameterNames)
+      parts.push((await this.policy.ctx.read(this.policy.grad(name))) as Float32Array);
     return concat(parts);
   }
 
   async fingerprint(): Promise<string> {
     const parts: Float32Array[] = [];
-    for (const name of this.policy.parameterNames) parts.push((await this.policy.ctx.read(this.policy.param(name))) as Float32Array);
+    for (const name of this.policy.parameterNames)
+      parts.push((await this.policy.ctx.read(this.policy.param(name))) as Float32Array);
     const all = concat(parts);
     return sha256(new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
   }
@@ -241,7 +267,8 @@ export class WebGpuPolicy implements PolicyLike {
       ["adamw-v.f32", this.#v],
     ] as const) {
       const parts: Float32Array[] = [];
-      for (const name of this.policy.parameterNames) parts.push((await ctx.read(map.get(name)!)) as Float32Array);
+      for (const name of this.policy.parameterNames)
+        parts.push((await ctx.read(map.get(name)!)) as Float32Array);
       const all = concat(parts);
       await writeFile(join(dir, file), new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
     }
@@ -253,7 +280,10 @@ export class WebGpuPolicy implements PolicyLike {
 
   async loadState(dir: string): Promise<void> {
     const ctx = this.policy.ctx;
-    const meta = JSON.parse(await readFile(join(dir, "optimizer.json"), "utf8")) as { step: number; parameters: string[] };
+    const meta = JSON.parse(await readFile(join(dir, "optimizer.json"), "utf8")) as {
+      step: number;
+      parameters: string[];
+    };
     const names = this.policy.parameterNames;
     if (JSON.stringify(meta.parameters) !== JSON.stringify(names)) {
       throw new TrainerError("CHECKPOINT_INVALID", `${dir}: parameter names differ from the policy's`);
@@ -267,6 +297,7 @@ export class WebGpuPolicy implements PolicyLike {
       try {
         copyInto(ctx, dst, tmp);
       } finally {
+        ctx.flush();
         tmp.destroy();
       }
     };
@@ -285,7 +316,10 @@ export class WebGpuPolicy implements PolicyLike {
         off += t.size;
       }
       if (off !== all.length) {
-        throw new TrainerError("CHECKPOINT_INVALID", `${dir}/${file}: expected ${off} values, found ${all.length}`);
+        throw new TrainerError(
+          "CHECKPOINT_INVALID",
+          `${dir}/${file}: expected ${off} values, found ${all.length}`,
+        );
       }
     }
     this.#t = meta.step;

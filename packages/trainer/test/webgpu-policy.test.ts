@@ -5,8 +5,8 @@ import {
   CharTokenizer,
   createConfig,
   initWeights,
-  packPromptResponse,
   Policy,
+  packPromptResponse,
   referenceSequenceLogProbs,
   refParamsFromWeights,
 } from "@sage/model";
@@ -50,13 +50,21 @@ function arithmeticPairs(n: number, seed: number): PreferencePair[] {
     const a = rng.int(10);
     const b = rng.int(10);
     const wrong = (a + b + 1 + rng.int(8)) % 19;
-    return { id: `q${i}`, prompt: `${a}+${b}=`, chosen: String(a + b), rejected: String(wrong), difficulty: (a + b) / 18 };
+    return {
+      id: `q${i}`,
+      prompt: `${a}+${b}=`,
+      chosen: String(a + b),
+      rejected: String(wrong),
+      difficulty: (a + b) / 18,
+    };
   });
 }
 
 function deterministic(records: MetricsRecord[]): MetricsRecord[] {
   return records.map((r) =>
-    Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("time/") && k !== "sage/scoring_time_share")),
+    Object.fromEntries(
+      Object.entries(r).filter(([k]) => !k.startsWith("time/") && k !== "sage/scoring_time_share"),
+    ),
   ) as MetricsRecord[];
 }
 
@@ -73,13 +81,25 @@ describe("WebGpuPolicy (the @sage/model WebGPU policy behind PolicyLike)", () =>
     const gpu = new WebGpuPolicy({ policy, tokenizer });
     try {
       const pairs = arithmeticPairs(5, 1);
-      const lp = await gpu.sequenceLogProbs(pairs, { dropout: { k: 3, rho: 0, seed: 1, pairKeys: [0, 1, 2, 3, 4] } });
+      const lp = await gpu.sequenceLogProbs(pairs, {
+        dropout: { k: 3, rho: 0, seed: 1, pairKeys: [0, 1, 2, 3, 4] },
+      });
       const eos = [tokenizer.eosId];
       const rows = [
-        ...pairs.map((p) => ({ prompt: tokenizer.encode(p.prompt), response: [...tokenizer.encode(p.chosen, { addSpecialTokens: false }), ...eos] })),
-        ...pairs.map((p) => ({ prompt: tokenizer.encode(p.prompt), response: [...tokenizer.encode(p.rejected, { addSpecialTokens: false }), ...eos] })),
+        ...pairs.map((p) => ({
+          prompt: tokenizer.encode(p.prompt),
+          response: [...tokenizer.encode(p.chosen, { addSpecialTokens: false }), ...eos],
+        })),
+        ...pairs.map((p) => ({
+          prompt: tokenizer.encode(p.prompt),
+          response: [...tokenizer.encode(p.rejected, { addSpecialTokens: false }), ...eos],
+        })),
       ];
-      const ref = referenceSequenceLogProbs(config, refParamsFromWeights(config, weights), packPromptResponse(rows, 0));
+      const ref = referenceSequenceLogProbs(
+        config,
+        refParamsFromWeights(config, weights),
+        packPromptResponse(rows, 0),
+      );
       for (let i = 0; i < 5; i++) {
         // float32 GPU vs float64 CPU over ≤ 3 tokens of a 1-layer model: |error| ≲ 1e-5; 1e-4 leaves room.
         expect(Math.abs(lp.chosen[i]! - ref.sequence[i]!)).toBeLessThan(1e-4);
@@ -100,14 +120,31 @@ describe("WebGpuPolicy (the @sage/model WebGPU policy behind PolicyLike)", () =>
   it("runs DPO with the SAGE selector and resumes bit for bit on the GPU", async () => {
     const dir = await tempDir();
     const pairs = arithmeticPairs(24, 2);
-    const cfg = { steps: 6, batchSize: 4, beta: 0.5, learningRate: 0.01, seed: 9, checkpointEvery: 2, scoringBatchSize: 16 };
+    const cfg = {
+      steps: 6,
+      batchSize: 4,
+      beta: 0.5,
+      learningRate: 0.01,
+      seed: 9,
+      checkpointEvery: 2,
+      scoringBatchSize: 16,
+    };
     const sel = () => curriculumSelector("sage", { refreshEvery: 3, probeSize: 2, nStrata: 2 });
     const refCacheDir = join(dir, "ref");
     const run = async (runDir: string, initSeed: number, extra: object) => {
       const policy = Policy.create(ctx, config, initWeights(config, initSeed));
       const gpu = new WebGpuPolicy({ policy, tokenizer });
       try {
-        const result = await runDpo({ config: cfg, policy: gpu, selector: sel(), pairs, runDir, refCacheDir, log: () => {}, ...extra });
+        const result = await runDpo({
+          config: cfg,
+          policy: gpu,
+          selector: sel(),
+          pairs,
+          runDir,
+          refCacheDir,
+          log: () => {},
+          ...extra,
+        });
         return { result, weights: await weightsOf(policy) };
       } finally {
         gpu.destroy();

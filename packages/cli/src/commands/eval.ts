@@ -14,6 +14,7 @@ import { z } from "zod";
 import { loadConfigFile } from "../config.js";
 import { CliError } from "../errors.js";
 import { type EvalConfig, evalConfigSchema } from "../schemas.js";
+import { stripUndefined } from "../strip.js";
 
 /** One line of the responses JSONL `sage eval` grades. `reference` may also be spelled `answer`. */
 export const responseLineSchema = z
@@ -48,9 +49,7 @@ export async function evalCommand(
   o: EvalCommandOptions,
 ): Promise<{ summary: RunSummary; records: SampleRecord[] }> {
   const config: EvalConfig = o.config ? await loadConfigFile(o.config, evalConfigSchema) : {};
-  const grade = Object.fromEntries(
-    Object.entries(config.grade ?? {}).filter(([, v]) => v !== undefined),
-  ) as GradeOptions;
+  const grade: GradeOptions = stripUndefined(config.grade ?? {});
   const name = basename(o.responses);
   const records: SampleRecord[] = [];
   const samples = new Map<string, number>();

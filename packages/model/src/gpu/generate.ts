@@ -187,15 +187,22 @@ class Decoder {
     }
   }
 
-  /** Run `ids` (`[B·Tn]`, positions `pos`) through the layers, appending K/V at row `offset`. */
-  private layers(ids: Int32Array, pos: Int32Array, Tn: number, offset: number): Tensor {
+  /**
+   * Run `ids` (`[B·Tn]`, positions `pos`) through the layers, appending K/V at row `offset`.
+   * Temporaries go to `tmp` and are freed by the caller after one submit (decoding is bound by
+   * per-submit overhead, not arithmetic).
+   */
+  private layers(ids: Int32Array, pos: Int32Array, Tn: number, offset: number, tmp: Tensor[]): Tensor {
     const c = this.policy.config;
     const ctx = this.ctx;
     const { B } = this;
     const N = B * Tn;
     const hd = c.headDim;
     const table = this.policy.ropeTableForDecoding;
-    let x: Tensor = embedding(ctx, this.policy.param("model.embed_tokens.weight"), ids);
+    const idT = ctx.tensor(ids, [N], "decode:ids");
+    const posT = ctx.tensor(pos, [N], "decode:positions");
+    tmp.push(idT, posT);
+    let x: Tensor = embedding(ctx, this.policy.param("model.embed_tokens.weight"), idT);
     for (let l = 0; l < c.numLayers; l++) {
       const P = (n: string) => this.policy.param(`model.layers.${l}.${n}`);
       const bias = (n: string) => (c.qkvBias ? { bias: P(`self_attn.${n}_proj.bias`) } : {});
@@ -203,8 +210,8 @@ class Decoder {
       const q0 = matmul(ctx, n1.y, P("self_attn.q_proj.weight"), { transB: true, ...bias("q") });
       const k0 = matmul(ctx, n1.y, P("self_attn.k_proj.weight"), { transB: true, ...bias("k") });
       const v0 = matmul(ctx, n1.y, P("self_attn.v_proj.weight"), { transB: true, ...bias("v") });
-      const q = rope(ctx, view(q0, [B, Tn, c.numHeads, hd]), pos, table);
-      const k = rope(ctx, view(k0, [B, Tn, c.numKvHeads, hd]), pos, table);
+      const q = rope(ctx, view(q0, [B, Tn, c.numHeads, hd]), posT, table);
+      const k = rope(ctx, view(k0, [B, Tn, c.numKvHeads, hd]), posT, table);
       kvCacheWrite(ctx, this.kc[l] as Tensor, k, offset);
       kvCacheWrite(ctx, this.vc[l] as Tensor, view(v0, [B, Tn, c.numKvHeads, hd]), offset);
       const att = attention(ctx, q, this.kc[l] as Tensor, this.vc[l] as Tensor, {
@@ -215,34 +222,34 @@ class Decoder {
         transB: true,
       });
       const x2 = addT(ctx, x, a);
-      release(ctx, x, n1.y, n1.rstd, q0, k0, v0, q, k, att.out, att.lse, a);
       const n2 = rmsnorm(ctx, x2, P("post_attention_layernorm.weight"), { eps: c.rmsNormEps });
       const g = matmul(ctx, n2.y, P("mlp.gate_proj.weight"), { transB: true });
       const u = matmul(ctx, n2.y, P("mlp.up_proj.weight"), { transB: true });
       const m = swiglu(ctx, g, u);
       const mlp = matmul(ctx, m, P("mlp.down_proj.weight"), { transB: true });
+      tmp.push(x, n1.y, n1.rstd, q0, k0, v0, q, k, att.out, att.lse, a, x2, n2.y, n2.rstd, g, u, m, mlp);
       x = addT(ctx, x2, mlp);
-      release(ctx, x2, n2.y, n2.rstd, g, u, m, mlp);
     }
+    tmp.push(x);
     return x;
   }
 
-  /** Final norm + LM head on rows `rows` of x → host `[B, V]`. */
-  private async head(x: Tensor, Tn: number): Promise<Float32Array> {
+  /** Final norm + LM head on the last position of each row of x → host `[B, V]`. */
+  private async head(x: Tensor, Tn: number, tmp: Tensor[]): Promise<Float32Array> {
     const c = this.policy.config;
     const ctx = this.ctx;
     const d = c.hiddenSize;
     let last = x;
     if (Tn > 1) {
       last = ctx.empty([this.B, d], "f32", "decode:last");
+      tmp.push(last);
       for (let b = 0; b < this.B; b++) copyRows(ctx, x, b * Tn + Tn - 1, last, b, 1, d);
     }
     const nf = rmsnorm(ctx, last, this.policy.param("model.norm.weight"), { eps: c.rmsNormEps });
     const lm = this.policy.param(c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight");
     const lg = matmul(ctx, nf.y, lm, { transB: true });
-    const out = (await ctx.read(lg)) as Float32Array;
-    release(ctx, nf.y, nf.rstd, lg, ...(last !== x ? [last] : []));
-    return out;
+    tmp.push(nf.y, nf.rstd, lg);
+    return (await ctx.read(lg)) as Float32Array;
   }
 
   async prefill(seqs: number[][], mask: number[][]): Promise<Float32Array> {
@@ -257,20 +264,22 @@ class Decoder {
         if (real) n++;
       }
     }
-    const x = this.layers(Int32Array.from(seqs.flat()), pos, P, 0);
+    const tmp: Tensor[] = [];
     try {
-      return await this.head(x, P);
+      const x = this.layers(Int32Array.from(seqs.flat()), pos, P, 0, tmp);
+      return await this.head(x, P, tmp);
     } finally {
-      release(this.ctx, x);
+      release(this.ctx, ...tmp);
     }
   }
 
   async step(ids: number[], positions: number[], offset: number): Promise<Float32Array> {
-    const x = this.layers(Int32Array.from(ids), Int32Array.from(positions), 1, offset);
+    const tmp: Tensor[] = [];
     try {
-      return await this.head(x, 1);
+      const x = this.layers(Int32Array.from(ids), Int32Array.from(positions), 1, offset, tmp);
+      return await this.head(x, 1, tmp);
     } finally {
-      release(this.ctx, x);
+      release(this.ctx, ...tmp);
     }
   }
 

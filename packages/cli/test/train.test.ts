@@ -1,0 +1,100 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CharTokenizer, createConfig, initWeights, loadModelDir, saveModelDir } from "@sage/model";
+import { type PreferencePair, Rng, readMetrics, TRL_METRIC_NAMES, writePreferencePairs } from "@sage/trainer";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../src/index.js";
+
+// Runs on the WebGPU adapter Dawn finds (lavapipe on a machine without a GPU); never skipped.
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  return { code, out, err };
+}
+
+const tokenizer = new CharTokenizer("0123456789+=");
+const config = createConfig({
+  modelType: "qwen2",
+  hiddenSize: 16,
+  intermediateSize: 32,
+  numLayers: 1,
+  numHeads: 2,
+  numKvHeads: 1,
+  vocabSize: tokenizer.vocabSize,
+  tieWordEmbeddings: true,
+  maxPositionEmbeddings: 32,
+});
+
+let dir: string;
+let modelDir: string;
+let pairsPath: string;
+let configPath: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "sage-cli-train-"));
+  modelDir = join(dir, "model");
+  saveModelDir(modelDir, config, initWeights(config, 1), { tokenizer });
+  const rng = new Rng(3);
+  const pairs: PreferencePair[] = Array.from({ length: 24 }, (_, i) => {
+    const a = rng.int(10);
+    const b = rng.int(10);
+    return { id: `q${i}`, prompt: `${a}+${b}=`, chosen: String(a + b), rejected: String((a + b + 1 + rng.int(8)) % 19), difficulty: (a + b) / 18 };
+  });
+  pairsPath = join(dir, "pairs.jsonl");
+  await writePreferencePairs(pairsPath, pairs);
+  configPath = join(dir, "train.yaml");
+  await writeFile(
+    configPath,
+    [
+      "selector: sage",
+      "train: { batchSize: 4, beta: 0.5, learningRate: 0.01, checkpointEvery: 2, scoringBatchSize: 16 }",
+      "curriculum: { refreshEvery: 2, probeSize: 2, nStrata: 2 }",
+      "",
+    ].join("\n"),
+  );
+});
+
+describe("sage train", () => {
+  it("trains on the WebGPU policy, resumes with more steps, and saves a loadable model", async () => {
+    const runDir = join(dir, "run");
+    const base = ["train", "--pairs", pairsPath, "--model", modelDir, "--run-dir", runDir, "--config", configPath, "--no-progress"];
+    const first = await run([...base, "--steps", "4"]);
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toContain("completed at step 4");
+    expect(first.out).toContain("reference log-probs: computed");
+    expect(first.err).toMatch(/adapter: /);
+    const saved = join(dir, "trained");
+    const second = await run([...base, "--steps", "6", "--resume", "--save-model", saved]);
+    expect(second.code, second.err).toBe(0);
+    expect(second.out).toContain("completed at step 6 (resumed from 4)");
+    expect(second.out).toContain("reference log-probs: cache");
+    const m = (await readMetrics(join(runDir, "metrics.jsonl"))).filter((r) => r.event === "train");
+    expect(m.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const r of m) for (const name of TRL_METRIC_NAMES) expect(Number.isFinite(r[name]), name).toBe(true);
+    const trained = loadModelDir(saved);
+    expect(trained.tokenizer).toBeDefined();
+    const before = loadModelDir(modelDir).weights.embed;
+    expect(Array.from(trained.weights.embed)).not.toEqual(Array.from(before));
+  });
+
+  it("rejects bad config fields, a missing step count and a model folder without tokenizer", async () => {
+    const bad = join(dir, "bad.yaml");
+    await writeFile(bad, "train: { batchSize: 0 }\n");
+    const base = ["train", "--pairs", pairsPath, "--model", modelDir, "--run-dir", join(dir, "x"), "--no-progress"];
+    const r1 = await run([...base, "--config", bad, "--steps", "2"]);
+    expect(r1.code).toBe(2);
+    expect(r1.err).toContain('bad.yaml: field "train.batchSize"');
+    const r2 = await run(base);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toContain("--steps");
+    const noTok = join(dir, "no-tokenizer");
+    saveModelDir(noTok, config, initWeights(config, 1));
+    const r3 = await run(["train", "--pairs", pairsPath, "--model", noTok, "--run-dir", join(dir, "y"), "--steps", "1"]);
+    expect(r3.code).toBe(2);
+    expect(r3.err).toContain("tokenizer.json");
+    await rm(join(dir, "x"), { recursive: true, force: true });
+  });
+});

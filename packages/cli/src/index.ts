@@ -1,4 +1,5 @@
 export { type EvalCommandOptions, evalCommand, responseLineSchema } from "./commands/eval.js";
+export { type PairsCommandOptions, pairsCommand } from "./commands/pairs.js";
 export { type SelectCommandOptions, type SelectCommandResult, selectCommand } from "./commands/select.js";
 export { type TrainCommandOptions, type TrainCommandResult, trainCommand } from "./commands/train.js";
 export { loadConfigFile, validateConfig } from "./config.js";
@@ -8,6 +9,8 @@ export {
   curriculumConfigSchema,
   type EvalConfig,
   evalConfigSchema,
+  type PairsConfig,
+  pairsConfigSchema,
   type SelectConfig,
   selectConfigSchema,
   stabilityConfigSchema,

@@ -1,7 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { evalCommand } from "./commands/eval.js";
 import { selectCommand } from "./commands/select.js";
-import { trainCommand } from "./commands/train.js";
 import { CliError } from "./errors.js";
 
 /** Where the CLI writes; tests pass their own. */
@@ -27,8 +26,18 @@ function intOption(name: string, min: number) {
   };
 }
 
+function floatOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n)) {
+      throw new InvalidArgumentError(`${name} must be a finite number; received ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
 /** Commands not registered yet, because what they drive does not work end to end yet. */
-export const MISSING_COMMANDS = ["demo", "sft", "pairs", "bench"] as const;
+export const MISSING_COMMANDS = ["demo", "sft", "bench"] as const;
 
 /** Build the `sage` command tree (commander), writing through `io`. */
 export function createProgram(io: CliIo = processIo): Command {
@@ -135,6 +144,8 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--no-progress", "no progress bar")
     .exitOverride()
     .action(async (opts) => {
+      // loaded on demand: `select` and `eval` never load WebGPU
+      const { trainCommand } = await import("./commands/train.js");
       const r = await trainCommand(opts, (line) => io.stderr(`${line}\n`));
       const { result } = r;
       io.stdout(
@@ -143,6 +154,53 @@ export function createProgram(io: CliIo = processIo): Command {
           `metrics: ${result.metricsPath}\ncheckpoint: ${result.checkpoint ?? "none"}\n`,
       );
       if (r.exitCode !== 0) throw new ExitCode(r.exitCode);
+    });
+
+  program
+    .command("pairs")
+    .description(
+      "Build on-policy preference pairs: sample n answers per problem on WebGPU, grade them with @sage/eval-math, pair correct with incorrect (difficulty = 1 − pass rate)",
+    )
+    .requiredOption(
+      "--problems <file>",
+      "JSONL of problems: id, prompt (or question/problem), answer, [level]",
+    )
+    .requiredOption(
+      "--model <dir>",
+      "HF model folder (config.json, *.safetensors, tokenizer.json) to sample from",
+    )
+    .requiredOption("--out <file>", "pairs JSONL to write (TRL format); pass rates go to <file>.stats.json")
+    .option(
+      "--config <file>",
+      "JSON or YAML config: {n, maxNewTokens, temperature, topK, topP, seed, maxPairsPerPrompt, batchSize, chatTemplate}",
+    )
+    .option("--n <n>", "samples per problem (default 8)", intOption("--n", 2))
+    .option(
+      "--max-new-tokens <n>",
+      "tokens per answer at most (default 256)",
+      intOption("--max-new-tokens", 1),
+    )
+    .option("--temperature <t>", "sampling temperature (default 1)", floatOption("--temperature"))
+    .option("--top-k <k>", "keep the k most likely tokens", intOption("--top-k", 0))
+    .option("--top-p <p>", "nucleus sampling mass", floatOption("--top-p"))
+    .option("--seed <n>", "seed (default 0)", intOption("--seed", 0))
+    .option(
+      "--max-pairs-per-prompt <n>",
+      "pairs kept per problem (default 4)",
+      intOption("--max-pairs-per-prompt", 1),
+    )
+    .option("--batch-size <n>", "problems per generation call (default 16)", intOption("--batch-size", 1))
+    .option("--chat-template <name>", "none (default), chatml or plain: how a problem becomes the prompt")
+    .option("--no-progress", "no progress bar")
+    .exitOverride()
+    .action(async (opts) => {
+      const { pairsCommand } = await import("./commands/pairs.js");
+      const { result } = await pairsCommand(opts, (line) => io.stderr(`${line}\n`));
+      const s = result.stats;
+      io.stdout(
+        `${result.pairs.length} pairs from ${s.withPairs} of ${s.problems} problems (${s.samples} samples); ` +
+          `mean pass rate ${(100 * s.meanPassRate).toFixed(1)}%; all correct ${s.allCorrect}, all wrong ${s.allWrong} → ${opts.out}\n`,
+      );
     });
 
   return program;

@@ -101,3 +101,25 @@ export const trainConfigSchema = z
   .strict();
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+/** Config file of `sage pairs` (flags override it). */
+export const pairsConfigSchema = z
+  .object({
+    /** Samples per problem (≥ 2). Default 8. */
+    n: z.number().int().min(2),
+    maxNewTokens: z.number().int().min(1),
+    /** Sampling temperature (> 0; default 1). */
+    temperature: z.number().positive().finite(),
+    topK: z.number().int().min(0),
+    topP: z.number().gt(0).max(1),
+    seed: z.number().int().min(0).safe(),
+    maxPairsPerPrompt: z.number().int().min(1),
+    /** Prompts per generation call. Default 16. */
+    batchSize: z.number().int().min(1),
+    /** Render each problem as one user message with this template before sampling (default none). */
+    chatTemplate: z.enum(["none", "chatml", "plain"]),
+  })
+  .partial()
+  .strict();
+
+export type PairsConfig = z.infer<typeof pairsConfigSchema>;

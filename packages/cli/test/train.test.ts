@@ -1,8 +1,15 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CharTokenizer, createConfig, initWeights, loadModelDir, saveModelDir } from "@sage/model";
-import { type PreferencePair, Rng, readMetrics, TRL_METRIC_NAMES, writePreferencePairs } from "@sage/trainer";
+import {
+  type PreferencePair,
+  Rng,
+  readMetrics,
+  readPreferencePairs,
+  TRL_METRIC_NAMES,
+  writePreferencePairs,
+} from "@sage/trainer";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/index.js";
 
@@ -41,7 +48,13 @@ beforeAll(async () => {
   const pairs: PreferencePair[] = Array.from({ length: 24 }, (_, i) => {
     const a = rng.int(10);
     const b = rng.int(10);
-    return { id: `q${i}`, prompt: `${a}+${b}=`, chosen: String(a + b), rejected: String((a + b + 1 + rng.int(8)) % 19), difficulty: (a + b) / 18 };
+    return {
+      id: `q${i}`,
+      prompt: `${a}+${b}=`,
+      chosen: String(a + b),
+      rejected: String((a + b + 1 + rng.int(8)) % 19),
+      difficulty: (a + b) / 18,
+    };
   });
   pairsPath = join(dir, "pairs.jsonl");
   await writePreferencePairs(pairsPath, pairs);
@@ -60,7 +73,18 @@ beforeAll(async () => {
 describe("sage train", () => {
   it("trains on the WebGPU policy, resumes with more steps, and saves a loadable model", async () => {
     const runDir = join(dir, "run");
-    const base = ["train", "--pairs", pairsPath, "--model", modelDir, "--run-dir", runDir, "--config", configPath, "--no-progress"];
+    const base = [
+      "train",
+      "--pairs",
+      pairsPath,
+      "--model",
+      modelDir,
+      "--run-dir",
+      runDir,
+      "--config",
+      configPath,
+      "--no-progress",
+    ];
     const first = await run([...base, "--steps", "4"]);
     expect(first.code, first.err).toBe(0);
     expect(first.out).toContain("completed at step 4");
@@ -83,7 +107,16 @@ describe("sage train", () => {
   it("rejects bad config fields, a missing step count and a model folder without tokenizer", async () => {
     const bad = join(dir, "bad.yaml");
     await writeFile(bad, "train: { batchSize: 0 }\n");
-    const base = ["train", "--pairs", pairsPath, "--model", modelDir, "--run-dir", join(dir, "x"), "--no-progress"];
+    const base = [
+      "train",
+      "--pairs",
+      pairsPath,
+      "--model",
+      modelDir,
+      "--run-dir",
+      join(dir, "x"),
+      "--no-progress",
+    ];
     const r1 = await run([...base, "--config", bad, "--steps", "2"]);
     expect(r1.code).toBe(2);
     expect(r1.err).toContain('bad.yaml: field "train.batchSize"');
@@ -92,9 +125,110 @@ describe("sage train", () => {
     expect(r2.err).toContain("--steps");
     const noTok = join(dir, "no-tokenizer");
     saveModelDir(noTok, config, initWeights(config, 1));
-    const r3 = await run(["train", "--pairs", pairsPath, "--model", noTok, "--run-dir", join(dir, "y"), "--steps", "1"]);
+    const r3 = await run([
+      "train",
+      "--pairs",
+      pairsPath,
+      "--model",
+      noTok,
+      "--run-dir",
+      join(dir, "y"),
+      "--steps",
+      "1",
+    ]);
     expect(r3.code).toBe(2);
     expect(r3.err).toContain("tokenizer.json");
     await rm(join(dir, "x"), { recursive: true, force: true });
+  });
+});
+
+describe("sage pairs", () => {
+  it("samples on-policy pairs on WebGPU, and sage train trains on them", async () => {
+    const problems = join(dir, "problems.jsonl");
+    await writeFile(
+      problems,
+      Array.from({ length: 8 }, (_, i) =>
+        JSON.stringify({ id: `p${i}`, question: `${i}+1=`, answer: i + 1, level: 1 + (i % 3) }),
+      ).join("\n"),
+    );
+    const out = join(dir, "onpolicy.jsonl");
+    const r = await run([
+      "pairs",
+      "--problems",
+      problems,
+      "--model",
+      modelDir,
+      "--out",
+      out,
+      "--n",
+      "12",
+      "--max-new-tokens",
+      "1",
+      "--seed",
+      "3",
+      "--no-progress",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^\d+ pairs from \d+ of 8 problems \(96 samples\)/);
+    const { pairs } = await readPreferencePairs(out);
+    expect(pairs.length).toBeGreaterThan(1);
+    const stats = JSON.parse(await readFile(`${out}.stats.json`, "utf8")) as {
+      passRates: Record<string, number>;
+    };
+    expect(Object.keys(stats.passRates)).toHaveLength(8);
+    for (const p of pairs) expect(p.difficulty).toBe(1 - stats.passRates[p.id.split("#")[0]!]!);
+
+    const cfg = join(dir, "small.yaml");
+    await writeFile(cfg, "train: { batchSize: 2, beta: 0.5, learningRate: 0.01, checkpointEvery: 1 }\n");
+    const t = await run([
+      "train",
+      "--pairs",
+      out,
+      "--model",
+      modelDir,
+      "--run-dir",
+      join(dir, "onpolicy-run"),
+      "--config",
+      cfg,
+      "--selector",
+      "uniform",
+      "--steps",
+      "2",
+      "--no-progress",
+    ]);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toContain("completed at step 2");
+  });
+
+  it("rejects a bad config field and a bad problems line", async () => {
+    const cfg = join(dir, "pairs-bad.yaml");
+    await writeFile(cfg, "n: 1\n");
+    const problems = join(dir, "problems2.jsonl");
+    await writeFile(problems, `${JSON.stringify({ id: "a", prompt: "1+1=", answer: 2 })}\n`);
+    const r1 = await run([
+      "pairs",
+      "--problems",
+      problems,
+      "--model",
+      modelDir,
+      "--out",
+      join(dir, "x.jsonl"),
+      "--config",
+      cfg,
+    ]);
+    expect(r1.code).toBe(2);
+    expect(r1.err).toContain('pairs-bad.yaml: field "n"');
+    await writeFile(problems, `${JSON.stringify({ id: "a", prompt: "1+1=" })}\n`);
+    const r2 = await run([
+      "pairs",
+      "--problems",
+      problems,
+      "--model",
+      modelDir,
+      "--out",
+      join(dir, "x.jsonl"),
+    ]);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toContain('problems2.jsonl:1: field "answer"');
   });
 });

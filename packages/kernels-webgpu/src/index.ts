@@ -1,6 +1,7 @@
 export { type AdapterReport, formatAdapter, reportAdapter } from "./runtime/adapter.js";
 export {
   type Binding,
+  type BindingRange,
   type ContextFromDeviceOptions,
   type CreateContextOptions,
   contextFromDevice,
@@ -18,16 +19,7 @@ export { assertFinite, countNonFinite } from "./runtime/finite.js";
 export { BufferUsage, MapMode } from "./runtime/usage.js";
 
 // --- loss kernels (token log-probs, sequence reductions, DPO losses)
-export {
-  type Logits,
-  logprobBackwardWgsl,
-  logprobForwardWgsl,
-  type TokenLogprobsBackwardOptions,
-  type TokenLogprobsOptions,
-  type TokenLogprobsResult,
-  tokenLogprobs,
-  tokenLogprobsBackward,
-} from "./kernels/logprob.js";
+
 export {
   DPO_LOSS_TYPES,
   DPO_METRIC_NAMES,
@@ -40,6 +32,16 @@ export {
   dpoWgsl,
   readDpoMetrics,
 } from "./kernels/dpo.js";
+export {
+  type Logits,
+  logprobBackwardWgsl,
+  logprobForwardWgsl,
+  type TokenLogprobsBackwardOptions,
+  type TokenLogprobsOptions,
+  type TokenLogprobsResult,
+  tokenLogprobs,
+  tokenLogprobsBackward,
+} from "./kernels/logprob.js";
 export {
   type MaskedSequenceSumsResult,
   maskedSequenceSums,

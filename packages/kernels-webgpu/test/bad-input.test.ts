@@ -122,6 +122,7 @@ describe("tokenLogprobs bad input", () => {
       tokenLogprobs(ctx, logits, gpuIds),
       "OUT_OF_RANGE",
       /position 2 \(first bad position\)/,
+      /received 12/,
       /\[token_logprobs\]/,
     );
     // opting out: the bad row's logp is NaN (loud), never an out-of-bounds read

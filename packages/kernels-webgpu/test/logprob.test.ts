@@ -125,6 +125,21 @@ describe("tokenLogprobs forward", () => {
     await expectClean(ctx);
   });
 
+  it("skipIgnored: same logp, lse 0 on ignored rows, which are not read (NaN there passes)", async () => {
+    const N = 8;
+    const V = 1000;
+    const x = randomF32(N * V, 21, -5, 5);
+    const t = makeTargets(N, V, 22, 0.5);
+    const ignored = [...t.keys()].filter((n) => t[n] === IGNORE);
+    expect(ignored.length).toBeGreaterThan(0);
+    const a = await forward(x, N, V, t);
+    for (const n of ignored) x[n * V + 3] = Number.NaN; // would be NON_FINITE if read
+    const b = await forward(x, N, V, t, { skipIgnored: true });
+    expect([...b.logp]).toEqual([...a.logp]);
+    for (let n = 0; n < N; n++) expect(b.lse[n]).toBe(t[n] === IGNORE ? 0 : a.lse[n]);
+    await expectClean(ctx);
+  });
+
   it("is invariant to adding a constant to a row", async () => {
     const N = 9;
     const V = 300;

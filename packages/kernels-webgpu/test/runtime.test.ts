@@ -135,3 +135,33 @@ describe("runtime", () => {
     expect(() => own.empty([1], "f32")).toThrow(/destroyed/);
   });
 });
+
+describe("ranged bindings", () => {
+  it("binds an aligned byte range of a tensor", async () => {
+    using t = ctx.tensor(new Float32Array(12), [12], "x");
+    // elements 4..11 (offset 16 bytes): add one to the first 3 of them
+    ctx.run({
+      kernel: "add_one",
+      code: ADD_ONE,
+      bindings: [{ buffer: t, offset: 16, size: 32 }, new Uint32Array([3, 0, 0, 0])],
+      workgroups: [1],
+    });
+    expect([...(await t.read())]).toEqual([0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0]);
+  });
+
+  it("rejects misaligned and out-of-range ranges", () => {
+    using t = ctx.tensor(new Float32Array(12), [12], "x");
+    const u = new Uint32Array(4);
+    expect(() =>
+      ctx.run({ kernel: "add_one", code: ADD_ONE, bindings: [{ buffer: t, offset: 4 }, u], workgroups: [1] }),
+    ).toThrow(/offset: expected a non-negative multiple of/);
+    expect(() =>
+      ctx.run({
+        kernel: "add_one",
+        code: ADD_ONE,
+        bindings: [{ buffer: t, offset: 16, size: 64 }, u],
+        workgroups: [1],
+      }),
+    ).toThrow(/range: expected a positive multiple of 4 bytes within 48 bytes/);
+  });
+});

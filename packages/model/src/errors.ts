@@ -13,6 +13,7 @@ export type ModelErrorCode =
   | "SEQUENCE_TOO_LONG"
   | "INPUT_INVALID"
   | "CHECKPOINT_INVALID"
+  | "DEVICE_LIMIT"
   | "STATE";
 
 /** Typed error for everything that goes wrong in `@sage/model`. */

@@ -127,6 +127,9 @@ describe.each(configs)("GPU policy vs f64 reference (%s)", (_n, c) => {
       expect(fwd.scoredTokens).toBe(6);
       await p.backward(fwd, dSeq);
       await expect(p.backward(fwd, dSeq)).rejects.toThrow(ModelError);
+      const bad = await p.forwardTrain(left);
+      await expect(p.backward(bad, [1, Number.NaN, 0])).rejects.toThrow(ModelError);
+      await expect(p.backward(bad, dSeq)).rejects.toThrow(ModelError); // released by the failed call
       const grads = await p.readGrads();
       const rg = referenceSequenceLogProbsBackward(c, rp, left, rs, dSeq);
       for (const s of parameterSpecs(c))

@@ -59,6 +59,14 @@ export {
   TRL_METRIC_NAMES,
 } from "./metrics.js";
 export {
+  type BuildPairsOptions,
+  type BuildPairsResult,
+  buildOnPolicyPairs,
+  type Problem,
+  readProblems,
+  type SampleResponses,
+} from "./pairs.js";
+export {
   type BatchLogProbs,
   type LogProbGradient,
   type PolicyLike,
@@ -70,7 +78,23 @@ export { createProgress, type Progress, type ProgressOptions, silentProgress } f
 export { RefLogProbCache, type RefLogProbs } from "./ref-cache.js";
 export { Rng, type RngState } from "./rng.js";
 export type { ScoredPairs, ScoringRequest, SelectorContext, TrainingSelector } from "./selector.js";
+export {
+  type RunSftOptions,
+  type RunSftResult,
+  readSftExamples,
+  runSft,
+  type SequencePolicyLike,
+  type SftConfig,
+  type SftConfigInput,
+  type SftExample,
+  sftConfigSchema,
+} from "./sft.js";
 export { exitCodeForSignal, StopController } from "./signals.js";
 export { gradientSnr, type RunDpoOptions, type RunDpoResult, type RunDpoStatus, runDpo } from "./train.js";
-export { WebGpuPolicy, type WebGpuPolicyOptions } from "./webgpu-policy.js";
+export {
+  WebGpuPolicy,
+  type WebGpuPolicyOptions,
+  type WebGpuSamplerOptions,
+  webGpuSampler,
+} from "./webgpu-policy.js";
 export { deepestIssue, describeZodError } from "./zod-issue.js";

@@ -10,9 +10,11 @@ import {
   saveModelDir,
   type Tokenizer,
 } from "@sage/model";
+import { deriveSeed } from "@sage/stability";
 import type { PreferencePair } from "./data.js";
 import { describeValue, TrainerError } from "./errors.js";
 import { sha256 } from "./hash.js";
+import type { SampleResponses } from "./pairs.js";
 import {
   type BatchLogProbs,
   type LogProbGradient,
@@ -21,6 +23,7 @@ import {
   type TokenDropout,
   tokenDropoutSums,
 } from "./policy.js";
+import type { SequencePolicyLike, SftExample } from "./sft.js";
 
 export interface WebGpuPolicyOptions {
   /** A trainable `@sage/model` `Policy` (its `ctx` is the device everything runs on). */
@@ -53,7 +56,7 @@ interface Encoded {
  * `saveModelDir` (float32, loadable with `loadModelDir`); `adamw-m.f32`, `adamw-v.f32` (moments,
  * parameters in `parameterSpecs` order); `optimizer.json` (step count, parameter names).
  */
-export class WebGpuPolicy implements PolicyLike {
+export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
   readonly policy: Policy;
   readonly tokenizer: Tokenizer;
   readonly appendEos: boolean;
@@ -191,6 +194,30 @@ export class WebGpuPolicy implements PolicyLike {
       chosenTokens: Uint32Array.from(enc, (e) => e.chosen.length),
       rejectedTokens: Uint32Array.from(enc, (e) => e.rejected.length),
     };
+  }
+
+  /** SFT: forward + backward of the completions (`SequencePolicyLike`). */
+  async accumulateSequenceGradient(
+    examples: readonly SftExample[],
+    lossGradient: (logps: Float64Array, tokens: Uint32Array) => Float64Array,
+  ): Promise<{ logps: Float64Array; tokens: Uint32Array }> {
+    const eos = this.appendEos && this.tokenizer.eosId !== undefined ? [this.tokenizer.eosId] : [];
+    const rows = examples.map((e) => ({
+      prompt: this.tokenizer.encode(e.prompt),
+      response: [...this.tokenizer.encode(e.completion, { addSpecialTokens: false }), ...eos],
+    }));
+    const tokens = Uint32Array.from(rows, (r) => r.response.length);
+    const fwd = await this.policy.forwardTrain(packPromptResponse(rows, this.tokenizer.padId ?? 0, "right"));
+    const logps = fwd.sequence.slice();
+    let g: Float64Array;
+    try {
+      g = lossGradient(logps, tokens);
+    } catch (error) {
+      fwd.release();
+      throw error;
+    }
+    await this.policy.backward(fwd, g);
+    return { logps, tokens };
   }
 
   async applyGradients(options: {
@@ -343,4 +370,39 @@ function concat(parts: readonly Float32Array[]): Float32Array {
     off += p.length;
   }
   return out;
+}
+
+export interface WebGpuSamplerOptions {
+  readonly maxNewTokens: number;
+  /** 0 = greedy (then all n samples are equal: use > 0 for pairs). Default 1. */
+  readonly temperature?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  /** Sample j uses seed `deriveSeed(seed, j)` (default seed 0). */
+  readonly seed?: number;
+}
+
+/**
+ * A `SampleResponses` for `buildOnPolicyPairs` from `@sage/model`'s WebGPU `Policy.generate`:
+ * prompts are tokenized with special tokens, generation stops at EOS or `maxNewTokens`, responses
+ * are decoded without special tokens.
+ */
+export function webGpuSampler(
+  policy: Policy,
+  tokenizer: Tokenizer,
+  options: WebGpuSamplerOptions,
+): SampleResponses {
+  return async (prompts, sample) => {
+    const ids = prompts.map((p) => tokenizer.encode(p));
+    const r = await policy.generate(ids, {
+      maxNewTokens: options.maxNewTokens,
+      temperature: options.temperature ?? 1,
+      ...(options.topK !== undefined ? { topK: options.topK } : {}),
+      ...(options.topP !== undefined ? { topP: options.topP } : {}),
+      seed: deriveSeed(options.seed ?? 0, sample),
+      padId: tokenizer.padId ?? 0,
+      ...(tokenizer.eosId !== undefined ? { stopTokenIds: [tokenizer.eosId] } : {}),
+    });
+    return r.tokens.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
+  };
 }

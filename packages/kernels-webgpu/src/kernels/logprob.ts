@@ -22,9 +22,8 @@
  * Grids above 65535 rows fold into 2-D dispatch. Logits above `maxBufferSize` (4 GiB − 1 on
  * lavapipe; 16k × 152k f32 is 9.7 GB) can be passed as a list of row blocks.
  */
-import { type Binding, type GpuContext, Tensor } from "../runtime/context.js";
+import type { Binding, GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
-import { BufferUsage } from "../runtime/usage.js";
 
 // ------------------------------------------------------------------ shared helpers (loss kernels)
 
@@ -95,11 +94,7 @@ export function asTensor(
   return { t: x, owned: false };
 }
 
-/**
- * Record one compute pass whose storage bindings may be buffer sub-ranges. Without ranged
- * bindings this is `ctx.run`. With them, pending work is flushed first and the pass is submitted
- * on its own encoder, so queue order is kept. (Not covered by `ctx.startProfile()`.)
- */
+/** Record one compute pass whose storage bindings may be buffer sub-ranges (the runtime binds ranges). */
 export function runRanged(
   ctx: GpuContext,
   d: {
@@ -109,54 +104,7 @@ export function runRanged(
     workgroups: readonly [number, number?, number?];
   },
 ): void {
-  const ranged = d.bindings.some((b) => !ArrayBuffer.isView(b) && typeof b === "object" && "offset" in b);
-  if (!ranged) {
-    ctx.run({ kernel: d.kernel, code: d.code, bindings: d.bindings as Binding[], workgroups: d.workgroups });
-    return;
-  }
-  const [x, y = 1, z = 1] = d.workgroups;
-  const maxWg = ctx.limits.maxComputeWorkgroupsPerDimension;
-  if ([x, y, z].some((n) => n > maxWg)) {
-    throw KernelError.mismatch("LIMIT_EXCEEDED", "workgroup count", `at most ${maxWg}`, [x, y, z], d.kernel);
-  }
-  if (x * y * z === 0) return;
-  ctx.flush();
-  const pipeline = ctx.pipeline(d.kernel, d.code);
-  const uniforms: GPUBuffer[] = [];
-  const entries: GPUBindGroupEntry[] = d.bindings.map((b, binding) => {
-    if (ArrayBuffer.isView(b)) {
-      const buf = ctx.device.createBuffer({
-        label: `${d.kernel}:uniform`,
-        size: Math.max(16, Math.ceil(b.byteLength / 16) * 16),
-        usage: BufferUsage.UNIFORM,
-        mappedAtCreation: true,
-      });
-      new Uint8Array(buf.getMappedRange()).set(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-      buf.unmap();
-      uniforms.push(buf);
-      return { binding, resource: { buffer: buf } };
-    }
-    if ("offset" in b) return { binding, resource: { buffer: b.buffer, offset: b.offset, size: b.size } };
-    if (b instanceof Tensor) {
-      b.assertAlive(d.kernel);
-      return { binding, resource: { buffer: b.buffer } };
-    }
-    return { binding, resource: { buffer: b } };
-  });
-  const bindGroup = ctx.device.createBindGroup({
-    label: d.kernel,
-    layout: pipeline.getBindGroupLayout(0),
-    entries,
-  });
-  const enc = ctx.device.createCommandEncoder({ label: d.kernel });
-  const pass = enc.beginComputePass({ label: d.kernel });
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(x, y, z);
-  pass.end();
-  ctx.queue.submit([enc.finish()]);
-  ctx.dispatchCount++;
-  for (const u of uniforms) u.destroy();
+  ctx.run(d);
 }
 
 /** Row chunks of a [rows, rowBytes] buffer so that each chunk binds within `maxBytes` at an aligned offset. */
@@ -230,8 +178,9 @@ export function logprobForwardWgsl({ workgroupSize: WG, vec4, unroll: U = 1 }: L
   const body = /* wgsl */ `
   let len = ${vec4 ? "V / 4u" : "V"};
   let base = r * len;
+  let end = select(len, 0u, skipRow); // skipped ignored rows are not read
   var j = lid;
-  for (; j + ${(per - 1) * WG}u < len; j += ${per * WG}u) {
+  for (; j + ${(per - 1) * WG}u < end; j += ${per * WG}u) {
 ${Array.from({ length: U }, (_, k) => `    let a${k} = ${load(k)};`).join("\n")}
     let q = ${Array.from({ length: U }, (_, k) => `a${k}`).reduce((x, y) => `max(${x}, ${y})`)};
     let mn = max(m, max(max(q.x, q.y), max(q.z, q.w)));
@@ -240,14 +189,14 @@ ${Array.from({ length: U }, (_, k) => `    let a${k} = ${load(k)};`).join("\n")}
     s = s * exp(m - mn) + ((e.x + e.y) + (e.z + e.w));
     m = mn;
   }
-  for (; j < len; j += ${WG}u) {
+  for (; j < end; j += ${WG}u) {
     ${tail}
     m = mn;
   }`;
   const gather = vec4 ? "logits[(r * V + u32(t)) / 4u][u32(t) % 4u]" : "logits[r * V + u32(t)]";
   return /* wgsl */ `
 // Fused token log-prob forward (online log-sum-exp + gather), ${vec4 ? "vec4" : "scalar"} loads.
-struct Params { rows: u32, V: u32, rowOffset: u32, ignoreIndex: i32 }
+struct Params { rows: u32, V: u32, rowOffset: u32, ignoreIndex: i32, skipIgnored: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<storage, read> logits: array<${elem}>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read_write> logp: array<f32>;
@@ -263,6 +212,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r = wid.x + wid.y * nwg.x;
   if (r >= P.rows) { return; }
   let V = P.V;
+  let skipRow = P.skipIgnored != 0u && targets[P.rowOffset + r] == P.ignoreIndex;
   var m = ${NEG_MAX};
   var s = 0.0;
 ${body}
@@ -281,7 +231,7 @@ ${body}
   }
   if (lid == 0u) {
     let n = P.rowOffset + r;
-    let l = wm[0] + log(ws[0]);
+    let l = select(wm[0] + log(ws[0]), 0.0, skipRow);
     lseOut[n] = l;
     var bad = !isFinite(l);
     let t = targets[n];
@@ -338,7 +288,7 @@ ${Array.from({ length: U }, (_, k) => `    ${dst}[base + j + ${k * WG}u] = ng * 
   }`;
   return /* wgsl */ `
 // Fused token log-prob backward: dlogits = g · (onehot(t) − exp(logits − lse)), ${inPlace ? "in place" : "to a new buffer"}.
-struct Params { rows: u32, V: u32, rowOffset: u32, ignoreIndex: i32 }
+struct Params { rows: u32, V: u32, rowOffset: u32, ignoreIndex: i32, skipIgnored: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<storage, ${inPlace ? "read_write" : "read"}> logits: array<${elem}>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
@@ -390,6 +340,12 @@ export interface TokenLogprobsOptions {
   unroll?: number;
   /** vec4 loads (needs V % 4 == 0) or scalar loads. Default: vec4 whenever V % 4 == 0. */
   vec4?: boolean;
+  /**
+   * Forward: do not read the logits of rows whose target is `ignoreIndex` (prompt, padding); their
+   * `lse` is then 0 instead of the row's log-sum-exp and they are not checked for non-finite
+   * values. Saves their share of the bandwidth. Default false.
+   */
+  skipIgnored?: boolean;
 }
 
 export interface TokenLogprobsBackwardOptions extends TokenLogprobsOptions {
@@ -410,6 +366,7 @@ const BWD = "token_logprobs_backward";
 type Targets = Tensor | Int32Array;
 
 interface Prepared {
+  skipIgnored: boolean;
   blocks: readonly Tensor[];
   vec4: boolean;
   unroll: number;
@@ -559,6 +516,7 @@ function prepare(
     t = targets;
   }
   return {
+    skipIgnored: opts.skipIgnored ?? false,
     blocks,
     vec4,
     unroll,
@@ -580,11 +538,12 @@ async function checkStatus(status: Tensor<"u32">, p: Prepared, kernel: string, w
   const nf = s[0] as number;
   const oor = s[1] as number;
   if (p.checkTargets && oor !== 0xffffffff) {
+    const ids = (await p.targets.read()) as Int32Array; // error path only
     throw KernelError.mismatch(
       "OUT_OF_RANGE",
       `target id at position ${oor} (first bad position)`,
       `an id in [0, ${p.V}) or the ignore index ${p.ignoreIndex}`,
-      "an id outside that range",
+      ids[oor],
       kernel,
     );
   }
@@ -619,7 +578,16 @@ export async function tokenLogprobs(
   const status = ctx.tensor<"u32">(new Uint32Array([0xffffffff, 0xffffffff]), [2], `${FWD}:status`);
   try {
     for (const { block, rows, base, c } of passes(ctx, p, FWD)) {
-      const params = new Uint32Array([c.count, V, base + c.start, p.ignoreIndex >>> 0]);
+      const params = new Uint32Array([
+        c.count,
+        V,
+        base + c.start,
+        p.ignoreIndex >>> 0,
+        p.skipIgnored ? 1 : 0,
+        0,
+        0,
+        0,
+      ]);
       runRanged(ctx, {
         kernel: FWD,
         code,
@@ -688,7 +656,16 @@ export async function tokenLogprobsBackward<L extends Logits>(
     for (const { block, index, rows, base, c } of passes(ctx, p, BWD)) {
       const range = (t: Tensor) =>
         c.count === rows ? t : { buffer: t.buffer, offset: c.start * V * 4, size: c.count * V * 4 };
-      const params = new Uint32Array([c.count, V, base + c.start, p.ignoreIndex >>> 0]);
+      const params = new Uint32Array([
+        c.count,
+        V,
+        base + c.start,
+        p.ignoreIndex >>> 0,
+        p.skipIgnored ? 1 : 0,
+        0,
+        0,
+        0,
+      ]);
       const bindings: (Binding | RangedBinding)[] = [range(block), p.targets, lse, gT.t];
       const out = outs[index];
       if (out) bindings.push(range(out));

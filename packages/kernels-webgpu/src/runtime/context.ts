@@ -40,8 +40,17 @@ export interface Dispatch {
   workgroups: readonly [number, number?, number?];
 }
 
-/** A storage binding (tensor or raw buffer) or uniform data (≤ 64 KiB typed array). */
-export type Binding = Tensor | GPUBuffer | Uint32Array | Int32Array | Float32Array;
+/** A byte sub-range of a tensor or buffer, bound as storage (offset aligned to `minStorageBufferOffsetAlignment`). */
+export interface BindingRange {
+  buffer: Tensor | GPUBuffer;
+  /** Byte offset (default 0). */
+  offset?: number;
+  /** Byte size (default: to the end of the buffer). */
+  size?: number;
+}
+
+/** A storage binding (tensor, raw buffer or a byte range of either) or uniform data (≤ 64 KiB typed array). */
+export type Binding = Tensor | GPUBuffer | BindingRange | Uint32Array | Int32Array | Float32Array;
 
 export interface KernelTiming {
   kernel: string;
@@ -156,6 +165,11 @@ export class GpuContext implements Disposable {
   }
 
   /** Upload a typed array as a tensor. The dtype follows the array (Uint16Array → f16 bits). */
+  tensor(data: Float32Array, shape: readonly number[], label?: string): Tensor<"f32">;
+  tensor(data: Int32Array, shape: readonly number[], label?: string): Tensor<"i32">;
+  tensor(data: Uint32Array, shape: readonly number[], label?: string): Tensor<"u32">;
+  tensor(data: Uint16Array, shape: readonly number[], label?: string): Tensor<"f16">;
+  tensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[], label?: string): Tensor<D>;
   tensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[], label = "tensor"): Tensor<D> {
     const dtype = dtypeOfArray(data);
     if (!dtype)
@@ -298,6 +312,7 @@ export class GpuContext implements Disposable {
         return { binding, resource: { buffer: b.buffer } };
       }
       if (ArrayBuffer.isView(b)) return { binding, resource: { buffer: this.uniform(b, d.kernel) } };
+      if (isRange(b)) return { binding, resource: this.range(b, binding, d.kernel) };
       return { binding, resource: { buffer: b } };
     });
     const bindGroup = this.device.createBindGroup({
@@ -414,6 +429,50 @@ export class GpuContext implements Disposable {
     this.live.delete(t);
   }
 
+  private range(r: BindingRange, binding: number, kernel: string): GPUBufferBinding {
+    const isTensor = r.buffer instanceof Tensor;
+    if (r.buffer instanceof Tensor) r.buffer.assertAlive(kernel);
+    const buffer = r.buffer instanceof Tensor ? r.buffer.buffer : r.buffer;
+    const total = r.buffer instanceof Tensor ? r.buffer.byteLength : r.buffer.size;
+    const offset = r.offset ?? 0;
+    const size = r.size ?? total - offset;
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    const name = isTensor ? `'${(r.buffer as Tensor).label}'` : "buffer";
+    if (!Number.isInteger(offset) || offset < 0 || offset % align !== 0) {
+      throw KernelError.mismatch(
+        "INVALID_ARGUMENT",
+        `binding ${binding} (${name}) offset`,
+        `a non-negative multiple of ${align} bytes`,
+        offset,
+        kernel,
+      );
+    }
+    if (
+      !Number.isInteger(size) ||
+      size <= 0 ||
+      size % 4 !== 0 ||
+      offset + size > Math.max(4, Math.ceil(total / 4) * 4)
+    ) {
+      throw KernelError.mismatch(
+        "OUT_OF_RANGE",
+        `binding ${binding} (${name}) range`,
+        `a positive multiple of 4 bytes within ${total} bytes`,
+        { offset, size },
+        kernel,
+      );
+    }
+    if (size > this.limits.maxStorageBufferBindingSize) {
+      throw KernelError.mismatch(
+        "LIMIT_EXCEEDED",
+        `binding ${binding} (${name}) size`,
+        `at most ${this.limits.maxStorageBufferBindingSize} bytes (maxStorageBufferBindingSize)`,
+        `${size} bytes`,
+        kernel,
+      );
+    }
+    return { buffer, offset, size };
+  }
+
   private uniform(data: ArrayBufferView, kernel: string): GPUBuffer {
     if (data.byteLength > this.limits.maxUniformBufferBindingSize) {
       throw KernelError.mismatch(
@@ -503,6 +562,10 @@ export class Tensor<D extends DType = DType> implements Disposable {
       );
     }
   }
+}
+
+function isRange(b: GPUBuffer | BindingRange): b is BindingRange {
+  return "buffer" in b;
 }
 
 function align4(n: number): number {

@@ -81,10 +81,11 @@ export interface TrainForward {
 
 interface TrainState extends TrainForward {
   ids: Int32Array;
-  pos: Int32Array;
+  pos: Tensor; // [N] i32 position ids
   keyMask: Tensor; // [B, T] i32
   targets: Int32Array; // per LM-head row: next token if scored, else IGNORE
-  layers: LayerActs[];
+  layers: (LayerActs | undefined)[]; // undefined: recomputed from inputs[l] in backward
+  inputs: Tensor[]; // layer inputs (recompute mode only)
   xFinal: Tensor;
   hf: Tensor;
   rstdF: Tensor;
@@ -125,6 +126,16 @@ export class Policy implements Disposable {
     weights: ModelWeights,
     options: PolicyOptions = {},
   ): Policy {
+    const limit = ctx.limits.maxStorageBufferBindingSize;
+    for (const s of parameterSpecs(config)) {
+      const bytes = 4 * s.shape.reduce((a, b) => a * b, 1);
+      if (bytes > limit) {
+        throw new ModelError(
+          "DEVICE_LIMIT",
+          `parameter "${s.name}" ${JSON.stringify(s.shape)} needs ${bytes} bytes in one binding; this device allows ${limit} (maxStorageBufferBindingSize)`,
+        );
+      }
+    }
     const p = new Policy(ctx, config, options);
     try {
       for (const s of p.specs) {
@@ -228,6 +239,15 @@ export class Policy implements Disposable {
   private prepare(batch: TokenBatch) {
     const [B, T] = checkBatch(this.config, batch);
     const N = B * T;
+    const c = this.config;
+    const widest = Math.max(c.intermediateSize, c.numHeads * c.headDim, c.hiddenSize);
+    const limit = this.ctx.limits.maxStorageBufferBindingSize;
+    if (4 * N * widest > limit) {
+      throw new ModelError(
+        "DEVICE_LIMIT",
+        `batch ${B} × ${T} tokens needs activations of ${4 * N * widest} bytes in one binding; this device allows ${limit}: use smaller micro-batches (gradient accumulation)`,
+      );
+    }
     const ids = Int32Array.from(batch.tokens.flat());
     const pos = Int32Array.from(positionIds(batch).flat());
     const mask = new Int32Array(N);
@@ -235,76 +255,101 @@ export class Policy implements Disposable {
       for (let t = 0; t < T; t++) mask[b * T + t] = (batch.attentionMask?.[b]?.[t] ?? 1) === 1 ? 1 : 0;
     }
     const keyMask = this.ctx.tensor(mask, [B, T], `${this.label}:key_mask`);
-    return { B, T, N, ids, pos, keyMask };
+    const posT = this.ctx.tensor(pos, [N], `${this.label}:positions`);
+    return { B, T, N, ids, pos: posT, keyMask };
   }
 
-  /** Run the layers; returns the final hidden state (pre-norm) and, when `keep`, the activations. */
-  private async trunk(
+  /** Final hidden states after the last RMSNorm, `[B·T, d]`, for inference (nothing kept). */
+  private hidden(batch: TokenBatch): { B: number; T: number; N: number; h: Tensor } {
+    const { B, T, N, ids, pos, keyMask } = this.prepare(batch);
+    let x: Tensor;
+    try {
+      x = this.trunk(B, T, ids, pos, keyMask, "none").x;
+    } finally {
+      release(this.ctx, keyMask, pos);
+    }
+    const nf = rmsnorm(this.ctx, x, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
+    release(this.ctx, x, nf.rstd);
+    return { B, T, N, h: nf.y };
+  }
+
+  /** One decoder layer on `x` `[N, d]`: its activations (with `x` as `acts.x`) and its output. */
+  private layerForward(
+    l: number,
+    x: Tensor,
     B: number,
     T: number,
-    ids: Int32Array,
-    pos: Int32Array,
+    pos: Tensor,
     keyMask: Tensor,
-    keep: boolean,
-  ): Promise<{ x: Tensor; layers: LayerActs[] }> {
+  ): { acts: LayerActs; out: Tensor } {
     const c = this.config;
     const ctx = this.ctx;
     const N = B * T;
     const hd = c.headDim;
+    const pre = `model.layers.${l}.`;
+    const P = (n: string) => this.param(pre + n);
+    const bias = (n: string) => (c.qkvBias ? { bias: P(`self_attn.${n}_proj.bias`) } : {});
+    const n1 = rmsnorm(ctx, x, P("input_layernorm.weight"), { eps: c.rmsNormEps });
+    const q0 = matmul(ctx, n1.y, P("self_attn.q_proj.weight"), { transB: true, ...bias("q") });
+    const k0 = matmul(ctx, n1.y, P("self_attn.k_proj.weight"), { transB: true, ...bias("k") });
+    const v0 = matmul(ctx, n1.y, P("self_attn.v_proj.weight"), { transB: true, ...bias("v") });
+    const q = rope(ctx, view(q0, [B, T, c.numHeads, hd]), pos, this.table);
+    const k = rope(ctx, view(k0, [B, T, c.numKvHeads, hd]), pos, this.table);
+    const v = view(v0, [B, T, c.numKvHeads, hd], "v");
+    release(ctx, q0, k0);
+    const { out: o, lse } = attention(ctx, q, k, v, { keyMask });
+    const a = matmul(ctx, view(o, [N, c.numHeads * hd]), P("self_attn.o_proj.weight"), { transB: true });
+    const x2 = addT(ctx, x, a);
+    release(ctx, a);
+    const n2 = rmsnorm(ctx, x2, P("post_attention_layernorm.weight"), { eps: c.rmsNormEps });
+    const g = matmul(ctx, n2.y, P("mlp.gate_proj.weight"), { transB: true });
+    const u = matmul(ctx, n2.y, P("mlp.up_proj.weight"), { transB: true });
+    const m = swiglu(ctx, g, u);
+    const mlp = matmul(ctx, m, P("mlp.down_proj.weight"), { transB: true });
+    const out = addT(ctx, x2, mlp);
+    release(ctx, mlp);
+    const acts = { x, h1: n1.y, rstd1: n1.rstd, q, k, v: v0, o, lse, x2, h2: n2.y, rstd2: n2.rstd, g, u, m };
+    return { acts, out };
+  }
+
+  /**
+   * Run the layers; returns the final hidden state (pre-norm) and what `keep` asks for: every
+   * activation (`"all"`), only each layer's input (`"inputs"`, activation recomputation), or
+   * nothing (`"none"`, inference: each layer's activations are freed as soon as it is done).
+   */
+  private trunk(
+    B: number,
+    T: number,
+    ids: Int32Array,
+    pos: Tensor,
+    keyMask: Tensor,
+    keep: "all" | "inputs" | "none",
+  ): { x: Tensor; layers: (LayerActs | undefined)[]; inputs: Tensor[] } {
+    const ctx = this.ctx;
     let x: Tensor = embedding(ctx, this.param("model.embed_tokens.weight"), ids);
-    const layers: LayerActs[] = [];
+    const layers: (LayerActs | undefined)[] = [];
+    const inputs: Tensor[] = [];
     try {
-      for (let l = 0; l < c.numLayers; l++) {
-        const pre = `model.layers.${l}.`;
-        const P = (n: string) => this.param(pre + n);
-        const bias = (n: string) => (c.qkvBias ? { bias: P(`self_attn.${n}_proj.bias`) } : {});
-        const n1 = rmsnorm(ctx, x, P("input_layernorm.weight"), { eps: c.rmsNormEps });
-        const q0 = matmul(ctx, n1.y, P("self_attn.q_proj.weight"), { transB: true, ...bias("q") });
-        const k0 = matmul(ctx, n1.y, P("self_attn.k_proj.weight"), { transB: true, ...bias("k") });
-        const v0 = matmul(ctx, n1.y, P("self_attn.v_proj.weight"), { transB: true, ...bias("v") });
-        const q = rope(ctx, view(q0, [B, T, c.numHeads, hd]), pos, this.table);
-        const k = rope(ctx, view(k0, [B, T, c.numKvHeads, hd]), pos, this.table);
-        const v = view(v0, [B, T, c.numKvHeads, hd], "v");
-        release(ctx, q0, k0);
-        const { out: o, lse } = attention(ctx, q, k, v, { keyMask });
-        const a = matmul(ctx, view(o, [N, c.numHeads * hd]), P("self_attn.o_proj.weight"), { transB: true });
-        const x2 = addT(ctx, x, a);
-        release(ctx, a);
-        const n2 = rmsnorm(ctx, x2, P("post_attention_layernorm.weight"), { eps: c.rmsNormEps });
-        const g = matmul(ctx, n2.y, P("mlp.gate_proj.weight"), { transB: true });
-        const u = matmul(ctx, n2.y, P("mlp.up_proj.weight"), { transB: true });
-        const m = swiglu(ctx, g, u);
-        const mlp = matmul(ctx, m, P("mlp.down_proj.weight"), { transB: true });
-        const x3 = addT(ctx, x2, mlp);
-        release(ctx, mlp);
-        if (keep) {
-          layers.push({
-            x,
-            h1: n1.y,
-            rstd1: n1.rstd,
-            q,
-            k,
-            v: v0,
-            o,
-            lse,
-            x2,
-            h2: n2.y,
-            rstd2: n2.rstd,
-            g,
-            u,
-            m,
-          });
+      for (let l = 0; l < this.config.numLayers; l++) {
+        const { acts, out } = this.layerForward(l, x, B, T, pos, keyMask);
+        if (keep === "all") {
+          layers.push(acts);
         } else {
-          release(ctx, x, n1.y, n1.rstd, q, k, v0, o, lse, x2, n2.y, n2.rstd, g, u, m);
+          const { x: input, ...rest } = acts;
+          release(ctx, ...Object.values(rest));
+          if (keep === "inputs") {
+            layers.push(undefined);
+            inputs.push(input);
+          } else release(ctx, input);
         }
-        x = x3;
+        x = out;
       }
     } catch (e) {
-      release(ctx, x);
-      for (const L of layers) releaseLayer(ctx, L);
+      release(ctx, x, ...inputs);
+      for (const L of layers) if (L) releaseLayer(ctx, L);
       throw e;
     }
-    return { x, layers };
+    return { x, layers, inputs };
   }
 
   /** LM-head rows per chunk. */
@@ -349,18 +394,11 @@ export class Policy implements Disposable {
   /** Full logits `[B·T·V]` (allocates `[rows, V]` chunks on the GPU; the host array is B·T·V). */
   async logits(batch: TokenBatch): Promise<Float32Array> {
     this.assertAlive();
-    const { B, T, N, ids, pos, keyMask } = this.prepare(batch);
+    const { N, h } = this.hidden(batch);
     const ctx = this.ctx;
     const V = this.config.vocabSize;
     const d = this.config.hiddenSize;
-    let x: Tensor;
-    try {
-      x = (await this.trunk(B, T, ids, pos, keyMask, false)).x;
-    } finally {
-      release(ctx, keyMask);
-    }
-    const nf = rmsnorm(ctx, x, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
-    release(ctx, x, nf.rstd);
+    const nf = { y: h };
     const out = new Float32Array(N * V);
     const rows = this.chunkRows(N);
     try {
@@ -412,23 +450,17 @@ export class Policy implements Disposable {
   /** Logits of the last position of every row, `[B·V]` (used by full-recomputation sampling). */
   async lastLogits(batch: TokenBatch): Promise<Float32Array> {
     this.assertAlive();
-    const { B, T, ids, pos, keyMask } = this.prepare(batch);
+    const { B, T, h } = this.hidden(batch);
     const ctx = this.ctx;
     const d = this.config.hiddenSize;
-    let x: Tensor;
-    try {
-      x = (await this.trunk(B, T, ids, pos, keyMask, false)).x;
-    } finally {
-      release(ctx, keyMask);
-    }
+    // RMSNorm is per row, so normalising all rows then taking the last ones is the same math.
     const last = ctx.empty([B, d], "f32", "last_logits:h");
-    for (let b = 0; b < B; b++) copyRows(ctx, x, b * T + T - 1, last, b, 1, d);
-    const nf = rmsnorm(ctx, last, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
-    const lg = matmul(ctx, nf.y, this.lmHead, { transB: true });
+    for (let b = 0; b < B; b++) copyRows(ctx, h, b * T + T - 1, last, b, 1, d);
+    const lg = matmul(ctx, last, this.lmHead, { transB: true });
     try {
       return (await ctx.read(lg)) as Float32Array;
     } finally {
-      release(ctx, x, last, nf.y, nf.rstd, lg);
+      release(ctx, h, last, lg);
     }
   }
 
@@ -447,46 +479,42 @@ export class Policy implements Disposable {
   async sequenceLogProbs(batch: ScoredBatch): Promise<{ sequence: Float64Array; tokens: Float32Array }> {
     this.assertAlive();
     const { targets } = this.targetsFor(batch, ...checkBatch(this.config, batch));
-    const { B, T, ids, pos, keyMask } = this.prepare(batch);
-    let x: Tensor;
+    const { B, T, h } = this.hidden(batch);
     try {
-      x = (await this.trunk(B, T, ids, pos, keyMask, false)).x;
-    } finally {
-      release(this.ctx, keyMask);
-    }
-    const nf = rmsnorm(this.ctx, x, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
-    release(this.ctx, x, nf.rstd);
-    try {
-      const { logp } = await this.headLogprobs(nf.y, targets);
+      const { logp } = await this.headLogprobs(h, targets);
       return this.alignLogp(logp, B, T);
     } finally {
-      release(this.ctx, nf.y);
+      release(this.ctx, h);
     }
   }
 
-  /** Training forward: sequence log-probs, keeping activations for `backward`. */
-  async forwardTrain(batch: ScoredBatch): Promise<TrainForward> {
+  /**
+   * Training forward: sequence log-probs, keeping what `backward` needs — every activation, or
+   * with `recompute: true` only each layer's input (backward then re-runs each layer's forward:
+   * ~1/3 more compute, activation memory O(layers·N·d) instead of O(layers·N·(8d + 3I))).
+   */
+  async forwardTrain(batch: ScoredBatch, options: { recompute?: boolean } = {}): Promise<TrainForward> {
     this.assertAlive();
     if (!this.trainable)
       throw new ModelError("STATE", `policy '${this.label}' is frozen; use sequenceLogProbs`);
     const { targets, scored } = this.targetsFor(batch, ...checkBatch(this.config, batch));
     const { B, T, ids, pos, keyMask } = this.prepare(batch);
     const ctx = this.ctx;
-    let trunk: { x: Tensor; layers: LayerActs[] };
+    let trunk: { x: Tensor; layers: (LayerActs | undefined)[]; inputs: Tensor[] };
     try {
-      trunk = await this.trunk(B, T, ids, pos, keyMask, true);
+      trunk = this.trunk(B, T, ids, pos, keyMask, options.recompute ? "inputs" : "all");
     } catch (e) {
-      release(ctx, keyMask);
+      release(ctx, keyMask, pos);
       throw e;
     }
-    const { x, layers } = trunk;
+    const { x, layers, inputs } = trunk;
     const nf = rmsnorm(ctx, x, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
     let head: { logp: Float32Array; lse: Float32Array };
     try {
       head = await this.headLogprobs(nf.y, targets);
     } catch (e) {
-      release(ctx, x, nf.y, nf.rstd, keyMask);
-      for (const L of layers) releaseLayer(ctx, L);
+      release(ctx, x, nf.y, nf.rstd, keyMask, pos, ...inputs);
+      for (const L of layers) if (L) releaseLayer(ctx, L);
       throw e;
     }
     const { tokens, sequence } = this.alignLogp(head.logp, B, T);
@@ -501,6 +529,7 @@ export class Policy implements Disposable {
       keyMask,
       targets,
       layers,
+      inputs,
       xFinal: x,
       hf: nf.y,
       rstdF: nf.rstd,
@@ -509,8 +538,8 @@ export class Policy implements Disposable {
       release: () => {
         if (state.released) return;
         state.released = true;
-        release(ctx, state.xFinal, state.hf, state.rstdF, state.keyMask);
-        for (const L of state.layers) releaseLayer(ctx, L);
+        release(ctx, state.xFinal, state.hf, state.rstdF, state.keyMask, state.pos, ...state.inputs);
+        for (const L of state.layers) if (L) releaseLayer(ctx, L);
       },
     };
     return state;
@@ -533,6 +562,12 @@ export class Policy implements Disposable {
         "INPUT_INVALID",
         `dSeq has ${dSeq.length} entries, expected one per row (${st.B})`,
       );
+    }
+    for (let b = 0; b < st.B; b++) {
+      if (!Number.isFinite(dSeq[b])) {
+        st.release();
+        throw new ModelError("INPUT_INVALID", `dSeq[${b}] = ${dSeq[b]}: expected a finite number`);
+      }
     }
     try {
       await this.backwardInner(st, dSeq);
@@ -586,7 +621,12 @@ export class Policy implements Disposable {
       const ones = ctx.tensor(new Float32Array(N).fill(1), [1, N], "bwd:ones");
       try {
         for (let l = c.numLayers - 1; l >= 0; l--) {
-          const L = st.layers[l] as LayerActs;
+          let L = st.layers[l];
+          if (!L) {
+            const r = this.layerForward(l, st.inputs[l] as Tensor, B, T, st.pos, st.keyMask);
+            release(ctx, r.out);
+            L = r.acts;
+          }
           const pre = `model.layers.${l}.`;
           const P = (n: string) => this.param(pre + n);
           const GL = (n: string) => G(pre + n);
@@ -645,6 +685,7 @@ export class Policy implements Disposable {
           });
           addInPlace(ctx, dx, n1b.dx);
           release(ctx, dh1, n1b.dx);
+          if (!st.layers[l]) releaseLayer(ctx, L); // recomputed: free at once
         }
         embeddingBackward(ctx, dx, st.ids, c.vocabSize, {
           out: G("model.embed_tokens.weight"),

@@ -7,6 +7,7 @@ import {
   type PreferencePair,
   Rng,
   type SequenceLogProbs,
+  type SftExample,
   sha256,
   sigmoid,
   softplus,
@@ -157,6 +158,25 @@ export class ToyPolicy implements PolicyLike {
       }
     });
     return logps;
+  }
+
+  /** SFT on completions (`SequencePolicyLike`). */
+  async accumulateSequenceGradient(
+    examples: readonly SftExample[],
+    lossGradient: (logps: Float64Array, tokens: Uint32Array) => Float64Array,
+  ): Promise<{ logps: Float64Array; tokens: Uint32Array }> {
+    const per = examples.map((e) => this.tokenLogps(e.completion));
+    const logps = Float64Array.from(per, (a) => this.#sum(a));
+    const tokens = Uint32Array.from(per, (a) => a.length);
+    const g = lossGradient(logps, tokens);
+    examples.forEach((e, i) => {
+      for (const t of this.tokens(e.completion)) {
+        const emb = this.embed(t);
+        const w = g[i]! * sigmoid(-this.#z(t));
+        for (let d = 0; d < this.dim; d++) this.#grad[d] = this.#grad[d]! + w * emb[d]!;
+      }
+    });
+    return { logps, tokens };
   }
 
   /** The accumulated gradient (tests). */

@@ -1,0 +1,212 @@
+import { createReadStream } from "node:fs";
+import { basename } from "node:path";
+import { createInterface } from "node:readline";
+import { gradeResponse } from "@sage/eval-math";
+import { z } from "zod";
+import type { PreferencePair } from "./data.js";
+import { describeValue, TrainerError } from "./errors.js";
+import { sha256 } from "./hash.js";
+import { Rng } from "./rng.js";
+import { describeZodError } from "./zod-issue.js";
+
+/** A problem to sample answers for: the prompt text and the reference answer. */
+export interface Problem {
+  readonly id: string;
+  readonly prompt: string;
+  readonly answer: string;
+  readonly level?: number;
+}
+
+const problemSchema = z.object({
+  id: z.union([z.string().min(1), z.number().int()]),
+  prompt: z.string().min(1).optional(),
+  question: z.string().min(1).optional(),
+  problem: z.string().min(1).optional(),
+  answer: z.union([z.string(), z.number()]),
+  level: z.number().int().optional(),
+});
+
+/**
+ * Read problems from JSONL: `id`, `prompt` (or `question` / `problem`), `answer`, optional
+ * `level`. Errors name file, line and field.
+ */
+export async function readProblems(path: string): Promise<Problem[]> {
+  const file = basename(path);
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  let n = 0;
+  for await (const text of createInterface({
+    input: createReadStream(path, { encoding: "utf8" }),
+    crlfDelay: Infinity,
+  })) {
+    n++;
+    if (text.trim() === "") continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new TrainerError(
+        "DATA_INVALID",
+        `${file}:${n}: field "(line)": expected one JSON object; ${(error as Error).message}`,
+      );
+    }
+    const parsed = problemSchema.safeParse(raw);
+    if (!parsed.success)
+      throw new TrainerError("DATA_INVALID", `${file}:${n}: ${describeZodError(parsed.error, raw).text}`);
+    const p = parsed.data;
+    const prompt = p.prompt ?? p.question ?? p.problem;
+    if (prompt === undefined) {
+      throw new TrainerError(
+        "DATA_INVALID",
+        `${file}:${n}: field "prompt": required (or "question" / "problem"); received undefined`,
+      );
+    }
+    const id = String(p.id);
+    if (seen.has(id)) {
+      throw new TrainerError(
+        "DATA_DUPLICATE_ID",
+        `${file}:${n}: field "id": expected ids to be unique; received ${describeValue(id)} again`,
+      );
+    }
+    seen.add(id);
+    out.push({ id, prompt, answer: String(p.answer), ...(p.level !== undefined ? { level: p.level } : {}) });
+  }
+  return out;
+}
+
+/** One response per prompt for sample index `sample` (0..n−1); must be deterministic in (prompts, sample). */
+export type SampleResponses = (prompts: readonly string[], sample: number) => Promise<string[]>;
+
+export interface BuildPairsOptions {
+  readonly problems: readonly Problem[];
+  readonly sample: SampleResponses;
+  /** Samples per prompt (≥ 2). */
+  readonly n: number;
+  /** Is `response` a correct answer to a problem whose answer is `answer`? Default: `@sage/eval-math`'s `gradeResponse`. */
+  readonly grade?: (response: string, answer: string) => boolean;
+  /** At most this many (correct, incorrect) pairs per prompt, drawn at random (default 4). */
+  readonly maxPairsPerPrompt?: number;
+  /** Seeds which pairs are drawn (default 0). */
+  readonly seed?: number;
+  /** Prompts per `sample` call (default 16). */
+  readonly batchSize?: number;
+  /** Called after each `sample` call with (calls done, calls in total). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface BuildPairsResult {
+  readonly pairs: PreferencePair[];
+  /** Pass rate per problem id (correct samples ÷ n). */
+  readonly passRates: Readonly<Record<string, number>>;
+  readonly stats: {
+    readonly problems: number;
+    readonly samples: number;
+    readonly meanPassRate: number;
+    /** Problems that gave at least one pair. */
+    readonly withPairs: number;
+    /** Problems with every sample correct / every sample wrong (no pair possible). */
+    readonly allCorrect: number;
+    readonly allWrong: number;
+  };
+}
+
+/**
+ * On-policy preference pairs: sample `n` responses per prompt, grade them, pair correct with
+ * incorrect answers (distinct texts only), record `difficulty = 1 − pass rate`. Pair ids are
+ * `<problem id>#<k>`; the pair's prompt is the prompt text that was sampled from.
+ */
+export async function buildOnPolicyPairs(options: BuildPairsOptions): Promise<BuildPairsResult> {
+  const { problems, n } = options;
+  const maxPairs = options.maxPairsPerPrompt ?? 4;
+  const batchSize = options.batchSize ?? 16;
+  if (!Number.isInteger(n) || n < 2) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `n (samples per prompt) must be an integer ≥ 2; received ${describeValue(n)}`,
+    );
+  }
+  if (!Number.isInteger(maxPairs) || maxPairs < 1) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `maxPairsPerPrompt must be an integer ≥ 1; received ${describeValue(maxPairs)}`,
+    );
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `batchSize must be an integer ≥ 1; received ${describeValue(batchSize)}`,
+    );
+  }
+  if (problems.length === 0) throw new TrainerError("DATA_EMPTY", "no problems to sample");
+  const grade =
+    options.grade ?? ((response: string, answer: string) => gradeResponse(response, answer).correct);
+  const responses: string[][] = problems.map(() => []);
+  const chunks = Math.ceil(problems.length / batchSize);
+  const total = chunks * n;
+  let done = 0;
+  for (let s = 0; s < problems.length; s += batchSize) {
+    const chunk = problems.slice(s, s + batchSize);
+    for (let j = 0; j < n; j++) {
+      const out = await options.sample(
+        chunk.map((p) => p.prompt),
+        j,
+      );
+      if (!Array.isArray(out) || out.length !== chunk.length || out.some((r) => typeof r !== "string")) {
+        throw new TrainerError(
+          "POLICY_INVALID",
+          `sample() must return one string per prompt (${chunk.length}); received ${describeValue(out)}`,
+        );
+      }
+      out.forEach((r, i) => {
+        responses[s + i]!.push(r);
+      });
+      options.onProgress?.(++done, total);
+    }
+  }
+  const pairs: PreferencePair[] = [];
+  const passRates: Record<string, number> = {};
+  let allCorrect = 0;
+  let allWrong = 0;
+  let withPairs = 0;
+  let rateSum = 0;
+  problems.forEach((problem, pi) => {
+    const correct: string[] = [];
+    const wrong: string[] = [];
+    for (const r of responses[pi]!) (grade(r, problem.answer) ? correct : wrong).push(r);
+    const rate = correct.length / n;
+    passRates[problem.id] = rate;
+    rateSum += rate;
+    if (wrong.length === 0) allCorrect++;
+    if (correct.length === 0) allWrong++;
+    const c = [...new Set(correct)];
+    const w = [...new Set(wrong)];
+    const combos: [string, string][] = [];
+    for (const a of c) for (const b of w) combos.push([a, b]);
+    if (combos.length === 0) return;
+    withPairs++;
+    const rng = new Rng((options.seed ?? 0) ^ Number.parseInt(sha256(problem.id).slice(0, 8), 16));
+    rng.shuffle(combos);
+    combos.slice(0, maxPairs).forEach(([chosen, rejected], k) => {
+      pairs.push({
+        id: `${problem.id}#${k}`,
+        prompt: problem.prompt,
+        chosen,
+        rejected,
+        difficulty: 1 - rate,
+        ...(problem.level !== undefined ? { level: problem.level } : {}),
+      });
+    });
+  });
+  return {
+    pairs,
+    passRates,
+    stats: {
+      problems: problems.length,
+      samples: problems.length * n,
+      meanPassRate: rateSum / problems.length,
+      withPairs,
+      allCorrect,
+      allWrong,
+    },
+  };
+}

@@ -1,0 +1,339 @@
+import { createReadStream } from "node:fs";
+import { basename, join } from "node:path";
+import { createInterface } from "node:readline";
+import { z } from "zod";
+import { type ChatMessage, type ChatTemplate, chatmlTemplate, renderCompletion } from "./chat-template.js";
+import { CheckpointManager, jsonStateProvider, type StateProvider } from "./checkpoint.js";
+import { learningRateAt } from "./dpo.js";
+import { describeValue, TrainerError } from "./errors.js";
+import { sha256 } from "./hash.js";
+import { MetricsLogger, type MetricsRecord } from "./metrics.js";
+import type { LogProbGradient } from "./policy.js";
+import { createProgress, type Progress, silentProgress } from "./progress.js";
+import { Rng, type RngState } from "./rng.js";
+import { StopController } from "./signals.js";
+import { describeZodError } from "./zod-issue.js";
+
+/** One supervised example: the loss is on `completion` tokens only. */
+export interface SftExample {
+  readonly id: string;
+  readonly prompt: string;
+  readonly completion: string;
+}
+
+/** What the SFT loop needs from a model (the WebGPU policy and the CPU test policy implement it). */
+export interface SequencePolicyLike {
+  /**
+   * Forward + backward of Σ_i dLoss/dℓθ(completion_i) · ℓθ(completion_i | prompt_i), added into the
+   * gradient buffers. `lossGradient` receives the sequence log-probs and completion token counts.
+   */
+  accumulateSequenceGradient(
+    examples: readonly SftExample[],
+    lossGradient: (logps: Float64Array, tokens: Uint32Array) => Float64Array,
+  ): Promise<{ logps: Float64Array; tokens: Uint32Array }>;
+  applyGradients(options: {
+    readonly learningRate: number;
+    readonly maxGradNorm: number | undefined;
+  }): Promise<{ gradNorm: number; applied: boolean }>;
+  discardGradients(): Promise<void>;
+  saveState(dir: string): Promise<void>;
+  loadState(dir: string): Promise<void>;
+}
+
+const messageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
+const sftLineSchema = z.object({
+  id: z.union([z.string().min(1), z.number().int()]).optional(),
+  prompt: z.string().optional(),
+  completion: z.string().optional(),
+  messages: z.array(messageSchema).min(2).optional(),
+});
+
+/**
+ * Read SFT examples (TRL formats): `{prompt, completion}` strings, or `{messages}` whose last message
+ * is the assistant's answer (rendered with `template`). Errors name file, line and field.
+ */
+export async function readSftExamples(
+  path: string,
+  template: ChatTemplate = chatmlTemplate,
+): Promise<SftExample[]> {
+  const file = basename(path);
+  const out: SftExample[] = [];
+  const seen = new Set<string>();
+  let n = 0;
+  const fail = (field: string, message: string): never => {
+    throw new TrainerError("DATA_INVALID", `${file}:${n}: field "${field}": ${message}`);
+  };
+  for await (const text of createInterface({
+    input: createReadStream(path, { encoding: "utf8" }),
+    crlfDelay: Infinity,
+  })) {
+    n++;
+    if (text.trim() === "") continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      fail("(line)", `expected one JSON object; ${(error as Error).message}`);
+    }
+    const parsed = sftLineSchema.safeParse(raw);
+    if (!parsed.success)
+      throw new TrainerError("DATA_INVALID", `${file}:${n}: ${describeZodError(parsed.error, raw).text}`);
+    const l = parsed.data;
+    let prompt: string;
+    let completion: string;
+    if (l.messages) {
+      const msgs = l.messages as ChatMessage[];
+      const last = msgs.at(-1)!;
+      if (last.role !== "assistant")
+        fail(
+          "messages",
+          `expected the last message to be the assistant's; received role ${describeValue(last.role)}`,
+        );
+      ({ prompt, completion } = renderCompletion(template, msgs.slice(0, -1), [last]));
+    } else {
+      if (l.prompt === undefined || l.prompt === "")
+        fail("prompt", "required (non-empty) unless messages are given");
+      if (l.completion === undefined || l.completion === "")
+        fail("completion", "required (non-empty) unless messages are given");
+      prompt = l.prompt!;
+      completion = l.completion!;
+    }
+    const id = l.id === undefined ? `line:${n}` : String(l.id);
+    if (seen.has(id)) fail("id", `expected ids to be unique; received ${describeValue(id)} again`);
+    seen.add(id);
+    out.push({ id, prompt, completion });
+  }
+  return out;
+}
+
+export const sftConfigSchema = z
+  .object({
+    steps: z.number().int().min(1),
+    batchSize: z.number().int().min(1).default(8),
+    learningRate: z.number().positive().finite().default(1e-4),
+    lrSchedule: z.enum(["constant", "linear", "cosine"]).default("constant"),
+    warmupSteps: z.number().int().min(0).default(0),
+    maxGradNorm: z.number().positive().finite().nullable().default(1),
+    seed: z.number().int().safe().default(0),
+    checkpointEvery: z.number().int().min(1).default(50),
+    keepCheckpoints: z.number().int().min(1).default(2),
+    maxNonFinite: z.number().int().min(1).default(3),
+  })
+  .strict();
+
+export type SftConfig = z.infer<typeof sftConfigSchema>;
+export type SftConfigInput = z.input<typeof sftConfigSchema>;
+
+export interface RunSftOptions {
+  readonly config: SftConfigInput;
+  readonly policy: SequencePolicyLike;
+  readonly examples: readonly SftExample[];
+  readonly runDir: string;
+  readonly resume?: boolean;
+  readonly progress?: boolean | Progress;
+  readonly stop?: StopController;
+  readonly onStep?: (record: MetricsRecord) => void | Promise<void>;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunSftResult {
+  readonly status: "completed" | "interrupted" | "nonfinite";
+  readonly step: number;
+  readonly checkpoint: string | undefined;
+  readonly resumedFrom: number | undefined;
+  readonly metricsPath: string;
+  readonly signal: NodeJS.Signals | undefined;
+}
+
+interface SftState {
+  step: number;
+  rng: RngState;
+  order: number[];
+  cursor: number;
+  epoch: number;
+  nonFiniteSteps: number;
+  dataHash: string;
+  config: SftConfig;
+}
+
+/**
+ * Supervised fine-tuning: token-mean next-token loss on completions (TRL's SFT with
+ * completion-only loss), epochs over the examples shuffled by the seeded RNG, the same
+ * checkpoint / resume / signal / non-finite machinery as `runDpo`. Metrics per step: `loss`
+ * (mean NLL per completion token), `num_tokens`, `grad_norm`, `learning_rate`, `epoch`.
+ */
+export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
+  const parsed = sftConfigSchema.safeParse(options.config);
+  if (!parsed.success) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `config: ${describeZodError(parsed.error, options.config).text}`,
+    );
+  }
+  const config = parsed.data;
+  const { policy, examples, runDir } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (examples.length === 0) throw new TrainerError("DATA_EMPTY", "runSft needs at least one example");
+  const dataHash = sha256(examples.map((e) => JSON.stringify([e.id, e.prompt, e.completion])).join("\n"));
+  const checkpoints = new CheckpointManager(join(runDir, "checkpoints"), {
+    keepLast: config.keepCheckpoints,
+  });
+  const latest = await checkpoints.latest();
+  if (latest && !options.resume) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `${runDir} already has a checkpoint (step ${latest.manifest.step}); resume it or use a new run folder`,
+    );
+  }
+  const rng = new Rng(config.seed);
+  const state: SftState = {
+    step: 0,
+    rng: rng.getState(),
+    order: [],
+    cursor: 0,
+    epoch: 0,
+    nonFiniteSteps: 0,
+    dataHash,
+    config,
+  };
+  const trainerProvider = jsonStateProvider<SftState>(
+    "trainer",
+    () => ({ ...state, rng: rng.getState() }),
+    (saved) => {
+      for (const key of Object.keys(config) as (keyof SftConfig)[]) {
+        if (key !== "steps" && saved.config[key] !== config[key]) {
+          throw new TrainerError(
+            "CONFIG_INVALID",
+            `cannot resume with a different config (${key}: checkpoint has ${describeValue(saved.config[key])}, config has ${describeValue(config[key])})`,
+          );
+        }
+      }
+      if (saved.dataHash !== dataHash)
+        throw new TrainerError("CONFIG_INVALID", "cannot resume on different data");
+      Object.assign(state, saved, { config });
+      rng.setState(saved.rng);
+    },
+  );
+  const policyProvider: StateProvider = {
+    name: "policy",
+    save: (d) => policy.saveState(d),
+    load: (d) => policy.loadState(d),
+  };
+  const providers = [trainerProvider, policyProvider];
+  let resumedFrom: number | undefined;
+  if (latest) {
+    await checkpoints.load(latest.path, providers);
+    resumedFrom = state.step;
+    log(`resumed from ${latest.path} (step ${state.step})`);
+  }
+  const metrics = await MetricsLogger.open(
+    join(runDir, "metrics.jsonl"),
+    resumedFrom === undefined ? {} : { resumeStep: resumedFrom },
+  );
+  const stop = options.stop ?? new StopController();
+  const ownStop = options.stop === undefined;
+  if (ownStop) stop.install(log);
+  const progress: Progress =
+    options.progress === true
+      ? createProgress({ total: config.steps, start: state.step, label: "sft" })
+      : options.progress === false || options.progress === undefined
+        ? silentProgress
+        : options.progress;
+  let lastCheckpoint = latest?.path;
+  let lastStep = latest?.manifest.step;
+  const save = async () => {
+    await metrics.flush();
+    lastCheckpoint = await checkpoints.save(state.step, providers);
+    lastStep = state.step;
+  };
+  const schedule = {
+    type: config.lrSchedule,
+    peak: config.learningRate,
+    warmupSteps: config.warmupSteps,
+    totalSteps: config.steps,
+  };
+  let status: RunSftResult["status"] = "completed";
+  try {
+    while (state.step < config.steps) {
+      if (stop.requested) {
+        status = "interrupted";
+        break;
+      }
+      const t0 = performance.now();
+      const batch: SftExample[] = [];
+      while (batch.length < Math.min(config.batchSize, examples.length)) {
+        if (state.cursor >= state.order.length) {
+          state.order = rng.shuffle(examples.map((_, i) => i));
+          state.cursor = 0;
+          state.epoch++;
+        }
+        batch.push(examples[state.order[state.cursor++]!]!);
+      }
+      let totalTokens = 0;
+      const out = await policy.accumulateSequenceGradient(
+        batch,
+        (_logps, tokens): LogProbGradient["chosen"] => {
+          totalTokens = tokens.reduce((a, b) => a + b, 0);
+          return new Float64Array(batch.length).fill(-1 / Math.max(1, totalTokens));
+        },
+      );
+      let nll = 0;
+      for (const v of out.logps) nll -= v;
+      const loss = nll / Math.max(1, totalTokens);
+      const learningRate = learningRateAt(state.step, schedule);
+      let gradNorm = Number.NaN;
+      let finite = Number.isFinite(loss);
+      if (finite) {
+        const r = await policy.applyGradients({ learningRate, maxGradNorm: config.maxGradNorm ?? undefined });
+        gradNorm = r.gradNorm;
+        finite = r.applied && Number.isFinite(r.gradNorm);
+      } else await policy.discardGradients();
+      state.step++;
+      if (!finite) {
+        state.nonFiniteSteps++;
+        const ids = batch.map((e) => e.id);
+        log(
+          `step ${state.step}: non-finite loss or gradient; update skipped (${state.nonFiniteSteps}/${config.maxNonFinite}); examples ${ids.join(", ")}`,
+        );
+        await metrics.log({
+          event: "nonfinite",
+          step: state.step,
+          example_ids: ids,
+          count: state.nonFiniteSteps,
+        });
+      }
+      const record: MetricsRecord = {
+        event: "train",
+        step: state.step,
+        loss,
+        num_tokens: totalTokens,
+        grad_norm: gradNorm,
+        learning_rate: learningRate,
+        epoch: state.epoch,
+        skipped: !finite,
+        "time/step_s": (performance.now() - t0) / 1000,
+      };
+      await metrics.log(record);
+      progress.update(state.step, { loss });
+      await options.onStep?.(record);
+      if (state.nonFiniteSteps >= config.maxNonFinite) {
+        status = "nonfinite";
+        break;
+      }
+      if (state.step % config.checkpointEvery === 0) await save();
+    }
+    if (status !== "nonfinite" && lastStep !== state.step) await save();
+  } finally {
+    progress.stop();
+    await metrics.close();
+    if (ownStop) stop.dispose();
+  }
+  return {
+    status,
+    step: state.step,
+    checkpoint: lastCheckpoint,
+    resumedFrom,
+    metricsPath: metrics.path,
+    signal: stop.signal,
+  };
+}

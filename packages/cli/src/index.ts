@@ -1,6 +1,7 @@
 export { type EvalCommandOptions, evalCommand, responseLineSchema } from "./commands/eval.js";
 export { type PairsCommandOptions, pairsCommand } from "./commands/pairs.js";
 export { type SelectCommandOptions, type SelectCommandResult, selectCommand } from "./commands/select.js";
+export { type SftCommandOptions, sftCommand } from "./commands/sft.js";
 export { type TrainCommandOptions, type TrainCommandResult, trainCommand } from "./commands/train.js";
 export { loadConfigFile, validateConfig } from "./config.js";
 export { CliError, type CliErrorCode } from "./errors.js";
@@ -12,7 +13,9 @@ export {
   type PairsConfig,
   pairsConfigSchema,
   type SelectConfig,
+  type SftFileConfig,
   selectConfigSchema,
+  sftFileConfigSchema,
   stabilityConfigSchema,
   type TrainConfig,
   trainConfigSchema,

@@ -37,7 +37,7 @@ function floatOption(name: string) {
 }
 
 /** Commands not registered yet, because what they drive does not work end to end yet. */
-export const MISSING_COMMANDS = ["demo", "sft", "bench"] as const;
+export const MISSING_COMMANDS = ["demo", "bench"] as const;
 
 /** Build the `sage` command tree (commander), writing through `io`. */
 export function createProgram(io: CliIo = processIo): Command {
@@ -201,6 +201,41 @@ export function createProgram(io: CliIo = processIo): Command {
         `${result.pairs.length} pairs from ${s.withPairs} of ${s.problems} problems (${s.samples} samples); ` +
           `mean pass rate ${(100 * s.meanPassRate).toFixed(1)}%; all correct ${s.allCorrect}, all wrong ${s.allWrong} → ${opts.out}\n`,
       );
+    });
+
+  program
+    .command("sft")
+    .description(
+      "Supervised fine-tuning on completions (prompt/completion or messages JSONL) on WebGPU, with checkpoints and resume",
+    )
+    .requiredOption(
+      "--data <file>",
+      "JSONL: {prompt, completion} or {messages} (last message = the completion), optional id",
+    )
+    .requiredOption(
+      "--model <dir>",
+      "HF model folder (config.json, *.safetensors, tokenizer.json) to start from",
+    )
+    .requiredOption("--run-dir <dir>", "metrics.jsonl and checkpoints/ go here")
+    .option(
+      "--config <file>",
+      "JSON or YAML config: {chatTemplate, train: {steps, batchSize, learningRate, …}, optimizer: {…}}",
+    )
+    .option("--steps <n>", "optimiser steps in total (overrides train.steps)", intOption("--steps", 1))
+    .option("--seed <n>", "seed (overrides train.seed)", intOption("--seed", 0))
+    .option("--resume", "continue from the newest checkpoint in --run-dir")
+    .option("--save-model <dir>", "after a completed run, save the model as an HF folder")
+    .option("--no-progress", "no progress bar")
+    .exitOverride()
+    .action(async (opts) => {
+      const { sftCommand } = await import("./commands/sft.js");
+      const r = await sftCommand(opts, (line) => io.stderr(`${line}\n`));
+      const { result } = r;
+      io.stdout(
+        `${result.status} at step ${result.step}${result.resumedFrom !== undefined ? ` (resumed from ${result.resumedFrom})` : ""}\n` +
+          `metrics: ${result.metricsPath}\ncheckpoint: ${result.checkpoint ?? "none"}\n`,
+      );
+      if (r.exitCode !== 0) throw new ExitCode(r.exitCode);
     });
 
   return program;

@@ -1,5 +1,5 @@
 import { SELECTOR_NAMES } from "@sage/curriculum";
-import { dpoTrainConfigSchema } from "@sage/trainer";
+import { dpoTrainConfigSchema, sftConfigSchema } from "@sage/trainer";
 import { z } from "zod";
 
 /** `@sage/stability` fields (all optional; defaults from the spec). */
@@ -123,3 +123,26 @@ export const pairsConfigSchema = z
   .strict();
 
 export type PairsConfig = z.infer<typeof pairsConfigSchema>;
+
+const optimizerSchema = z
+  .object({
+    beta1: z.number().min(0).lt(1),
+    beta2: z.number().min(0).lt(1),
+    eps: z.number().positive(),
+    weightDecay: z.number().min(0).finite(),
+  })
+  .partial()
+  .strict();
+
+/** Config file of `sage sft`. */
+export const sftFileConfigSchema = z
+  .object({
+    chatTemplate: z.enum(["chatml", "plain"]),
+    /** `@sage/trainer`'s `runSft` fields; `steps` may come from `--steps`. */
+    train: sftConfigSchema.partial(),
+    optimizer: optimizerSchema,
+  })
+  .partial()
+  .strict();
+
+export type SftFileConfig = z.infer<typeof sftFileConfigSchema>;

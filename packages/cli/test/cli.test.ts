@@ -51,7 +51,7 @@ describe("sage CLI parsing", () => {
     expect(top.code).toBe(0);
     expect(top.out).toContain("select");
     expect(top.out).toContain("eval");
-    for (const cmd of ["select", "eval", "train", "pairs"]) {
+    for (const cmd of ["select", "eval", "train", "pairs", "sft"]) {
       const r = await run([cmd, "--help"]);
       expect(r.code, cmd).toBe(0);
       expect(r.out).toContain(`Usage: sage ${cmd}`);

@@ -232,3 +232,45 @@ describe("sage pairs", () => {
     expect(r2.err).toContain('problems2.jsonl:1: field "answer"');
   });
 });
+
+describe("sage sft", () => {
+  it("fine-tunes on completions, resumes, rejects a bad config field, and saves a loadable model", async () => {
+    const data = join(dir, "sft.jsonl");
+    await writeFile(
+      data,
+      Array.from({ length: 12 }, (_, i) =>
+        JSON.stringify({ prompt: `${i % 10}+1=`, completion: String((i % 10) + 1) }),
+      ).join("\n"),
+    );
+    const cfg = join(dir, "sft.yaml");
+    await writeFile(cfg, "train: { batchSize: 4, learningRate: 0.03, checkpointEvery: 1 }\n");
+    const runDir = join(dir, "sft-run");
+    const base = [
+      "sft",
+      "--data",
+      data,
+      "--model",
+      modelDir,
+      "--run-dir",
+      runDir,
+      "--config",
+      cfg,
+      "--no-progress",
+    ];
+    const first = await run([...base, "--steps", "3"]);
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toContain("completed at step 3");
+    const saved = join(dir, "sft-model");
+    const second = await run([...base, "--steps", "5", "--resume", "--save-model", saved]);
+    expect(second.code, second.err).toBe(0);
+    expect(second.out).toContain("completed at step 5 (resumed from 3)");
+    const m = (await readMetrics(join(runDir, "metrics.jsonl"))).filter((r) => r.event === "train");
+    expect(m.map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(loadModelDir(saved).tokenizer).toBeDefined();
+    const bad = join(dir, "sft-bad.yaml");
+    await writeFile(bad, "train: { learningRate: -1 }\n");
+    const r3 = await run([...base.slice(0, 7), "--config", bad, "--steps", "1"]);
+    expect(r3.code).toBe(2);
+    expect(r3.err).toContain('sft-bad.yaml: field "train.learningRate"');
+  });
+});

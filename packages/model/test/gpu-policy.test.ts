@@ -152,7 +152,7 @@ describe.each(configs)("GPU policy vs f64 reference (%s)", (_n, c) => {
 });
 
 describe("GPU policy on the PyTorch fixture", () => {
-  it("matches torch logits and sequence log-probs within 1e-4", async () => {
+  it("matches torch logits and sequence log-probs within 1e-4, and every gradient", async () => {
     const dir = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "qwen2-tiny");
     const e = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8"));
     const m = loadModelDir(dir);
@@ -183,6 +183,32 @@ describe("GPU policy on the PyTorch fixture", () => {
     } finally {
       p.destroy();
     }
+    // Gradients of Σ_b w_b·seq_b straight against torch autograd (independent of our reference).
+    const t = Policy.create(ctx, m.config, m.weights);
+    try {
+      const fwd = await t.forwardTrain(batch);
+      await t.backward(fwd, e.loss_weights);
+      const grads = await t.readGrads();
+      for (const [name, g] of Object.entries(e.grads as Record<string, number[]>)) {
+        expectClose(grads[name] as Float32Array, g, `torch grad ${name}`);
+      }
+    } finally {
+      t.destroy();
+    }
+    await expectClean(ctx);
+  });
+});
+
+describe("device constraints", () => {
+  it("refuses a head_dim the attention kernel cannot run, before allocating", async () => {
+    const c = createConfig({ hiddenSize: 12, intermediateSize: 8, numLayers: 1, numHeads: 2, vocabSize: 5 });
+    let err: unknown;
+    try {
+      Policy.create(ctx, c, initWeights(c, 1));
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ModelError).code).toBe("CONFIG_UNSUPPORTED");
     await expectClean(ctx);
   });
 });

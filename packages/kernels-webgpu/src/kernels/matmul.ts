@@ -29,6 +29,8 @@ export interface BlockedConfig {
   /** Workgroup size along N-blocks and M-blocks (default 32 × 1). */
   wgX: number;
   wgY: number;
+  /** Use vec4 loads where the contiguous dimension allows it (default true). */
+  vec4: boolean;
 }
 
 export interface TiledConfig {
@@ -36,7 +38,7 @@ export interface TiledConfig {
   bk: number;
 }
 
-export const DEFAULT_BLOCKED: BlockedConfig = { rows: 8, cols: 8, wgX: 32, wgY: 1 };
+export const DEFAULT_BLOCKED: BlockedConfig = { rows: 8, cols: 8, wgX: 32, wgY: 1, vec4: true };
 export const DEFAULT_TILED: TiledConfig = { bk: 16 };
 
 export interface MatmulOptions {
@@ -84,23 +86,23 @@ function header(aType: string, bType: string): string {
   // Without a bias, A is bound here again (read-only twice is allowed) and never read.
   lines.push(`@group(0) @binding(${i++}) var<storage, read> bias: array<f32>;`);
   lines.push(`@group(0) @binding(${i++}) var<storage, read_write> c: array<f32>;`);
-  lines.push(`struct Params { M: u32, N: u32, K: u32, batch: u32, sa: u32, sb: u32, sc: u32, flags: u32 };`);
+  lines.push(
+    `struct Params { M: u32, N: u32, K: u32, batch: u32, sa: u32, sb: u32, sc: u32, flags: u32, am: u32, ak: u32, bk: u32, bn: u32 };`,
+  );
   lines.push(`@group(0) @binding(${i}) var<uniform> p: Params;`);
   return lines.join("\n");
 }
 
 /** WGSL for the naive kernel: one C element per invocation (16 × 16 workgroups). */
-export function matmulNaiveWgsl(f: KernelFlags): string {
-  const aIdx = f.transA ? "k * p.M + m" : "m * p.K + k";
-  const bIdx = f.transB ? "n * p.K + k" : "k * p.N + n";
+export function matmulNaiveWgsl(): string {
   return /* wgsl */ `${header("f32", "f32")}
 @compute @workgroup_size(16, 16)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = gid.x; let m = gid.y; let z = gid.z;
   if (m >= p.M || n >= p.N) { return; }
-  let ao = z * p.sa; let bo = z * p.sb;
+  let ao = z * p.sa + m * p.am; let bo = z * p.sb + n * p.bn;
   var s = 0.0;
-  for (var k = 0u; k < p.K; k++) { s = fma(a[ao + ${aIdx}], b[bo + ${bIdx}], s); }
+  for (var k = 0u; k < p.K; k++) { s = fma(a[ao + k * p.ak], b[bo + k * p.bk], s); }
   let ci = z * p.sc + m * p.N + n;
   if ((p.flags & 1u) != 0u) { s += bias[n]; }
   if ((p.flags & 2u) != 0u) { s += c[ci]; }
@@ -208,13 +210,13 @@ export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
   const bType = f.vecB ? "vec4<f32>" : "f32";
   const helpers = [
     f.vecA
-      ? `fn la4(i: u32, ok: bool) -> vec4<f32> { if (ok) { return a[i]; } return vec4<f32>(0.0); }`
-      : `fn la(i: u32, ok: bool) -> f32 { if (ok) { return a[i]; } return 0.0; }`,
+      ? `fn la4(i: u32, ok: bool) -> vec4<f32> { return select(vec4<f32>(0.0), a[min(i, arrayLength(&a) - 1u)], ok); }`
+      : `fn la(i: u32, ok: bool) -> f32 { return select(0.0, a[min(i, arrayLength(&a) - 1u)], ok); }`,
     f.vecB
-      ? `fn lb4(i: u32, ok: bool) -> vec4<f32> { if (ok) { return b[i]; } return vec4<f32>(0.0); }`
-      : `fn lb(i: u32, ok: bool) -> f32 { if (ok) { return b[i]; } return 0.0; }`,
-    `fn acc1(i: u32) -> f32 { if ((p.flags & 2u) != 0u) { return c[i]; } return 0.0; }`,
-    `fn lbias(n: u32) -> f32 { if (n < p.N && (p.flags & 1u) != 0u) { return bias[n]; } return 0.0; }`,
+      ? `fn lb4(i: u32, ok: bool) -> vec4<f32> { return select(vec4<f32>(0.0), b[min(i, arrayLength(&b) - 1u)], ok); }`
+      : `fn lb(i: u32, ok: bool) -> f32 { return select(0.0, b[min(i, arrayLength(&b) - 1u)], ok); }`,
+    `fn acc1(i: u32) -> f32 { return select(0.0, c[i], (p.flags & 2u) != 0u); }`,
+    `fn lbias(n: u32) -> f32 { return select(0.0, bias[min(n, arrayLength(&bias) - 1u)], n < p.N && (p.flags & 1u) != 0u); }`,
   ];
   // Unused helpers would be fine in WGSL, but la4 referencing `a` as vec4 only compiles when vecA.
   if (!f.transA && f.vecA) helpers[0] = "";
@@ -236,14 +238,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /** WGSL for the workgroup-memory tiled kernel: 64 × 64 tile of C, 16 × 16 invocations, 4 × 4 each. */
-export function matmulTiledWgsl(f: KernelFlags, cfg: TiledConfig): string {
+export function matmulTiledWgsl(cfg: TiledConfig): string {
   const BK = cfg.bk;
   const perA = (64 * BK) / 256;
-  // Thread-to-element maps follow each operand's contiguous dimension so loads coalesce.
-  const aMap = f.transA ? `let mm = i % 64u; let kk = i / 64u;` : `let kk = i % ${BK}u; let mm = i / ${BK}u;`;
-  const bMap = f.transB ? `let kk = i % ${BK}u; let nn = i / ${BK}u;` : `let nn = i % 64u; let kk = i / 64u;`;
-  const aIdx = f.transA ? "(k0 + kk) * p.M + m" : "m * p.K + k0 + kk";
-  const bIdx = f.transB ? "n * p.K + k0 + kk" : "(k0 + kk) * p.N + n";
+  // Thread-to-element maps follow each operand's contiguous dimension (a runtime choice: the
+  // stride of 1) so that loads coalesce.
+  const aMap = `let aKc = p.ak == 1u; let mm = select(i % 64u, i / ${BK}u, aKc); let kk = select(i / 64u, i % ${BK}u, aKc);`;
+  const bMap = `let bKc = p.bk == 1u; let nn = select(i % 64u, i / ${BK}u, bKc); let kk = select(i / 64u, i % ${BK}u, bKc);`;
+  const aIdx = "m * p.am + (k0 + kk) * p.ak";
+  const bIdx = "n * p.bn + (k0 + kk) * p.bk";
   return /* wgsl */ `${header("f32", "f32")}
 var<workgroup> As: array<f32, ${64 * BK}>;
 var<workgroup> Bs: array<f32, ${64 * BK}>;
@@ -331,19 +334,22 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
   // Validation is complete: only now allocate (nothing leaks on a thrown error).
   const c = outputTensor(ctx, options.out, outShape, "matmul:out", KERNEL);
   const runtimeFlags = (options.bias ? 1 : 0) | (options.accumulate ? 2 : 0);
-  const params = new Uint32Array([d.M, d.N, d.K, d.batch, d.sa, d.sb, d.sc, runtimeFlags]);
+  // Element strides of op(A)[m, k] and op(B)[k, n] inside one matrix.
+  const [am, ak] = flags.transA ? [1, d.M] : [d.K, 1];
+  const [bk, bn] = flags.transB ? [1, d.K] : [d.N, 1];
+  const params = new Uint32Array([d.M, d.N, d.K, d.batch, d.sa, d.sb, d.sc, runtimeFlags, am, ak, bk, bn]);
   const bindings = [a, b, options.bias ?? a, c, params];
   if (variant === "naive") {
     ctx.run({
       kernel: "matmul_naive",
-      code: matmulNaiveWgsl(flags),
+      code: matmulNaiveWgsl(),
       bindings,
       workgroups: [Math.ceil(d.N / 16), Math.ceil(d.M / 16), d.batch],
     });
   } else if (variant === "tiled") {
     ctx.run({
       kernel: "matmul_tiled",
-      code: matmulTiledWgsl(flags, tiledCfg),
+      code: matmulTiledWgsl(tiledCfg),
       bindings,
       workgroups: [Math.ceil(d.N / 64), Math.ceil(d.M / 64), d.batch],
     });
@@ -351,8 +357,8 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
     const cfg = blockedCfg;
     const bf: BlockedFlags = {
       ...flags,
-      vecA: (flags.transA ? d.M : d.K) % 4 === 0,
-      vecB: (flags.transB ? d.K : d.N) % 4 === 0,
+      vecA: cfg.vec4 && (flags.transA ? d.M : d.K) % 4 === 0,
+      vecB: cfg.vec4 && (flags.transB ? d.K : d.N) % 4 === 0,
     };
     ctx.run({
       kernel: "matmul_blocked",

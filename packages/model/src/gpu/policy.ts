@@ -126,6 +126,12 @@ export class Policy implements Disposable {
     weights: ModelWeights,
     options: PolicyOptions = {},
   ): Policy {
+    if (config.headDim % 4 !== 0) {
+      throw new ModelError(
+        "CONFIG_UNSUPPORTED",
+        `head_dim ${config.headDim}: the GPU attention kernel needs a multiple of 4`,
+      );
+    }
     const limit = ctx.limits.maxStorageBufferBindingSize;
     for (const s of parameterSpecs(config)) {
       const bytes = 4 * s.shape.reduce((a, b) => a * b, 1);

@@ -141,6 +141,15 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--ref-cache <dir>", "reference log-prob cache shared across runs (default <run-dir>/ref-cache)")
     .option("--skip-invalid", "skip invalid pair lines (each is reported) instead of stopping at the first")
     .option("--save-model <dir>", "after a completed run, save the trained model as an HF folder")
+    .option(
+      "--eval-problems <file>",
+      "held-out problems (JSONL: id, prompt, answer, level) for greedy pass@1 by level",
+    )
+    .option(
+      "--eval-every <n>",
+      "evaluate every n steps (overrides train.evalEvery)",
+      intOption("--eval-every", 1),
+    )
     .option("--no-progress", "no progress bar")
     .exitOverride()
     .action(async (opts) => {
@@ -177,7 +186,7 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--n <n>", "samples per problem (default 8)", intOption("--n", 2))
     .option(
       "--max-new-tokens <n>",
-      "tokens per answer at most (default 256)",
+      "tokens per answer at most (default 256, or what fits in the context)",
       intOption("--max-new-tokens", 1),
     )
     .option("--temperature <t>", "sampling temperature (default 1)", floatOption("--temperature"))

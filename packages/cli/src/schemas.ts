@@ -86,6 +86,11 @@ export const trainConfigSchema = z
     train: dpoTrainConfigSchema.partial(),
     /** `@sage/curriculum` fields, except `batchSize` and `stability.beta` (set in `train`). */
     curriculum: curriculumConfigSchema.omit({ batchSize: true }),
+    /** Greedy pass@1 evaluation on `--eval-problems` every `train.evalEvery` steps. */
+    eval: z
+      .object({ maxNewTokens: z.number().int().min(1), batchSize: z.number().int().min(1) })
+      .partial()
+      .strict(),
     /** AdamW moments and weight decay of the WebGPU optimiser. */
     optimizer: z
       .object({

@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CharTokenizer, createConfig, initWeights, loadModelDir, saveModelDir } from "@sage/model";
 import {
   type PreferencePair,
@@ -180,6 +182,7 @@ describe("sage pairs", () => {
 
     const cfg = join(dir, "small.yaml");
     await writeFile(cfg, "train: { batchSize: 2, beta: 0.5, learningRate: 0.01, checkpointEvery: 1 }\n");
+    const evalRun = join(dir, "onpolicy-run");
     const t = await run([
       "train",
       "--pairs",
@@ -187,17 +190,35 @@ describe("sage pairs", () => {
       "--model",
       modelDir,
       "--run-dir",
-      join(dir, "onpolicy-run"),
+      evalRun,
       "--config",
       cfg,
       "--selector",
       "uniform",
       "--steps",
       "2",
+      "--eval-problems",
+      problems,
+      "--eval-every",
+      "1",
       "--no-progress",
     ]);
     expect(t.code, t.err).toBe(0);
     expect(t.out).toContain("completed at step 2");
+    const evals = (await readMetrics(join(evalRun, "metrics.jsonl"))).filter((r) => r.event === "eval");
+    expect(evals.map((e) => e.step)).toEqual([1, 2]);
+    for (const e of evals) {
+      expect(e["eval/problems"]).toBe(8);
+      for (const key of [
+        "eval/pass@1",
+        "eval/pass@1/level_1",
+        "eval/pass@1/level_2",
+        "eval/pass@1/level_3",
+      ]) {
+        expect(e[key] as number).toBeGreaterThanOrEqual(0);
+        expect(e[key] as number).toBeLessThanOrEqual(1);
+      }
+    }
   });
 
   it("rejects a bad config field and a bad problems line", async () => {
@@ -272,5 +293,55 @@ describe("sage sft", () => {
     const r3 = await run([...base.slice(0, 7), "--config", bad, "--steps", "1"]);
     expect(r3.code).toBe(2);
     expect(r3.err).toContain('sft-bad.yaml: field "train.learningRate"');
+  });
+});
+
+describe("sage train and signals", () => {
+  it("SIGTERM writes a checkpoint and exits 143; --resume finishes the run", async () => {
+    const runDir = join(dir, "signal-run");
+    const bin = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "sage.js");
+    const args = [
+      "train",
+      "--pairs",
+      pairsPath,
+      "--model",
+      modelDir,
+      "--run-dir",
+      runDir,
+      "--config",
+      configPath,
+      "--no-progress",
+    ];
+    const child = spawn(
+      process.execPath,
+      ["--conditions=@sage/source", "--import", "tsx", bin, ...args, "--steps", "400"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += String(d)));
+    child.stderr.on("data", (d) => (stderr += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const t0 = Date.now();
+    for (;;) {
+      const m = await readMetrics(join(runDir, "metrics.jsonl"), {
+        allowMissing: true,
+        allowTornTail: true,
+      }).catch(() => []);
+      if (m.some((r) => r.step >= 2)) break;
+      if (Date.now() - t0 > 60_000) throw new Error(`no training step within 60 s: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    child.kill("SIGTERM");
+    expect(await exited, stderr).toBe(143);
+    expect(stderr).toContain("received SIGTERM");
+    const stoppedAt = Number(/interrupted at step (\d+)/.exec(stdout)?.[1]);
+    expect(stoppedAt).toBeGreaterThanOrEqual(2);
+    expect(stoppedAt).toBeLessThan(400);
+    const resumed = await run([...args, "--steps", String(stoppedAt + 2), "--resume"]);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.out).toContain(`completed at step ${stoppedAt + 2} (resumed from ${stoppedAt})`);
   });
 });

@@ -105,8 +105,10 @@ export {
 } from "./kernels/embedding.js";
 export {
   type BlockedConfig,
+  blockedApplies,
   DEFAULT_BLOCKED,
   DEFAULT_TILED,
+  type KernelFlags,
   type MatmulOptions,
   type MatmulVariant,
   matmul,

@@ -90,7 +90,7 @@ describe("attention", () => {
       { B: 2, Tq: 5, S: 5, H: 2, Hkv: 2, Dh: 8 },
       { B: 2, Tq: 7, S: 7, H: 4, Hkv: 2, Dh: 8, maskKind: "left" },
       { B: 3, Tq: 9, S: 9, H: 6, Hkv: 1, Dh: 16, maskKind: "right" },
-      { B: 1, Tq: 33, S: 33, H: 3, Hkv: 3, Dh: 12, maskKind: "random" },
+      { B: 1, Tq: 33, S: 33, H: 3, Hkv: 3, Dh: 8, maskKind: "random" },
       { B: 1, Tq: 6, S: 6, H: 2, Hkv: 1, Dh: 4, causal: false, maskKind: "random" },
     ];
     let seed = 10;

@@ -1,5 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type GpuContext, KernelError, type MatmulVariant, matmul } from "../src/index.js";
+import {
+  type BlockedConfig,
+  type GpuContext,
+  KernelError,
+  type MatmulVariant,
+  matmul,
+} from "../src/index.js";
 import { matmulRef } from "../src/reference/matmul.js";
 import { assertAllclose, createTestContext, expectClean, randomF32, rng } from "../src/testing.js";
 
@@ -29,7 +35,12 @@ interface Case {
   accumulate?: boolean;
 }
 
-async function check(c: Case, variant: MatmulVariant, seed: number): Promise<void> {
+async function check(
+  c: Case,
+  variant: MatmulVariant,
+  seed: number,
+  blocked?: Partial<BlockedConfig>,
+): Promise<void> {
   const batch = c.batch ?? 1;
   const aB = c.aBatched ?? batch > 1;
   const bB = c.bBatched ?? batch > 1;
@@ -46,6 +57,7 @@ async function check(c: Case, variant: MatmulVariant, seed: number): Promise<voi
   using init = initData ? ctx.tensor(initData, outShape, "C0") : undefined;
   const out = matmul(ctx, a, b, {
     variant,
+    ...(blocked ? { blocked } : {}),
     ...(c.transA ? { transA: true } : {}),
     ...(c.transB ? { transB: true } : {}),
     ...(bias ? { bias } : {}),
@@ -69,10 +81,20 @@ async function check(c: Case, variant: MatmulVariant, seed: number): Promise<voi
   assertAllclose(got, want, { ...tol(c.K), label: `${variant} ${JSON.stringify(c)}` });
 }
 
-const variants: MatmulVariant[] = ["naive", "blocked", "tiled"];
+// Each distinct shader costs an LLVM compile on lavapipe the first time (≈4 s for the default
+// 8 × 8 blocked kernel on a cold Mesa cache, < 1 s for 4 × 4). The broad shape sweep therefore
+// runs the blocked generator with a 4 × 4 block (same code paths: all transposes, bounds checks;
+// unaligned shapes fall back to the tiled kernel); the default 8 × 8 block is checked on the
+// layouts the model uses.
+const SMALL_BLOCK: Partial<BlockedConfig> = { rows: 4, cols: 4 };
+const variants: [MatmulVariant, Partial<BlockedConfig> | undefined][] = [
+  ["naive", undefined],
+  ["blocked", SMALL_BLOCK],
+  ["tiled", undefined],
+];
 
 describe("matmul", () => {
-  for (const variant of variants) {
+  for (const [variant, blocked] of variants) {
     it(`${variant}: all transposes, odd sizes, size-1 dims, bias, batch, accumulate`, async () => {
       const r = rng(7);
       const cases: Case[] = [
@@ -93,7 +115,7 @@ describe("matmul", () => {
       for (const base of cases) {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) {
-            await check({ ...base, transA, transB }, variant, seed++);
+            await check({ ...base, transA, transB }, variant, seed++, blocked);
           }
         }
       }
@@ -110,10 +132,25 @@ describe("matmul", () => {
           },
           variant,
           seed++,
+          blocked,
         );
       }
     });
   }
+
+  it("blocked, default 8 × 8 block: the model's layouts (x·Wᵀ, dY·W, dYᵀ·X), odd sizes, bias, accumulate", async () => {
+    const cases: Case[] = [
+      { M: 37, N: 24, K: 16, transB: true, bias: true }, // forward projection, vec4 loads
+      { M: 37, N: 16, K: 24 }, // dX = dY·W
+      { M: 24, N: 16, K: 37, transA: true, accumulate: true }, // dW += dYᵀ·X
+      { M: 9, N: 12, K: 8, transB: true, batch: 2, bBatched: false }, // broadcast weight
+      { M: 1, N: 4, K: 3, transA: true, transB: false, bias: true },
+      { M: 12, N: 5, K: 4, transA: true, transB: true }, // N not a multiple of the block
+      { M: 9, N: 13, K: 7, transB: true }, // unaligned: runs the tiled kernel
+    ];
+    let seed = 900;
+    for (const c of cases) await check(c, "blocked", seed++);
+  });
 
   it("blocked config is parameterised (rows/cols/workgroup)", async () => {
     const aData = randomF32(37 * 29, 1);
@@ -124,7 +161,7 @@ describe("matmul", () => {
     for (const blocked of [
       { rows: 4, cols: 4, wgX: 8, wgY: 8 },
       { rows: 1, cols: 16, wgX: 64, wgY: 1 },
-      { rows: 16, cols: 12, wgX: 4, wgY: 4 },
+      { rows: 12, cols: 4, wgX: 4, wgY: 4 },
     ]) {
       using c = matmul(ctx, a, b, { variant: "blocked", blocked });
       assertAllclose(await c.read(), want, { ...tol(29), label: JSON.stringify(blocked) });

@@ -62,6 +62,7 @@ export {
   type BuildPairsOptions,
   type BuildPairsResult,
   buildOnPolicyPairs,
+  evaluatePassAt1,
   type Problem,
   readProblems,
   type SampleResponses,

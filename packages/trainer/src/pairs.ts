@@ -210,3 +210,49 @@ export async function buildOnPolicyPairs(options: BuildPairsOptions): Promise<Bu
     },
   };
 }
+
+/**
+ * pass@1 of one sample per problem (use a greedy sampler), overall and per stratum (`level`), as
+ * metric names for the `evaluate` hook of `runDpo`: `eval/pass@1`, `eval/pass@1/level_<n>`,
+ * `eval/problems`. Grading defaults to `@sage/eval-math`'s `gradeResponse`.
+ */
+export async function evaluatePassAt1(
+  problems: readonly Problem[],
+  sample: SampleResponses,
+  options: {
+    readonly grade?: (response: string, answer: string) => boolean;
+    readonly batchSize?: number;
+  } = {},
+): Promise<Record<string, number>> {
+  if (problems.length === 0) throw new TrainerError("DATA_EMPTY", "no evaluation problems");
+  const grade =
+    options.grade ?? ((response: string, answer: string) => gradeResponse(response, answer).correct);
+  const batchSize = options.batchSize ?? 16;
+  const byStratum = new Map<string, { n: number; correct: number }>();
+  let correct = 0;
+  for (let s = 0; s < problems.length; s += batchSize) {
+    const chunk = problems.slice(s, s + batchSize);
+    const out = await sample(
+      chunk.map((p) => p.prompt),
+      0,
+    );
+    chunk.forEach((p, i) => {
+      const ok = grade(out[i] ?? "", p.answer);
+      if (ok) correct++;
+      if (p.level !== undefined) {
+        const key = `eval/pass@1/level_${p.level}`;
+        const g = byStratum.get(key) ?? { n: 0, correct: 0 };
+        g.n++;
+        if (ok) g.correct++;
+        byStratum.set(key, g);
+      }
+    });
+  }
+  const result: Record<string, number> = {
+    "eval/pass@1": correct / problems.length,
+    "eval/problems": problems.length,
+  };
+  for (const [key, g] of [...byStratum.entries()].sort(([a], [b]) => a.localeCompare(b)))
+    result[key] = g.correct / g.n;
+  return result;
+}

@@ -373,7 +373,11 @@ function concat(parts: readonly Float32Array[]): Float32Array {
 }
 
 export interface WebGpuSamplerOptions {
-  readonly maxNewTokens: number;
+  /**
+   * New tokens at most. Default: 256, or what fits in the model's context after the longest prompt
+   * of the call when that is less. An explicit value that does not fit is an error.
+   */
+  readonly maxNewTokens?: number;
   /** 0 = greedy (then all n samples are equal: use > 0 for pairs). Default 1. */
   readonly temperature?: number;
   readonly topK?: number;
@@ -394,8 +398,15 @@ export function webGpuSampler(
 ): SampleResponses {
   return async (prompts, sample) => {
     const ids = prompts.map((p) => tokenizer.encode(p));
+    const room = policy.config.maxPositionEmbeddings - Math.max(...ids.map((x) => x.length));
+    if (room < 1) {
+      throw new TrainerError(
+        "DATA_INVALID",
+        `a prompt of ${policy.config.maxPositionEmbeddings - room} tokens leaves no room in the model's context (${policy.config.maxPositionEmbeddings})`,
+      );
+    }
     const r = await policy.generate(ids, {
-      maxNewTokens: options.maxNewTokens,
+      maxNewTokens: options.maxNewTokens ?? Math.min(256, room),
       temperature: options.temperature ?? 1,
       ...(options.topK !== undefined ? { topK: options.topK } : {}),
       ...(options.topP !== undefined ? { topP: options.topP } : {}),

@@ -1,7 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildOnPolicyPairs, type Problem, readProblems, TrainerError } from "../src/index.js";
+import {
+  buildOnPolicyPairs,
+  evaluatePassAt1,
+  type Problem,
+  readProblems,
+  TrainerError,
+} from "../src/index.js";
 import { tempDir } from "./helpers/data.js";
 
 const problems: Problem[] = [
@@ -91,5 +97,19 @@ describe("readProblems", () => {
     const noPrompt = join(dir, "np.jsonl");
     await writeFile(noPrompt, JSON.stringify({ id: 1, answer: "1" }));
     await expect(readProblems(noPrompt)).rejects.toThrow(/np\.jsonl:1: field "prompt"/);
+  });
+});
+
+describe("evaluatePassAt1", () => {
+  it("grades one sample per problem, overall and by level", async () => {
+    // sample 0: easy right (j < 3), mid right (j even), never wrong, always right → 3 of 4
+    const r = await evaluatePassAt1(problems, fakeSample, { batchSize: 3 });
+    expect(r).toEqual({
+      "eval/pass@1": 0.75,
+      "eval/problems": 4,
+      "eval/pass@1/level_1": 1,
+      "eval/pass@1/level_2": 1,
+    });
+    await expect(evaluatePassAt1([], fakeSample)).rejects.toMatchObject({ code: "DATA_EMPTY" });
   });
 });

@@ -81,6 +81,7 @@ export async function pairsCommand(
       : undefined;
   try {
     const topK = o.topK ?? file.topK;
+    const maxNewTokens = o.maxNewTokens ?? file.maxNewTokens;
     const topP = o.topP ?? file.topP;
     const result = await buildOnPolicyPairs({
       problems,
@@ -89,7 +90,7 @@ export async function pairsCommand(
       maxPairsPerPrompt: pick(o.maxPairsPerPrompt, file.maxPairsPerPrompt, 4),
       seed: pick(o.seed, file.seed, 0),
       sample: webGpuSampler(policy, model.tokenizer, {
-        maxNewTokens: pick(o.maxNewTokens, file.maxNewTokens, 256),
+        ...(maxNewTokens !== undefined ? { maxNewTokens } : {}),
         temperature: pick(o.temperature, file.temperature, 1),
         seed: pick(o.seed, file.seed, 0),
         ...(topK !== undefined ? { topK } : {}),

@@ -6,11 +6,14 @@ import {
   CHAT_TEMPLATES,
   curriculumSelector,
   type DpoTrainConfigInput,
+  evaluatePassAt1,
   exitCodeForSignal,
   type RunDpoResult,
   readPreferencePairs,
+  readProblems,
   runDpo,
   WebGpuPolicy,
+  webGpuSampler,
 } from "@sage/trainer";
 import { loadConfigFile } from "../config.js";
 import { CliError } from "../errors.js";
@@ -30,6 +33,8 @@ export interface TrainCommandOptions {
   readonly skipInvalid?: boolean;
   readonly saveModel?: string;
   readonly progress?: boolean;
+  readonly evalProblems?: string;
+  readonly evalEvery?: number;
 }
 
 export interface TrainCommandResult {
@@ -77,6 +82,15 @@ export async function trainCommand(
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
   } as DpoTrainConfigInput;
   const selectorName = (o.selector ?? file.selector ?? "sage") as SelectorName;
+  const evalEvery = o.evalEvery ?? file.train?.evalEvery ?? 0;
+  if (o.evalProblems && evalEvery === 0) {
+    throw new CliError("USAGE", "--eval-problems needs --eval-every <n> (or train.evalEvery in --config)");
+  }
+  if (evalEvery > 0 && !o.evalProblems) {
+    throw new CliError("USAGE", "evaluation every n steps needs --eval-problems <file>");
+  }
+  if (o.evalEvery !== undefined) (train as { evalEvery?: number }).evalEvery = o.evalEvery;
+  const evalProblems = o.evalProblems ? await readProblems(o.evalProblems) : undefined;
   const ctx = await createContext({ label: "sage-train" });
   const adapter = ctx.report ? formatAdapter(ctx.report) : "unknown adapter";
   log(`adapter: ${adapter}`);
@@ -85,8 +99,23 @@ export async function trainCommand(
   try {
     policy = Policy.create(ctx, model.config, model.weights);
     gpu = new WebGpuPolicy({ policy, tokenizer: model.tokenizer, ...stripUndefined(file.optimizer ?? {}) });
+    const trained = policy;
+    const tokenizer = model.tokenizer;
     const result = await runDpo({
       config: train,
+      ...(evalProblems
+        ? {
+            evaluate: () =>
+              evaluatePassAt1(
+                evalProblems,
+                webGpuSampler(trained, tokenizer, {
+                  ...(file.eval?.maxNewTokens !== undefined ? { maxNewTokens: file.eval.maxNewTokens } : {}),
+                  temperature: 0,
+                }),
+                { batchSize: file.eval?.batchSize ?? 16 },
+              ),
+          }
+        : {}),
       policy: gpu,
       selector: curriculumSelector(
         selectorName,

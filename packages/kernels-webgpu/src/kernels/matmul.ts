@@ -6,8 +6,11 @@
  * - `naive`: one output per invocation, scalar loads (reference for benchmarks).
  * - `blocked` (default on software adapters such as lavapipe): no workgroup memory; each
  *   invocation keeps a `rows × cols` block of C in registers and walks K four at a time with
- *   vec4 loads (scalar, guarded loads when the contiguous dimension is not a multiple of 4).
- *   lavapipe runs invocations as SIMD lanes, so barrier-free register blocking wins there.
+ *   vec4 loads. lavapipe runs invocations as SIMD lanes, so barrier-free register blocking wins
+ *   there. Needs the operands' contiguous dimensions to be multiples of 4; other shapes (rare in
+ *   a model: a tiny vocabulary) run the tiled kernel. Bias and accumulate are runtime flags and
+ *   transposes are runtime strides in the naive/tiled kernels, so few shader variants exist —
+ *   each costs an LLVM compile on lavapipe (≈4 s cold for the 8 × 8 blocked kernel).
  * - `tiled` (default on hardware adapters): classic workgroup-memory tiling, a `64 × 64` tile of
  *   C per 16×16 workgroup (4×4 per invocation), K in steps of `bk`.
  *
@@ -29,8 +32,6 @@ export interface BlockedConfig {
   /** Workgroup size along N-blocks and M-blocks (default 32 × 1). */
   wgX: number;
   wgY: number;
-  /** Use vec4 loads where the contiguous dimension allows it (default true). */
-  vec4: boolean;
 }
 
 export interface TiledConfig {
@@ -38,7 +39,7 @@ export interface TiledConfig {
   bk: number;
 }
 
-export const DEFAULT_BLOCKED: BlockedConfig = { rows: 8, cols: 8, wgX: 32, wgY: 1, vec4: true };
+export const DEFAULT_BLOCKED: BlockedConfig = { rows: 8, cols: 8, wgX: 32, wgY: 1 };
 export const DEFAULT_TILED: TiledConfig = { bk: 16 };
 
 export interface MatmulOptions {
@@ -110,38 +111,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
-export interface BlockedFlags extends KernelFlags {
-  /** A's contiguous dimension (K, or M when transposed) is a multiple of 4: vec4 loads. */
-  vecA: boolean;
-  vecB: boolean;
-}
-
-/** WGSL for the register-blocked kernel (no workgroup memory). */
-export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
+/**
+ * WGSL for the register-blocked kernel (no workgroup memory, vec4 loads only). Requires the
+ * contiguous dimension of each operand to be a multiple of 4 (A: K, or M with `transA`; B: N, or
+ * K with `transB`); {@link matmul} uses the tiled kernel for other shapes.
+ */
+export function matmulBlockedWgsl(f: KernelFlags, cfg: BlockedConfig): string {
   const RM = cfg.rows;
   const Q = cfg.cols / 4;
   const RN = cfg.cols;
   const L: string[] = [];
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-  // Loads of A: a{r} = vec4 over kk of A[m0 + r, k + kk].
+  // Loads of A: a{r} = vec4 over kk of A[m0 + r, k + kk] (rows clamped: extra rows are never stored).
   if (!f.transA) {
-    for (const r of range(RM)) {
-      if (f.vecA) L.push(`let a${r} = a[(ao + ar${r} + k) >> 2u];`);
-      else
-        L.push(
-          `let a${r} = vec4<f32>(${range(4).map((kk) => `la(ao + ar${r} + k + ${kk}u, k + ${kk}u < p.K)`)});`,
-        );
-    }
+    for (const r of range(RM)) L.push(`let a${r} = a[(ao + ar${r} + k) >> 2u];`);
   } else {
     for (const kk of range(4)) {
       for (const q of range(RM / 4)) {
         const base = `ao + (k + ${kk}u) * p.M + m0 + ${4 * q}u`;
-        if (f.vecA)
-          L.push(`let at${kk}_${q} = la4((${base}) >> 2u, k + ${kk}u < p.K && m0 + ${4 * q}u < p.M);`);
-        else
-          L.push(
-            `let at${kk}_${q} = vec4<f32>(${range(4).map((j) => `la(${base} + ${j}u, k + ${kk}u < p.K && m0 + ${4 * q + j}u < p.M)`)});`,
-          );
+        L.push(`let at${kk}_${q} = la4((${base}) >> 2u, k + ${kk}u < p.K && m0 + ${4 * q}u < p.M);`);
       }
     }
     for (const r of range(RM)) {
@@ -155,21 +143,11 @@ export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
     for (const kk of range(4)) {
       for (const q of range(Q)) {
         const base = `bo + (k + ${kk}u) * p.N + n0 + ${4 * q}u`;
-        if (f.vecB)
-          L.push(`let b${kk}_${q} = lb4((${base}) >> 2u, k + ${kk}u < p.K && n0 + ${4 * q}u < p.N);`);
-        else
-          L.push(
-            `let b${kk}_${q} = vec4<f32>(${range(4).map((j) => `lb(${base} + ${j}u, k + ${kk}u < p.K && n0 + ${4 * q + j}u < p.N)`)});`,
-          );
+        L.push(`let b${kk}_${q} = lb4((${base}) >> 2u, k + ${kk}u < p.K && n0 + ${4 * q}u < p.N);`);
       }
     }
   } else {
-    for (const cc of range(RN)) {
-      const base = `bo + min(n0 + ${cc}u, p.N - 1u) * p.K + k`;
-      if (f.vecB) L.push(`let bt${cc} = b[(${base}) >> 2u];`);
-      else
-        L.push(`let bt${cc} = vec4<f32>(${range(4).map((kk) => `lb(${base} + ${kk}u, k + ${kk}u < p.K)`)});`);
-    }
+    for (const cc of range(RN)) L.push(`let bt${cc} = b[(bo + min(n0 + ${cc}u, p.N - 1u) * p.K + k) >> 2u];`);
     for (const kk of range(4)) {
       for (const q of range(Q)) {
         L.push(`let b${kk}_${q} = vec4<f32>(${range(4).map((j) => `bt${4 * q + j}[${kk}]`)});`);
@@ -196,8 +174,7 @@ export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
     store.push(`if (m0 + ${r}u < p.M) {`);
     for (const q of range(Q)) {
       const n = `n0 + ${4 * q}u`;
-      store.push(`  { var v = acc${r}_${q};`);
-      store.push(`    v += vec4<f32>(${range(4).map((j) => `lbias(${n} + ${j}u)`)});`);
+      store.push(`  { let v = acc${r}_${q} + vec4<f32>(${range(4).map((j) => `lbias(${n} + ${j}u)`)});`);
       const ci = `co + (m0 + ${r}u) * p.N + ${n}`;
       for (const j of range(4)) {
         store.push(`    if (${n} + ${j}u < p.N) { c[${ci} + ${j}u] = v[${j}] + acc1(${ci} + ${j}u); }`);
@@ -206,22 +183,13 @@ export function matmulBlockedWgsl(f: BlockedFlags, cfg: BlockedConfig): string {
     }
     store.push("}");
   }
-  const aType = f.vecA ? "vec4<f32>" : "f32";
-  const bType = f.vecB ? "vec4<f32>" : "f32";
   const helpers = [
-    f.vecA
-      ? `fn la4(i: u32, ok: bool) -> vec4<f32> { return select(vec4<f32>(0.0), a[min(i, arrayLength(&a) - 1u)], ok); }`
-      : `fn la(i: u32, ok: bool) -> f32 { return select(0.0, a[min(i, arrayLength(&a) - 1u)], ok); }`,
-    f.vecB
-      ? `fn lb4(i: u32, ok: bool) -> vec4<f32> { return select(vec4<f32>(0.0), b[min(i, arrayLength(&b) - 1u)], ok); }`
-      : `fn lb(i: u32, ok: bool) -> f32 { return select(0.0, b[min(i, arrayLength(&b) - 1u)], ok); }`,
+    `fn la4(i: u32, ok: bool) -> vec4<f32> { return select(vec4<f32>(0.0), a[min(i, arrayLength(&a) - 1u)], ok); }`,
+    `fn lb4(i: u32, ok: bool) -> vec4<f32> { return select(vec4<f32>(0.0), b[min(i, arrayLength(&b) - 1u)], ok); }`,
     `fn acc1(i: u32) -> f32 { return select(0.0, c[i], (p.flags & 2u) != 0u); }`,
     `fn lbias(n: u32) -> f32 { return select(0.0, bias[min(n, arrayLength(&bias) - 1u)], n < p.N && (p.flags & 1u) != 0u); }`,
   ];
-  // Unused helpers would be fine in WGSL, but la4 referencing `a` as vec4 only compiles when vecA.
-  if (!f.transA && f.vecA) helpers[0] = "";
-  if (f.transB && f.vecB) helpers[1] = "";
-  return /* wgsl */ `${header(aType, bType)}
+  return /* wgsl */ `${header("vec4<f32>", "vec4<f32>")}
 ${helpers.join("\n")}
 @compute @workgroup_size(${cfg.wgX}, ${cfg.wgY})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -235,6 +203,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   ${store.join("\n  ")}
 }`;
+}
+
+/** Whether the blocked kernel applies: both operands' contiguous dimensions are multiples of 4. */
+export function blockedApplies(M: number, N: number, K: number, transA: boolean, transB: boolean): boolean {
+  return (transA ? M : K) % 4 === 0 && (transB ? K : N) % 4 === 0;
 }
 
 /** WGSL for the workgroup-memory tiled kernel: 64 × 64 tile of C, 16 × 16 invocations, 4 × 4 each. */
@@ -326,11 +299,13 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
     transA: options.transA === true,
     transB: options.transB === true,
   };
-  const variant = matmulVariantFor(ctx, options.variant);
+  let variant = matmulVariantFor(ctx, options.variant);
   const tiledCfg = { ...DEFAULT_TILED, ...options.tiled };
   const blockedCfg = { ...DEFAULT_BLOCKED, ...options.blocked };
-  if (variant === "tiled") checkTiled(tiledCfg);
   if (variant === "blocked") checkBlocked(blockedCfg, flags.transA);
+  // The blocked kernel uses vec4 loads only; other shapes go to the tiled kernel.
+  if (variant === "blocked" && !blockedApplies(d.M, d.N, d.K, flags.transA, flags.transB)) variant = "tiled";
+  if (variant === "tiled") checkTiled(tiledCfg);
   // Validation is complete: only now allocate (nothing leaks on a thrown error).
   const c = outputTensor(ctx, options.out, outShape, "matmul:out", KERNEL);
   const runtimeFlags = (options.bias ? 1 : 0) | (options.accumulate ? 2 : 0);
@@ -355,14 +330,9 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
     });
   } else {
     const cfg = blockedCfg;
-    const bf: BlockedFlags = {
-      ...flags,
-      vecA: cfg.vec4 && (flags.transA ? d.M : d.K) % 4 === 0,
-      vecB: cfg.vec4 && (flags.transB ? d.K : d.N) % 4 === 0,
-    };
     ctx.run({
       kernel: "matmul_blocked",
-      code: matmulBlockedWgsl(bf, cfg),
+      code: matmulBlockedWgsl(flags, cfg),
       bindings,
       workgroups: [
         Math.ceil(Math.ceil(d.N / cfg.cols) / cfg.wgX),

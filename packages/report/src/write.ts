@@ -1,0 +1,136 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { chartSpecs, type FontOptions, renderSvg, resolveFont, svgToPng } from "./charts.js";
+import { ReportError } from "./errors.js";
+import { type RenderedChart, renderHtml } from "./html.js";
+import { summarizeRuns } from "./summary.js";
+import type { ReportInput, ReportSummary } from "./types.js";
+import { verdict } from "./verdict.js";
+
+/** Write `data` to `path` atomically: a temp file in the same folder, fsync, rename over `path`. */
+export async function atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    const handle = await open(tmp, "w");
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw new ReportError("WRITE_FAILED", `could not write ${path}: ${String(error)}`, { cause: error });
+  }
+}
+
+/** Options of `writeReport`. */
+export interface WriteReportOptions {
+  /** Font for the PNGs (see `resolveFont`). */
+  font?: FontOptions;
+  /** PNG pixels per SVG pixel (default 2). */
+  scale?: number;
+  /** Write the PNGs (default true). The HTML never needs them. */
+  png?: boolean;
+  /** Called with each warning (also returned); default: none, the caller decides. */
+  onWarning?: (message: string) => void;
+}
+
+/** Paths written by `writeReport`, plus what was computed. */
+export interface WrittenReport {
+  /** `<outDir>/report.html` */
+  html: string;
+  /** `<outDir>/<chart>.png`, one per chart, in page order. */
+  pngs: string[];
+  /** `<outDir>/report.json`: title, adapter, machine, config, summary and verdict. */
+  json: string;
+  summary: ReportSummary;
+  verdict: string;
+  warnings: string[];
+}
+
+/**
+ * Write the report for `input` into `outDir` (created if missing): `report.html` (self-contained),
+ * one PNG per chart and `report.json`. Each file is written atomically (temp + rename). The output
+ * is a pure function of `input` and the font: no timestamps, ids renumbered per chart.
+ */
+export async function writeReport(
+  input: ReportInput,
+  outDir: string,
+  options: WriteReportOptions = {},
+): Promise<WrittenReport> {
+  for (const key of ["title", "adapter", "machine"] as const) {
+    if (typeof input[key] !== "string") {
+      throw ReportError.mismatch("INVALID_INPUT", `ReportInput.${key}`, "a string", input[key]);
+    }
+  }
+  try {
+    JSON.stringify(input.config);
+  } catch (error) {
+    throw new ReportError(
+      "INVALID_INPUT",
+      `ReportInput.config: expected JSON-serialisable values, received one that JSON.stringify rejects (${String(error)})`,
+      { cause: error },
+    );
+  }
+  const summary =
+    input.summary ??
+    summarizeRuns(input.runs, {
+      ...(input.target !== undefined ? { target: input.target } : {}),
+      ...(input.baseline !== undefined ? { baseline: input.baseline } : {}),
+      ...(input.subject !== undefined ? { subject: input.subject } : {}),
+    });
+  const text = verdict(summary);
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    options.onWarning?.(m);
+  };
+
+  const charts: RenderedChart[] = [];
+  for (const c of chartSpecs(input.runs, summary.confidence)) {
+    charts.push({ name: c.name, title: c.title, svg: await renderSvg(c.spec, `chart-${c.name}`) });
+  }
+  const html = renderHtml({
+    title: input.title,
+    adapter: input.adapter,
+    machine: input.machine,
+    ...(input.notes !== undefined ? { notes: input.notes } : {}),
+    config: input.config,
+    summary,
+    verdict: text,
+    charts,
+  });
+  const json = `${JSON.stringify(
+    {
+      title: input.title,
+      adapter: input.adapter,
+      machine: input.machine,
+      config: input.config,
+      summary,
+      verdict: text,
+      charts: charts.map((c) => c.name),
+    },
+    null,
+    2,
+  )}\n`;
+
+  const pngs: string[] = [];
+  if (options.png ?? true) {
+    const font = resolveFont(options.font);
+    if (font.warning) warn(font.warning);
+    for (const c of charts) {
+      const path = join(outDir, `${c.name}.png`);
+      await atomicWrite(path, svgToPng(c.svg, font, options.scale ?? 2));
+      pngs.push(path);
+    }
+  }
+  const htmlPath = join(outDir, "report.html");
+  const jsonPath = join(outDir, "report.json");
+  await atomicWrite(jsonPath, json);
+  await atomicWrite(htmlPath, html);
+  return { html: htmlPath, pngs, json: jsonPath, summary, verdict: text, warnings };
+}

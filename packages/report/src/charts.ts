@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { Resvg } from "@resvg/resvg-js";
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { View } from "vega";
+import type { TopLevelSpec } from "vega-lite";
 import { ReportError } from "./errors.js";
 import { meanInterval } from "./stats.js";
 import { groupByMethod } from "./summary.js";
@@ -115,13 +115,17 @@ export function chartSpecs(runs: readonly RunSeries[], confidence = 0.95): Chart
     spec: bandedLine(acc, methods, "pass@1", ".0%", true),
   });
 
+  // wall-clock unit by range: seconds up to 10 min, minutes up to 5 h, then hours
+  const maxMs = Math.max(...runs.map((r) => r.points[r.points.length - 1]?.wallMs ?? 0));
+  const [unit, msPer] =
+    maxMs <= 600_000 ? ["s", 1000] : maxMs <= 18_000_000 ? ["min", 60_000] : ["h", 3_600_000];
   const wall: Row[] = [];
   for (const run of runs) {
     for (const p of run.points) {
       wall.push({
         method: run.method,
         seed: `${run.method} #${run.seed}`,
-        seconds: p.wallMs / 1000,
+        time: p.wallMs / msPer,
         accuracy: p.accuracy,
       });
     }
@@ -135,11 +139,11 @@ export function chartSpecs(runs: readonly RunSeries[], confidence = 0.95): Chart
       data: { values: wall },
       mark: { type: "line", point: { size: 18 }, strokeWidth: 1.5 },
       encoding: {
-        x: { field: "seconds", type: "quantitative", title: "wall-clock (s)" },
+        x: { field: "time", type: "quantitative", title: `wall-clock (${unit})` },
         y: { field: "accuracy", type: "quantitative", title: "pass@1", axis: { format: ".0%" } },
         color: colorFor(methods),
         detail: { field: "seed", type: "nominal" },
-        order: { field: "seconds", type: "quantitative" },
+        order: { field: "time", type: "quantitative" },
       },
     } as TopLevelSpec,
   });
@@ -231,8 +235,10 @@ export function chartSpecs(runs: readonly RunSeries[], confidence = 0.95): Chart
  * and the output does not depend on how many charts the process rendered before.
  */
 export async function renderSvg(spec: TopLevelSpec, idPrefix: string): Promise<string> {
-  let view: vega.View | undefined;
+  let view: View | undefined;
   try {
+    // loaded on first use: vega + vega-lite take ~0.6 s to import, and summaries do not need them
+    const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
     const compiled = compile(spec).spec;
     view = new vega.View(vega.parse(compiled), { renderer: "none" });
     const svg = await view.toSVG();

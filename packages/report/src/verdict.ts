@@ -65,7 +65,7 @@ export function compareMethods(
       ? `${o.method} by ${by}`
       : final.outcome === "behind"
         ? `${o.method} (${by} lower)`
-        : `${o.method} (${points(diff)}, interval includes zero${final.text.includes("too few") ? " or too few seeds" : ""})`;
+        : `${o.method} (${points(diff)}, ${final.text.includes("too few") ? "too few seeds to tell" : "interval includes zero"})`;
   return { outcome: final.outcome, headline, sentence: `${parts.join("; ")}.` };
 }
 

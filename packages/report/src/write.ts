@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { chartSpecs, type FontOptions, renderSvg, resolveFont, svgToPng } from "./charts.js";
 import { ReportError } from "./errors.js";
 import { type RenderedChart, renderHtml } from "./html.js";
-import { summarizeRuns } from "./summary.js";
+import { summarizeRuns, validateRuns } from "./summary.js";
 import type { ReportInput, ReportSummary } from "./types.js";
 import { verdict } from "./verdict.js";
 
@@ -76,6 +76,7 @@ export async function writeReport(
       { cause: error },
     );
   }
+  if (input.summary !== undefined) validateRuns(input.runs); // summarizeRuns validates otherwise
   const summary =
     input.summary ??
     summarizeRuns(input.runs, {

@@ -50,6 +50,14 @@ export {
   softplus,
 } from "./dpo.js";
 export { describeValue, TrainerError, type TrainerErrorCode } from "./errors.js";
+export {
+  type ExperimentOptions,
+  type ExperimentPoint,
+  type ExperimentResult,
+  type ExperimentRunDetail,
+  type ExperimentSeries,
+  runExperiment,
+} from "./experiment.js";
 export { sha256, sha256File } from "./hash.js";
 export {
   MetricsLogger,

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Idempotent WebGPU set-up for machines without a GPU.
-// 1. Probe for an adapter through Dawn's Node binding (in a child process, so a crash in a
+// Idempotent system set-up, called by `npm start` and `npm test`.
+// 1. WebGPU: probe for an adapter through Dawn's Node binding (in a child process, so a crash in a
 //    driver cannot take this script down). If one exists, do nothing (well under a second).
-// 2. Otherwise, on Debian/Ubuntu as root, install Mesa's software Vulkan driver (lavapipe):
+//    Otherwise, on Debian/Ubuntu as root, install Mesa's software Vulkan driver (lavapipe):
 //    `libvulkan1` + `mesa-vulkan-drivers` (Debian 12: from bookworm-backports, since bookworm's
 //    own Mesa 22.3 is rejected by Dawn). Elsewhere print what to install and exit 1.
+// 2. A font for the report's PNG charts (DejaVu Sans, Debian/Ubuntu `fonts-dejavu-core`): if
+//    missing, install it on Debian/Ubuntu as root; elsewhere warn (charts are drawn without text).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 
@@ -39,15 +41,16 @@ function osRelease() {
 }
 
 function fail(msg) {
-  console.error(`setup-webgpu: ${msg}`);
+  console.error(`setup: ${msg}`);
   process.exit(1);
 }
 
-const found = probe();
-if (found) {
-  if (process.env.SAGE_SETUP_VERBOSE) console.log(`setup-webgpu: adapter ${JSON.stringify(found)}`);
-  process.exit(0);
-}
+const FONT_PATHS = [
+  "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+  "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+  "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+  "/usr/share/fonts/TTF/DejaVuSans.ttf",
+];
 
 const os = osRelease();
 const isDebianLike = os.ID === "debian" || os.ID === "ubuntu" || /debian|ubuntu/.test(os.ID_LIKE ?? "");
@@ -58,6 +61,30 @@ const howTo = bookworm
   ? "enable bookworm-backports and run: apt-get install -t bookworm-backports libvulkan1 mesa-vulkan-drivers"
   : "apt-get install libvulkan1 mesa-vulkan-drivers (or your GPU's Vulkan driver)";
 
+const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+const apt = (args) => execFileSync("apt-get", args, { stdio: "inherit", env });
+let aptUpdated = false;
+const aptInstall = (args) => {
+  if (!aptUpdated) apt(["update", "-qq"]);
+  aptUpdated = true;
+  apt(["install", "-y", "-qq", ...args]);
+};
+
+if (!FONT_PATHS.some((p) => existsSync(p))) {
+  if (isDebianLike && isRoot) {
+    console.log("setup: installing fonts-dejavu-core (text in the report's PNG charts)…");
+    aptInstall(["fonts-dejavu-core"]);
+  } else {
+    console.warn("setup: no DejaVu Sans font found; report PNGs will have no text. Install fonts-dejavu-core.");
+  }
+}
+
+const found = probe();
+if (found) {
+  if (process.env.SAGE_SETUP_VERBOSE) console.log(`setup: adapter ${JSON.stringify(found)}`);
+  process.exit(0);
+}
+
 if (!isDebianLike || !isRoot) {
   fail(
     `no WebGPU adapter found. Expected a Vulkan driver (a GPU's, or Mesa's software 'lavapipe').\n` +
@@ -66,9 +93,7 @@ if (!isDebianLike || !isRoot) {
   );
 }
 
-console.log(`setup-webgpu: no WebGPU adapter; installing ${pkgs.join(" ")} (Mesa lavapipe)…`);
-const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-const apt = (args) => execFileSync("apt-get", args, { stdio: "inherit", env });
+console.log(`setup: no WebGPU adapter; installing ${pkgs.join(" ")} (Mesa lavapipe)…`);
 if (bookworm) {
   const src = "/etc/apt/sources.list.d/bookworm-backports.sources";
   if (!existsSync(src)) {
@@ -78,14 +103,13 @@ if (bookworm) {
         "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
     );
   }
-  apt(["update", "-qq"]);
-  apt(["install", "-y", "-qq", "-t", "bookworm-backports", ...pkgs]);
+  aptUpdated = false; // the new backports source needs an update
+  aptInstall(["-t", "bookworm-backports", ...pkgs]);
 } else {
-  apt(["update", "-qq"]);
-  apt(["install", "-y", "-qq", ...pkgs]);
+  aptInstall(pkgs);
 }
 
 const after = probe();
 if (!after)
   fail(`installed ${pkgs.join(", ")} but Dawn still finds no adapter. Check 'vulkaninfo --summary'.`);
-console.log(`setup-webgpu: adapter ready: ${JSON.stringify(after)}`);
+console.log(`setup: adapter ready: ${JSON.stringify(after)}`);

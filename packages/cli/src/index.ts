@@ -1,3 +1,35 @@
+export {
+  adapterSlug,
+  BENCH_SUITES,
+  type BenchCommandOptions,
+  type BenchResult,
+  benchCommand,
+  CONVERGENCE_METHODS,
+  CONVERGENCE_PLAN,
+  CONVERGENCE_QUICK_PLAN,
+  type ConvergenceSettings,
+  type ConvergenceTargets,
+  convergenceSettings,
+  convergenceTargets,
+} from "./commands/bench.js";
+export {
+  DEMO_PLAN,
+  type DemoCommandOptions,
+  type DemoPlan,
+  type DemoResult,
+  demoCommand,
+  demoPlan,
+  MODEL_SIZES,
+  type ModelSize,
+  QUICK_PLAN,
+  SFT_RECIPE,
+  SYNTHETIC_SEEDS,
+  shippedModelDir,
+  syntheticGrade,
+  syntheticProblems,
+  syntheticPrompt,
+  syntheticSftExamples,
+} from "./commands/demo.js";
 export { type EvalCommandOptions, evalCommand, responseLineSchema } from "./commands/eval.js";
 export { type PairsCommandOptions, pairsCommand } from "./commands/pairs.js";
 export { type SelectCommandOptions, type SelectCommandResult, selectCommand } from "./commands/select.js";

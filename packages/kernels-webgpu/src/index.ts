@@ -91,8 +91,10 @@ export {
   copyInto,
   elementwiseWgsl,
   fill,
+  reshape,
   scale,
   scaleInPlace,
+  TensorView,
 } from "./kernels/elementwise.js";
 export {
   embedding,

@@ -7,11 +7,13 @@ import {
   fill,
   type GpuContext,
   KernelError,
+  reshape,
   scale,
   scaleInPlace,
 } from "../src/index.js";
 import { addRef, axpyRef, scaleRef } from "../src/reference/elementwise.js";
 import { assertAllclose, createTestContext, expectClean, randomF32 } from "../src/testing.js";
+import { errorCode } from "./fd.js";
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -65,6 +67,27 @@ describe("elementwise", () => {
     expect(got[0]).toBe(1);
     expect(got[n - 1]).toBe(1);
     expect(got[65535 * 256 + 1]).toBe(1);
+  });
+
+  it("reshape gives a non-owning view over the same buffer", async () => {
+    const data = randomF32(12, 3);
+    const t = ctx.tensor(data, [2, 6], "t");
+    const v = reshape(t, [3, 4]);
+    expect(v.shape).toEqual([3, 4]);
+    expect([...(await v.read())]).toEqual([...data]);
+    scaleInPlace(ctx, v, 2);
+    expect([...(await t.read())]).toEqual([...data].map((x) => 2 * x));
+    const vv = reshape(v, [12]);
+    v.destroy(); // no-op: the base owns the buffer
+    expect(v.isAlive).toBe(true);
+    expect((await vv.read()).length).toBe(12);
+    expect(errorCode(() => reshape(t, [5]))).toBe("SHAPE_MISMATCH");
+    // Aliasing is detected through views.
+    expect(errorCode(() => add(ctx, t, t, { out: vv }))).toBe("INVALID_ARGUMENT");
+    ctx.flush();
+    t.destroy();
+    expect(vv.isAlive).toBe(false);
+    expect(errorCode(() => fill(ctx, vv, 1))).toBe("DISPOSED");
   });
 
   it("rejects bad inputs with typed errors", async () => {

@@ -132,7 +132,8 @@ function toPoint(r: Readonly<Record<string, number>>, strata: readonly number[])
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
   const { methods, seeds, steps, evalEvery, evalProblems } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  if (methods.length === 0) throw new TrainerError("CONFIG_INVALID", "runExperiment needs at least one method");
+  if (methods.length === 0)
+    throw new TrainerError("CONFIG_INVALID", "runExperiment needs at least one method");
   if (seeds.length === 0 || seeds.some((s) => !Number.isSafeInteger(s))) {
     throw new TrainerError("CONFIG_INVALID", `seeds must be ≥ 1 integers; received ${describeValue(seeds)}`);
   }
@@ -140,7 +141,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     throw new TrainerError("CONFIG_INVALID", "methods and seeds must not repeat");
   }
   if (!Number.isInteger(steps) || steps < 1) {
-    throw new TrainerError("CONFIG_INVALID", `steps must be an integer ≥ 1; received ${describeValue(steps)}`);
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `steps must be an integer ≥ 1; received ${describeValue(steps)}`,
+    );
   }
   if (!Number.isInteger(evalEvery) || evalEvery < 1 || evalEvery > steps) {
     throw new TrainerError(
@@ -148,8 +152,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       `evalEvery must be an integer in [1, steps = ${steps}]; received ${describeValue(evalEvery)}`,
     );
   }
-  if (evalProblems.length === 0) throw new TrainerError("DATA_EMPTY", "runExperiment needs evaluation problems");
-  if (options.pairs.length === 0) throw new TrainerError("DATA_EMPTY", "runExperiment needs preference pairs");
+  if (evalProblems.length === 0)
+    throw new TrainerError("DATA_EMPTY", "runExperiment needs evaluation problems");
+  if (options.pairs.length === 0)
+    throw new TrainerError("DATA_EMPTY", "runExperiment needs preference pairs");
   let model: LoadedModel;
   if (options.start) model = options.start;
   else if (options.startDir) model = loadModelDir(options.startDir);
@@ -158,7 +164,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   if (!tokenizer) throw new TrainerError("CONFIG_INVALID", "the start model has no tokenizer");
 
   const levels = evalProblems.map((p) => p.level);
-  const strata = levels.every((l) => l !== undefined) ? [...new Set(levels as number[])].sort((a, b) => a - b) : [];
+  const strata = levels.every((l) => l !== undefined)
+    ? [...new Set(levels as number[])].sort((a, b) => a - b)
+    : [];
   const ctx = options.ctx ?? (await createContext({ label: "sage-experiment" }));
   const adapter = ctx.report ? formatAdapter(ctx.report) : "unknown adapter";
   const evaluateWith = (policy: Policy) =>
@@ -219,7 +227,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
               ? {
                   progress: {
                     update: (step, values) =>
-                      options.progress!.update(offset + step, { run: `${method} s${seed}`, ...(values ?? {}) }),
+                      options.progress!.update(offset + step, {
+                        run: `${method} s${seed}`,
+                        ...(values ?? {}),
+                      }),
                     stop: () => {},
                   },
                 }

@@ -132,6 +132,8 @@ describe("runExperiment", () => {
     };
     await expect(runExperiment({ ...base, methods: [] })).rejects.toThrow(/at least one method/);
     await expect(runExperiment({ ...base, seeds: [1, 1] })).rejects.toThrow(/must not repeat/);
-    await expect(runExperiment({ ...base, evalEvery: 3 })).rejects.toThrow(/evalEvery must be an integer in \[1, steps = 2\]/);
+    await expect(runExperiment({ ...base, evalEvery: 3 })).rejects.toThrow(
+      /evalEvery must be an integer in \[1, steps = 2\]/,
+    );
   });
 });

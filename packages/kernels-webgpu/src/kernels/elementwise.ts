@@ -8,7 +8,8 @@
  * Bindings: the operands in order (output last, read_write), then a uniform `vec4<u32>`
  * `(n, f32 bits of a scalar, 0, 0)`.
  */
-import type { GpuContext, Tensor } from "../runtime/context.js";
+import { type GpuContext, Tensor } from "../runtime/context.js";
+import type { DType } from "../runtime/dtype.js";
 import { KernelError } from "../runtime/errors.js";
 import { assertDtype, assertFiniteNumber, assertShape, f32bits, grid1d, outputTensor } from "./op-util.js";
 
@@ -66,7 +67,7 @@ function checkSame(a: Tensor, b: Tensor, kernel: string): void {
 }
 
 function noAlias(out: Tensor | undefined, inputs: Tensor[], kernel: string): void {
-  if (out && inputs.includes(out)) {
+  if (out && inputs.some((t) => t.buffer === out.buffer)) {
     throw new KernelError("INVALID_ARGUMENT", "`out` must not be one of the inputs (use the in-place op)", {
       kernel,
     });
@@ -97,7 +98,7 @@ export function addInPlace(
   options: { alpha?: number } = {},
 ): void {
   checkSame(dst, src, "add_inplace");
-  if (dst === src)
+  if (dst.buffer === src.buffer)
     throw new KernelError("INVALID_ARGUMENT", "dst and src must differ", { kernel: "add_inplace" });
   const alpha = options.alpha ?? 1;
   assertFiniteNumber(alpha, "alpha", "add_inplace");
@@ -144,7 +145,7 @@ export function copy(ctx: GpuContext, x: Tensor): Tensor<"f32"> {
 /** `dst = src` (same shapes). */
 export function copyInto(ctx: GpuContext, dst: Tensor, src: Tensor): void {
   checkSame(dst, src, "copy_into");
-  if (dst === src) return;
+  if (dst.buffer === src.buffer) return;
   launch(ctx, "copy", "x0[i]", [src], dst);
 }
 
@@ -153,4 +154,46 @@ export function fill(ctx: GpuContext, t: Tensor, value = 0): void {
   assertDtype(t, ["f32"], "input", "fill");
   assertFiniteNumber(value, "fill value", "fill");
   launch(ctx, "fill", "s", [], t, value);
+}
+
+/**
+ * A tensor of another shape over the same buffer (row-major, same element count): e.g. a
+ * projection's `[B·T, H·Dh]` output seen as `[B, T, H, Dh]`. The view does not own the buffer:
+ * `destroy()` / `using` on it does nothing, and it is usable only while `t` is alive.
+ */
+export function reshape<D extends DType>(t: Tensor<D>, shape: readonly number[]): Tensor<D> {
+  t.assertAlive("reshape");
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0) || size !== t.size) {
+    throw KernelError.mismatch(
+      "SHAPE_MISMATCH",
+      `reshape of '${t.label}' [${t.shape.join(", ")}]`,
+      `a shape with ${t.size} elements`,
+      shape,
+      "reshape",
+    );
+  }
+  const base = t instanceof TensorView ? (t.base as Tensor<D>) : t;
+  return new TensorView(base, shape);
+}
+
+/** A non-owning view (see {@link reshape}). */
+export class TensorView<D extends DType = DType> extends Tensor<D> {
+  constructor(
+    readonly base: Tensor<D>,
+    shape: readonly number[],
+  ) {
+    super(base.ctx, base.buffer, shape, base.dtype, `${base.label}:view`);
+  }
+
+  override get isAlive(): boolean {
+    return this.base.isAlive;
+  }
+
+  /** Does nothing: the base tensor owns the buffer. */
+  override destroy(): void {}
+
+  override assertAlive(kernel?: string): void {
+    this.base.assertAlive(kernel);
+  }
 }

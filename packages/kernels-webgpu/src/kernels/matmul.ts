@@ -292,7 +292,8 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
       KERNEL,
     );
   }
-  if (options.out && (options.out === a || options.out === b || options.out === options.bias)) {
+  const outBuf = options.out?.buffer;
+  if (outBuf && (outBuf === a.buffer || outBuf === b.buffer || outBuf === options.bias?.buffer)) {
     throw new KernelError("INVALID_ARGUMENT", "`out` must not alias an input", { kernel: KERNEL });
   }
   const flags: KernelFlags = {

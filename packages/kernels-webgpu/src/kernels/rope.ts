@@ -129,7 +129,8 @@ function launchRope(
   const H = x.size / (N * Dh);
   if (positions instanceof Int32Array) assertIdsInRange(positions, table.maxPositions, "positions", kernel);
   else assertDtype(positions, ["i32", "u32"], "positions", kernel);
-  if (out && out === x) throw new KernelError("INVALID_ARGUMENT", "`out` must not alias x", { kernel });
+  if (out && out.buffer === x.buffer)
+    throw new KernelError("INVALID_ARGUMENT", "`out` must not alias x", { kernel });
   const y = outputTensor(ctx, out, x.shape, `${kernel}:out`, kernel);
   const pT = positions instanceof Int32Array ? ctx.tensor(positions, [N], "rope:positions") : positions;
   const half = Dh / 2;

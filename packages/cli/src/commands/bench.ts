@@ -1,0 +1,359 @@
+import { existsSync } from "node:fs";
+import { copyFile, mkdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { SELECTOR_NAMES, type SelectorName } from "@sage/curriculum";
+import { createContext, formatAdapter } from "@sage/kernels-webgpu";
+import { parameterCount } from "@sage/model";
+import { type ReportSummary, type RunSeries, summarizeRuns, writeReport } from "@sage/report";
+import { atomicWriteJson, type ExperimentRunDetail, writePreferencePairs } from "@sage/trainer";
+import { CliError } from "../errors.js";
+import {
+  buildDemoPairs,
+  DEMO_PLAN,
+  type DemoPlan,
+  machineDescription,
+  prepareStartPolicy,
+  runComparison,
+  targetFromBaseline,
+} from "./demo.js";
+
+/** The benchmark suites `sage bench` knows. */
+export const BENCH_SUITES = ["convergence"] as const;
+
+/** The methods of `sage bench convergence`, baselines first, SAGE last. */
+export const CONVERGENCE_METHODS: readonly SelectorName[] = [
+  "uniform",
+  "random",
+  "hard-mining",
+  "small-margin",
+  "selective",
+  "curriculum-only",
+  "score-only",
+  "sage",
+];
+
+/**
+ * The benchmark's default plan: the demo's task and hyper-parameters, a larger pool and held-out
+ * set, the same step budget for every method (sized so 8 methods × 3 seeds fit in about half an
+ * hour on a 2-core lavapipe machine).
+ */
+export const CONVERGENCE_PLAN: DemoPlan = {
+  ...DEMO_PLAN,
+  pairProblemsPerLevel: 64,
+  evalProblemsPerLevel: 24,
+  steps: 40,
+  evalEvery: 8,
+};
+
+/** `--quick`: the smallest run that exercises every method (a few minutes on lavapipe). */
+export const CONVERGENCE_QUICK_PLAN: DemoPlan = {
+  ...CONVERGENCE_PLAN,
+  pairProblemsPerLevel: 24,
+  evalProblemsPerLevel: 8,
+  steps: 6,
+  evalEvery: 3,
+  curriculum: { refreshEvery: 3, probeSize: 8, nStrata: 3 },
+};
+
+export interface BenchCommandOptions {
+  readonly quick?: boolean;
+  readonly methods?: string;
+  readonly seeds?: string;
+  readonly tuningSeeds?: string;
+  readonly steps?: number;
+  readonly evalEvery?: number;
+  readonly problems?: number;
+  readonly evalProblems?: number;
+  readonly samples?: number;
+  readonly target?: number;
+  readonly learningRate?: number;
+  readonly model?: string;
+  readonly out?: string;
+  readonly runDir?: string;
+  readonly progress?: boolean;
+}
+
+/** What `sage bench convergence` will run, parsed and checked (no GPU work). */
+export interface ConvergenceSettings {
+  readonly methods: SelectorName[];
+  readonly seeds: number[];
+  readonly tuningSeeds: number[];
+  readonly plan: DemoPlan;
+  readonly target: number | undefined;
+  readonly model: string | undefined;
+  readonly out: string | undefined;
+  readonly runDir: string | undefined;
+  readonly quick: boolean;
+}
+
+function parseIntList(flag: string, text: string, min: number): number[] {
+  const parts = text.split(",").map((s) => s.trim());
+  const out: number[] = [];
+  for (const p of parts) {
+    const n = Number(p);
+    if (!/^-?\d+$/.test(p) || !Number.isSafeInteger(n) || n < min) {
+      throw new CliError(
+        "USAGE",
+        `${flag} must be a comma-separated list of integers ≥ ${min}; received ${JSON.stringify(text.slice(0, 80))}`,
+      );
+    }
+    out.push(n);
+  }
+  if (new Set(out).size !== out.length) {
+    throw new CliError(
+      "USAGE",
+      `${flag} must not repeat a value; received ${JSON.stringify(text.slice(0, 80))}`,
+    );
+  }
+  return out;
+}
+
+/** Parse and check the options of `sage bench convergence`. */
+export function convergenceSettings(o: BenchCommandOptions): ConvergenceSettings {
+  const base = o.quick ? CONVERGENCE_QUICK_PLAN : CONVERGENCE_PLAN;
+  let methods = [...CONVERGENCE_METHODS];
+  if (o.methods !== undefined) {
+    const names = o.methods.split(",").map((s) => s.trim());
+    for (const n of names) {
+      if (!(SELECTOR_NAMES as readonly string[]).includes(n)) {
+        throw new CliError(
+          "USAGE",
+          `--methods: unknown method ${JSON.stringify(n.slice(0, 40))}; expected some of ${SELECTOR_NAMES.join(", ")}`,
+        );
+      }
+    }
+    if (new Set(names).size !== names.length)
+      throw new CliError("USAGE", "--methods must not repeat a method");
+    methods = names as SelectorName[];
+  }
+  if (!methods.includes("uniform") || !methods.includes("sage")) {
+    throw new CliError("USAGE", "--methods must include uniform (the baseline) and sage (the subject)");
+  }
+  const seeds = o.seeds !== undefined ? parseIntList("--seeds", o.seeds, 0) : o.quick ? [1] : [1, 2, 3];
+  const tuningSeeds = o.tuningSeeds !== undefined ? parseIntList("--tuning-seeds", o.tuningSeeds, 0) : [100];
+  const clash = seeds.filter((s) => tuningSeeds.includes(s));
+  if (clash.length > 0) {
+    throw new CliError(
+      "USAGE",
+      `reported seeds and tuning seeds must be apart; both have ${clash.join(", ")} (--seeds / --tuning-seeds)`,
+    );
+  }
+  if (!o.quick && seeds.length < 3) {
+    throw new CliError(
+      "USAGE",
+      `a full run needs at least 3 seeds; received ${seeds.length} (--seeds; or --quick)`,
+    );
+  }
+  const steps = o.steps ?? base.steps;
+  const evalEvery = o.evalEvery ?? Math.min(base.evalEvery, steps);
+  if (evalEvery > steps)
+    throw new CliError("USAGE", `--eval-every (${evalEvery}) must be at most --steps (${steps})`);
+  if (o.target !== undefined && !(o.target > 0 && o.target <= 1)) {
+    throw new CliError("USAGE", `--target must be in (0, 1]; received ${o.target}`);
+  }
+  return {
+    methods,
+    seeds,
+    tuningSeeds,
+    plan: {
+      ...base,
+      steps,
+      evalEvery,
+      pairProblemsPerLevel: o.problems ?? base.pairProblemsPerLevel,
+      evalProblemsPerLevel: o.evalProblems ?? base.evalProblemsPerLevel,
+      samples: o.samples ?? base.samples,
+      train: { ...base.train, ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}) },
+    },
+    target: o.target,
+    model: o.model,
+    out: o.out,
+    runDir: o.runDir,
+    quick: o.quick ?? false,
+  };
+}
+
+/**
+ * `benchmarks/results` (quick: `benchmarks/out`) of the SAGE repository the command runs in (found by
+ * walking up from the working directory to the folder holding `turbo.json` and `benchmarks/`);
+ * outside one, `./sage-bench-results`.
+ */
+export function defaultResultsDir(quick: boolean, from = process.cwd()): string {
+  let dir = resolve(from);
+  for (;;) {
+    if (existsSync(join(dir, "turbo.json")) && existsSync(join(dir, "benchmarks"))) {
+      return join(dir, "benchmarks", quick ? "out" : "results");
+    }
+    const up = dirname(dir);
+    if (up === dir) return resolve(from, "sage-bench-results");
+    dir = up;
+  }
+}
+
+/** `mesa / software / llvmpipe: Mesa 25…` → `mesa-software-llvmpipe` (as the other benchmarks name files). */
+export function adapterSlug(adapter: string): string {
+  const words: string[] = [];
+  for (const w of adapter.toLowerCase().split(/[^a-z0-9]+/)) if (w && !words.includes(w)) words.push(w);
+  return words.slice(0, 3).join("-") || "unknown";
+}
+
+/** The issue's three targets (null: not measurable, e.g. a method did not reach the target accuracy on every seed). */
+export interface ConvergenceTargets {
+  readonly stepsRatioAtMost0_6: boolean | null;
+  readonly wallRatioAtMost0_8: boolean | null;
+  readonly hardestAtLeastUniform: boolean | null;
+}
+
+export interface BenchResult {
+  readonly json: string;
+  readonly html: string;
+  readonly reportDir: string;
+  readonly summary: ReportSummary;
+  readonly verdict: string;
+  readonly targetsMet: ConvergenceTargets;
+  readonly seconds: number;
+}
+
+/** The issue's targets, from the summary: steps ratio ≤ 0.6, wall-clock ratio ≤ 0.8, hardest ≥ uniform's. */
+export function convergenceTargets(summary: ReportSummary): ConvergenceTargets {
+  const sage = summary.methods.find((m) => m.method === "sage");
+  const uniform = summary.methods.find((m) => m.method === "uniform");
+  return {
+    stepsRatioAtMost0_6: sage?.stepsRatio ? sage.stepsRatio.value <= 0.6 : null,
+    wallRatioAtMost0_8: sage?.wallRatio ? sage.wallRatio.value <= 0.8 : null,
+    hardestAtLeastUniform:
+      sage?.finalHardest && uniform?.finalHardest
+        ? sage.finalHardest.mean >= uniform.finalHardest.mean
+        : null,
+  };
+}
+
+/**
+ * `sage bench convergence`: every selector × seeds from one start policy (the shipped SFT checkpoint
+ * unless `--model`) and one on-policy pair pool, with the same step budget; writes
+ * `convergence-<adapter>.json` (settings, environment, every run's points, summary, verdict,
+ * targets) and `convergence-<adapter>.html` (+ the report's PNGs in `convergence-<adapter>/`).
+ */
+export async function benchCommand(
+  suite: string,
+  o: BenchCommandOptions,
+  log: (line: string) => void,
+): Promise<BenchResult> {
+  if (!(BENCH_SUITES as readonly string[]).includes(suite)) {
+    throw new CliError(
+      "USAGE",
+      `unknown benchmark suite ${JSON.stringify(suite.slice(0, 40))}; expected one of ${BENCH_SUITES.join(", ")}`,
+    );
+  }
+  const s = convergenceSettings(o);
+  const t0 = performance.now();
+  const progress = o.progress ?? true;
+  const ctx = await createContext({ label: "sage-bench" });
+  const adapter = ctx.report ? formatAdapter(ctx.report) : "unknown adapter";
+  log(`adapter: ${adapter}`);
+  const slug = adapterSlug(adapter);
+  const resultsDir = s.out ? resolve(s.out) : defaultResultsDir(s.quick);
+  const base = `convergence-${slug}${s.quick ? "-quick" : ""}`;
+  const runDir = resolve(s.runDir ?? join("runs", `bench-${base}`));
+  try {
+    const { model, source } = await prepareStartPolicy(
+      { ...(s.model !== undefined ? { model: s.model } : {}), outDir: runDir, ctx, progress },
+      log,
+    );
+    const tp = performance.now();
+    const built = await buildDemoPairs(model, s.plan, { ctx, seed: 0, progress });
+    const pairSeconds = (performance.now() - tp) / 1000;
+    await writePreferencePairs(join(runDir, "pairs.jsonl"), built.pairs);
+    log(
+      `pool: ${built.pairs.length} pairs from ${built.stats.withPairs} of ${built.stats.problems} problems (mean pass rate ${(100 * built.stats.meanPassRate).toFixed(1)}%, ${pairSeconds.toFixed(0)} s)`,
+    );
+    if (built.pairs.length < (s.plan.train.batchSize ?? 8)) {
+      throw new CliError("INPUT_INVALID", `only ${built.pairs.length} on-policy pairs; more problems needed`);
+    }
+    log(`runs: ${s.methods.length} methods × seeds ${s.seeds.join(", ")}, ${s.plan.steps} steps each`);
+    const result = await runComparison(model, built.pairs, s.plan, {
+      methods: s.methods,
+      seeds: s.seeds,
+      runDir,
+      ctx,
+      progress,
+      log,
+    });
+    const runs: RunSeries[] = result.runs;
+    const target = s.target ?? targetFromBaseline(runs);
+    const summary = summarizeRuns(runs, { target, baseline: "uniform", subject: "sage" });
+    const targets = convergenceTargets(summary);
+    const seconds = (performance.now() - t0) / 1000;
+    const config = {
+      suite,
+      startPolicy: source,
+      parameters: parameterCount(model.config),
+      methods: s.methods,
+      seeds: s.seeds,
+      tuningSeeds: s.tuningSeeds,
+      plan: s.plan,
+      pool: { pairs: built.pairs.length, ...built.stats, seconds: pairSeconds },
+      strata: result.strata.map((l) => `level ${l}`),
+      target,
+      targetRule: s.target !== undefined ? "--target" : "start + 90% of uniform's mean gain",
+    };
+    const notes =
+      `Targets of the issue: SAGE reaches the target in ≤ 0.6× uniform's steps (${fmtTarget(targets.stepsRatioAtMost0_6)}), ` +
+      `≤ 0.8× its wall-clock with scoring (${fmtTarget(targets.wallRatioAtMost0_8)}), and ends with hardest-stratum pass@1 ≥ uniform's (${fmtTarget(targets.hardestAtLeastUniform)}). ` +
+      `Start policy: ${source}. Wall-clock is training time with scoring passes, evaluation excluded. Total benchmark time ${(seconds / 60).toFixed(1)} min.`;
+    const reportDir = join(resultsDir, base);
+    const written = await writeReport(
+      {
+        title: `Convergence: SAGE vs ${s.methods.length - 1} baselines (${s.seeds.length} seeds)`,
+        adapter,
+        machine: machineDescription(),
+        config,
+        runs,
+        target,
+        summary,
+        notes,
+      },
+      reportDir,
+      { onWarning: (w) => log(`report: ${w}`) },
+    );
+    await mkdir(resultsDir, { recursive: true });
+    const html = join(resultsDir, `${base}.html`);
+    await copyFile(written.html, html);
+    const json = join(resultsDir, `${base}.json`);
+    await atomicWriteJson(json, {
+      suite,
+      adapter,
+      machine: machineDescription(),
+      config,
+      targets,
+      verdict: written.verdict,
+      summary,
+      runs,
+      details: result.details.map(detailJson),
+      timing: { totalSeconds: seconds, pairSeconds, initialEvalSeconds: result.initialEvalSeconds },
+    });
+    return { json, html, reportDir, summary, verdict: written.verdict, targetsMet: targets, seconds };
+  } finally {
+    ctx.destroy();
+  }
+}
+
+function fmtTarget(v: boolean | null): string {
+  return v === null
+    ? "not measurable: a method did not reach the target on every seed"
+    : v
+      ? "met"
+      : "not met";
+}
+
+function detailJson(d: ExperimentRunDetail) {
+  return {
+    method: d.method,
+    seed: d.seed,
+    steps: d.steps,
+    trainSeconds: d.trainSeconds,
+    scoringSeconds: d.scoringSeconds,
+    evalSeconds: d.evalSeconds,
+    meanGradSnr: d.meanSnr,
+    last: d.last,
+  };
+}

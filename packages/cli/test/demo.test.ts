@@ -1,0 +1,110 @@
+import { mkdtemp, readFile, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateSynthetic } from "@sage/eval-math";
+import { loadModelDir } from "@sage/model";
+import { describe, expect, it } from "vitest";
+import {
+  DEMO_PLAN,
+  demoPlan,
+  QUICK_PLAN,
+  runCli,
+  SFT_RECIPE,
+  shippedModelDir,
+  syntheticGrade,
+  syntheticProblems,
+  syntheticSftExamples,
+} from "../src/index.js";
+
+// Runs on the WebGPU adapter Dawn finds (lavapipe on a machine without a GPU); never skipped.
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe("sage demo", () => {
+  it("runs end to end on a micro plan and writes the HTML report, its PNG charts and the JSON", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "sage-demo-")), "report");
+    const r = await run([
+      "demo",
+      "--out",
+      out,
+      "--problems",
+      "12",
+      "--eval-problems",
+      "2",
+      "--samples",
+      "4",
+      "--steps",
+      "2",
+      "--eval-every",
+      "1",
+      "--no-progress",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/adapter: /);
+    expect(r.err).toMatch(/pairs: \d+ from \d+ of 36 problems/);
+    expect(r.out).toContain(`report: ${join(out, "report.html")}`);
+    const html = await readFile(join(out, "report.html"), "utf8");
+    expect(html).toContain("<svg");
+    expect(html).toContain("uniform");
+    expect(html).toContain("sage");
+    for (const chart of ["accuracy-steps", "accuracy-wall", "strata-steps", "frontier", "snr"]) {
+      const png = await readFile(join(out, `${chart}.png`));
+      // PNG signature
+      expect(Array.from(png.subarray(0, 8)), chart).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+    }
+    const json = JSON.parse(await readFile(join(out, "report.json"), "utf8"));
+    expect(json.summary.methods.map((m: { method: string }) => m.method)).toEqual(["uniform", "sage"]);
+    expect(json.config.strata).toEqual(["level 1", "level 2", "level 3"]);
+    const timings = JSON.parse(await readFile(join(out, "timings.json"), "utf8"));
+    expect(timings.total).toBeGreaterThan(0);
+    expect((await stat(join(out, "pairs.jsonl"))).size).toBeGreaterThan(0);
+  });
+
+  it("refuses a model size without a shipped checkpoint unless --from-scratch, and bad flags", async () => {
+    const big = await run(["demo", "--model-size", "base", "--no-progress"]);
+    expect(big.code).toBe(2);
+    expect(big.err).toContain("--model-size base has no shipped checkpoint");
+    const unknown = await run(["demo", "--model-size", "huge", "--no-progress"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('--model-size must be one of tiny, small, base, large; received "huge"');
+    const both = await run(["demo", "--from-scratch", "--model", "x", "--no-progress"]);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain("--model and --from-scratch exclude each other");
+    const help = await run(["demo", "--help"]);
+    expect(help.code).toBe(0);
+    for (const flag of ["--quick", "--out <dir>", "--from-scratch", "--model-size <size>"])
+      expect(help.out).toContain(flag);
+  });
+
+  it("plans: --quick is smaller than the default; flags override; eval-every ≤ steps", () => {
+    expect(QUICK_PLAN.steps).toBeLessThan(DEMO_PLAN.steps);
+    expect(QUICK_PLAN.pairProblemsPerLevel).toBeLessThan(DEMO_PLAN.pairProblemsPerLevel);
+    expect(demoPlan({ quick: true })).toMatchObject({
+      steps: QUICK_PLAN.steps,
+      evalEvery: QUICK_PLAN.evalEvery,
+    });
+    expect(demoPlan({ steps: 3 })).toMatchObject({ steps: 3, evalEvery: 3 });
+    expect(() => demoPlan({ steps: 3, evalEvery: 4 })).toThrow(
+      /--eval-every \(4\) must be at most --steps \(3\)/,
+    );
+  });
+
+  it("the shipped checkpoint loads, and the synthetic helpers match the generator", () => {
+    const model = loadModelDir(shippedModelDir());
+    expect(model.tokenizer).toBeDefined();
+    expect(model.config.numLayers).toBe(2);
+    const [p] = generateSynthetic({ seed: 3000, level: 2, count: 1 });
+    const [q] = syntheticProblems(3000, [2], 1);
+    expect(q).toEqual({ id: p!.id, prompt: `q: ${p!.question}\na: `, answer: p!.answer, level: 2 });
+    expect(syntheticGrade(p!.solution, p!.answer)).toBe(true);
+    expect(syntheticGrade(`1+1=2\n\\boxed{${Number(p!.answer) + 1}}`, p!.answer)).toBe(false);
+    const sft = syntheticSftExamples(1000, SFT_RECIPE.levels, 2);
+    expect(sft).toHaveLength(4);
+    expect(sft[0]!.completion).toMatch(/\\boxed\{\d+\}$/);
+  });
+});

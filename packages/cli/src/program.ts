@@ -298,8 +298,8 @@ export function createProgram(io: CliIo = processIo): Command {
       "--tuning-seeds <list>",
       "seeds reserved for tuning, kept apart from the reported ones (default 100)",
     )
-    .option("--steps <n>", "DPO steps per run (default 40)", intOption("--steps", 1))
-    .option("--eval-every <n>", "evaluate every n steps (default 8)", intOption("--eval-every", 1))
+    .option("--steps <n>", "DPO steps per run (default 30)", intOption("--steps", 1))
+    .option("--eval-every <n>", "evaluate every n steps (default 5)", intOption("--eval-every", 1))
     .option("--problems <n>", "pool problems per level", intOption("--problems", 1))
     .option("--eval-problems <n>", "held-out problems per level", intOption("--eval-problems", 1))
     .option("--samples <n>", "samples per pool problem", intOption("--samples", 2))

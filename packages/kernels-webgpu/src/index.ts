@@ -110,7 +110,7 @@ export {
   blockedApplies,
   DEFAULT_BLOCKED,
   DEFAULT_TILED,
-  type KernelFlags,
+  type MatmulKernelFlags,
   type MatmulOptions,
   type MatmulVariant,
   matmul,

@@ -40,9 +40,9 @@ export const CONVERGENCE_METHODS: readonly SelectorName[] = [
 export const CONVERGENCE_PLAN: DemoPlan = {
   ...DEMO_PLAN,
   pairProblemsPerLevel: 64,
-  evalProblemsPerLevel: 24,
-  steps: 40,
-  evalEvery: 8,
+  evalProblemsPerLevel: 12,
+  steps: 30,
+  evalEvery: 5,
 };
 
 /** `--quick`: the smallest run that exercises every method (a few minutes on lavapipe). */

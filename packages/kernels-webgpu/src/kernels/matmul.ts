@@ -71,7 +71,7 @@ interface Dims {
 
 /** Compile-time flags. Bias and accumulate are runtime flags (`p.flags` bits 0 and 1) so that
  * they do not multiply the number of shader variants (each costs an LLVM compile on lavapipe). */
-export interface KernelFlags {
+export interface MatmulKernelFlags {
   transA: boolean;
   transB: boolean;
 }
@@ -116,7 +116,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * contiguous dimension of each operand to be a multiple of 4 (A: K, or M with `transA`; B: N, or
  * K with `transB`); {@link matmul} uses the tiled kernel for other shapes.
  */
-export function matmulBlockedWgsl(f: KernelFlags, cfg: BlockedConfig): string {
+export function matmulBlockedWgsl(f: MatmulKernelFlags, cfg: BlockedConfig): string {
   const RM = cfg.rows;
   const Q = cfg.cols / 4;
   const RN = cfg.cols;
@@ -296,7 +296,7 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
   if (outBuf && (outBuf === a.buffer || outBuf === b.buffer || outBuf === options.bias?.buffer)) {
     throw new KernelError("INVALID_ARGUMENT", "`out` must not alias an input", { kernel: KERNEL });
   }
-  const flags: KernelFlags = {
+  const flags: MatmulKernelFlags = {
     transA: options.transA === true,
     transB: options.transB === true,
   };

@@ -273,7 +273,7 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--problems <n>", "pool problems per level", intOption("--problems", 1))
     .option("--eval-problems <n>", "held-out problems per level", intOption("--eval-problems", 1))
     .option("--samples <n>", "samples per pool problem", intOption("--samples", 2))
-    .option("--learning-rate <lr>", "DPO peak learning rate (default 5e-4)", floatOption("--learning-rate"))
+    .option("--learning-rate <lr>", "DPO peak learning rate (default 1e-4)", floatOption("--learning-rate"))
     .option("--no-progress", "no progress bars")
     .exitOverride()
     .action(async (opts) => {
@@ -308,7 +308,7 @@ export function createProgram(io: CliIo = processIo): Command {
       "target pass@1 for steps-to-target (default: start + 90% of uniform's gain)",
       floatOption("--target"),
     )
-    .option("--learning-rate <lr>", "DPO peak learning rate (default 5e-4)", floatOption("--learning-rate"))
+    .option("--learning-rate <lr>", "DPO peak learning rate (default 1e-4)", floatOption("--learning-rate"))
     .option("--model <dir>", "start policy (default: the shipped SFT checkpoint)")
     .option("--out <dir>", "results folder (default benchmarks/results, or benchmarks/out with --quick)")
     .option("--run-dir <dir>", "run folders (default runs/bench-convergence-<adapter>)")

@@ -40,7 +40,7 @@ export const CONVERGENCE_METHODS: readonly SelectorName[] = [
 export const CONVERGENCE_PLAN: DemoPlan = {
   ...DEMO_PLAN,
   pairProblemsPerLevel: 64,
-  evalProblemsPerLevel: 12,
+  evalProblemsPerLevel: 16,
   steps: 30,
   evalEvery: 5,
 };

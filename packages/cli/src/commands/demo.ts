@@ -153,7 +153,7 @@ export interface DemoPlan {
 export const DEMO_PLAN: DemoPlan = {
   levels: [1, 2, 3],
   pairProblemsPerLevel: 64,
-  samples: 4,
+  samples: 8,
   maxPairsPerPrompt: 2,
   evalProblemsPerLevel: 32,
   maxNewTokens: 48,
@@ -164,7 +164,7 @@ export const DEMO_PLAN: DemoPlan = {
     gradientAccumulation: 2,
     gradSnrEvery: 2,
     beta: 0.1,
-    learningRate: 5e-4,
+    learningRate: 1e-4,
     scoringBatchSize: 64,
   },
   curriculum: { refreshEvery: 10, probeSize: 16, nStrata: 3 },
@@ -324,10 +324,7 @@ export async function runComparison(
       grade: syntheticGrade,
       ctx: o.ctx,
       ...(bar ? { progress: bar } : {}),
-      log: (line) => {
-        if (!line.startsWith("start policy")) return;
-        o.log(line);
-      },
+      log: o.log,
     });
   } finally {
     bar?.stop();

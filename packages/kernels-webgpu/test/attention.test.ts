@@ -92,6 +92,8 @@ describe("attention", () => {
       { B: 3, Tq: 9, S: 9, H: 6, Hkv: 1, Dh: 16, maskKind: "right" },
       { B: 1, Tq: 33, S: 33, H: 3, Hkv: 3, Dh: 8, maskKind: "random" },
       { B: 1, Tq: 6, S: 6, H: 2, Hkv: 1, Dh: 4, causal: false, maskKind: "random" },
+      // The demo model's size (d = 128, 4 heads of 32, 2 KV heads, T = 128).
+      { B: 2, Tq: 128, S: 128, H: 4, Hkv: 2, Dh: 32, maskKind: "left" },
     ];
     let seed = 10;
     for (const c of cases) await check(c, (seed += 10));

@@ -165,3 +165,25 @@ describe("ranged bindings", () => {
     ).toThrow(/range: expected a positive multiple of 4 bytes within 48 bytes/);
   });
 });
+
+describe("deferred destruction", () => {
+  it("destroying a tensor that a recorded pass still uses is safe", async () => {
+    using out = ctx.tensor(new Float32Array([5, 6]), [2], "out");
+    const tmp = ctx.tensor(new Float32Array([1, 2]), [2], "tmp");
+    ctx.run({
+      kernel: "add_one",
+      code: ADD_ONE,
+      bindings: [tmp, new Uint32Array([2, 0, 0, 0])],
+      workgroups: [1],
+    });
+    tmp.destroy(); // before the pass was submitted
+    ctx.run({
+      kernel: "add_one",
+      code: ADD_ONE,
+      bindings: [out, new Uint32Array([2, 0, 0, 0])],
+      workgroups: [1],
+    });
+    expect([...(await out.read())]).toEqual([6, 7]);
+    await ctx.sync(); // no "used in submit while destroyed" validation error
+  });
+});

@@ -424,9 +424,15 @@ export class GpuContext implements Disposable {
     this.destroy();
   }
 
-  /** @internal */
-  forget(t: Tensor): void {
+  /**
+   * @internal Called by `Tensor.destroy()`. A buffer that recorded-but-unsubmitted passes may
+   * still use is destroyed right after the next submit (the implementation frees it once the GPU
+   * is done), so destroying a temporary right after recording the pass that reads it is safe.
+   */
+  release(t: Tensor): void {
     this.live.delete(t);
+    if (this.encoder) this.transient.push(t.buffer);
+    else t.buffer.destroy();
   }
 
   private range(r: BindingRange, binding: number, kernel: string): GPUBufferBinding {
@@ -544,8 +550,7 @@ export class Tensor<D extends DType = DType> implements Disposable {
   destroy(): void {
     if (!this.alive) return;
     this.alive = false;
-    this.ctx.forget(this);
-    this.buffer.destroy();
+    this.ctx.release(this);
   }
 
   [Symbol.dispose](): void {

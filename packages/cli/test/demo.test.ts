@@ -60,9 +60,39 @@ describe("sage demo", () => {
     const json = JSON.parse(await readFile(join(out, "report.json"), "utf8"));
     expect(json.summary.methods.map((m: { method: string }) => m.method)).toEqual(["uniform", "sage"]);
     expect(json.config.strata).toEqual(["level 1", "level 2", "level 3"]);
+    const series = JSON.parse(await readFile(join(out, "series.json"), "utf8"));
+    expect(series.runs.map((r: { method: string }) => r.method)).toEqual(["uniform", "sage"]);
+    for (const run of series.runs) expect(run.points.map((p: { step: number }) => p.step)).toEqual([0, 1, 2]);
     const timings = JSON.parse(await readFile(join(out, "timings.json"), "utf8"));
     expect(timings.total).toBeGreaterThan(0);
     expect((await stat(join(out, "pairs.jsonl"))).size).toBeGreaterThan(0);
+  });
+
+  it("--from-scratch runs SFT first and saves the start policy (a 2-step SFT samples no pairs: exit 2, said plainly)", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "sage-demo-scratch-")), "report");
+    const r = await run([
+      "demo",
+      "--from-scratch",
+      "--sft-steps",
+      "2",
+      "--out",
+      out,
+      "--problems",
+      "2",
+      "--samples",
+      "2",
+      "--steps",
+      "1",
+      "--no-progress",
+    ]);
+    expect(r.err).toContain("SFT from scratch: tiny model (110208 parameters), 2 steps");
+    const model = loadModelDir(join(out, "start", "model"));
+    expect(model.config.hiddenSize).toBe(64);
+    const sft = (await readFile(join(out, "start", "sft.jsonl"), "utf8")).trim().split("\n");
+    expect(sft).toHaveLength(SFT_RECIPE.levels.length * SFT_RECIPE.perLevel);
+    // an untrained model gets every sample wrong: no pairs, and the demo says why
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toMatch(/only \d+ on-policy pairs/);
   });
 
   it("refuses a model size without a shipped checkpoint unless --from-scratch, and bad flags", async () => {

@@ -513,6 +513,7 @@ export async function demoCommand(o: DemoCommandOptions, log: (line: string) => 
     lap("report", t);
     seconds.total = (performance.now() - t0) / 1000;
     await atomicWriteJson(join(outDir, "timings.json"), seconds);
+    await atomicWriteJson(join(outDir, "series.json"), { runs: result.runs, details: result.details });
     return {
       outDir,
       html: written.html,

@@ -243,7 +243,8 @@ ${body}
     } else {
       let xt = ${gather};
       bad = bad || !isFinite(xt);
-      logp[n] = xt - l;
+      // (x_t − m) − log s, not x_t − (m + log s): with |logits| ~ 1e4 the latter loses ~1e-3 to rounding.
+      logp[n] = (xt - wm[0]) - log(ws[0]);
     }
     if (bad) { atomicMin(&status[0], n); }
   }

@@ -20,7 +20,15 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
-import { assertDtype, assertNonEmpty, assertRank, assertShape, outputTensor, shapeStr } from "./op-util.js";
+import {
+  assertDtype,
+  assertNonEmpty,
+  assertRank,
+  assertShape,
+  cachedWgsl,
+  outputTensor,
+  shapeStr,
+} from "./op-util.js";
 
 export type MatmulVariant = "auto" | "naive" | "blocked" | "tiled";
 
@@ -318,14 +326,14 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
   if (variant === "naive") {
     ctx.run({
       kernel: "matmul_naive",
-      code: matmulNaiveWgsl(),
+      code: cachedWgsl("matmul_naive", matmulNaiveWgsl),
       bindings,
       workgroups: [Math.ceil(d.N / 16), Math.ceil(d.M / 16), d.batch],
     });
   } else if (variant === "tiled") {
     ctx.run({
       kernel: "matmul_tiled",
-      code: matmulTiledWgsl(tiledCfg),
+      code: cachedWgsl(`matmul_tiled:${tiledCfg.bk}`, () => matmulTiledWgsl(tiledCfg)),
       bindings,
       workgroups: [Math.ceil(d.N / 64), Math.ceil(d.M / 64), d.batch],
     });
@@ -333,7 +341,10 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
     const cfg = blockedCfg;
     ctx.run({
       kernel: "matmul_blocked",
-      code: matmulBlockedWgsl(flags, cfg),
+      code: cachedWgsl(
+        `matmul_blocked:${flags.transA}:${flags.transB}:${cfg.rows}:${cfg.cols}:${cfg.wgX}:${cfg.wgY}`,
+        () => matmulBlockedWgsl(flags, cfg),
+      ),
       bindings,
       workgroups: [
         Math.ceil(Math.ceil(d.N / cfg.cols) / cfg.wgX),

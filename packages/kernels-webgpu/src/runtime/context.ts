@@ -59,6 +59,10 @@ export interface KernelTiming {
 
 // Two timestamps a pass; Dawn caps a query set at 4096 queries.
 const MAX_PROFILED_PASSES = 2048;
+// Passes recorded before an automatic submit.
+const MAX_PENDING_PASSES = 256;
+// Uniform data up to this many bytes goes into the per-context uniform ring (larger: own buffer).
+const RING_MAX_UNIFORM = 256;
 
 /**
  * A WebGPU device with everything that must outlive it (instance, adapter, device, queue),
@@ -88,6 +92,12 @@ export class GpuContext implements Disposable {
   private destroyed = false;
   private lost: string | undefined;
   private profiler: { querySet: GPUQuerySet; kernels: string[] } | undefined;
+  /**
+   * Uniform ring: small uniform data of the passes recorded since the last submit is packed into
+   * a host array and uploaded with one `writeBuffer` right before the submit (queue order makes
+   * reuse across submits safe), instead of one mapped buffer per pass.
+   */
+  private ring: { buffer: GPUBuffer; host: Uint8Array; used: number; slot: number } | undefined;
   /** Total compute passes recorded since creation. */
   dispatchCount = 0;
 
@@ -296,6 +306,7 @@ export class GpuContext implements Disposable {
     }
     if (x * y * z === 0) return;
     const pipeline = this.pipeline(d.kernel, d.code, d.entryPoint);
+    this.reserveUniforms(d.bindings);
     const maxBinding = this.limits.maxStorageBufferBindingSize;
     const entries: GPUBindGroupEntry[] = d.bindings.map((b, binding) => {
       if (b instanceof Tensor) {
@@ -311,7 +322,7 @@ export class GpuContext implements Disposable {
         }
         return { binding, resource: { buffer: b.buffer } };
       }
-      if (ArrayBuffer.isView(b)) return { binding, resource: { buffer: this.uniform(b, d.kernel) } };
+      if (ArrayBuffer.isView(b)) return { binding, resource: this.uniform(b, d.kernel) };
       if (isRange(b)) return { binding, resource: this.range(b, binding, d.kernel) };
       return { binding, resource: { buffer: b } };
     });
@@ -337,7 +348,7 @@ export class GpuContext implements Disposable {
     pass.dispatchWorkgroups(x, y, z);
     pass.end();
     this.dispatchCount++;
-    if (++this.pendingPasses >= 256) this.flush();
+    if (++this.pendingPasses >= MAX_PENDING_PASSES) this.flush();
   }
 
   /** Submit recorded work without waiting. */
@@ -415,6 +426,8 @@ export class GpuContext implements Disposable {
     if (this.destroyed) return;
     for (const t of [...this.live]) t.destroy();
     for (const b of this.transient.splice(0)) b.destroy();
+    this.ring?.buffer.destroy();
+    this.ring = undefined;
     this.pipelines.clear();
     this.destroyed = true;
     if (this.ownsDevice) this.device.destroy();
@@ -479,7 +492,7 @@ export class GpuContext implements Disposable {
     return { buffer, offset, size };
   }
 
-  private uniform(data: ArrayBufferView, kernel: string): GPUBuffer {
+  private uniform(data: ArrayBufferView, kernel: string): GPUBufferBinding {
     if (data.byteLength > this.limits.maxUniformBufferBindingSize) {
       throw KernelError.mismatch(
         "LIMIT_EXCEEDED",
@@ -490,6 +503,14 @@ export class GpuContext implements Disposable {
       );
     }
     const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    const ring = this.ring;
+    if (size <= RING_MAX_UNIFORM && ring && ring.used + ring.slot <= ring.host.byteLength) {
+      const offset = ring.used;
+      ring.host.fill(0, offset, offset + size);
+      ring.host.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
+      ring.used += ring.slot;
+      return { buffer: ring.buffer, offset, size };
+    }
     const buf = this.device.createBuffer({
       label: `${kernel}:uniform`,
       size,
@@ -499,7 +520,29 @@ export class GpuContext implements Disposable {
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buf.unmap();
     this.transient.push(buf);
-    return buf;
+    return { buffer: buf };
+  }
+
+  /** Make room in the uniform ring for this pass's small uniforms (submitting pending work if full). */
+  private reserveUniforms(bindings: readonly Binding[]): void {
+    let n = 0;
+    for (const b of bindings) if (ArrayBuffer.isView(b) && b.byteLength <= RING_MAX_UNIFORM) n++;
+    if (n === 0) return;
+    if (!this.ring) {
+      const slot = Math.max(RING_MAX_UNIFORM, this.limits.minUniformBufferOffsetAlignment);
+      const bytes = slot * MAX_PENDING_PASSES * 2;
+      this.ring = {
+        buffer: this.device.createBuffer({
+          label: `${this.label}:uniform_ring`,
+          size: bytes,
+          usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+        }),
+        host: new Uint8Array(bytes),
+        used: 0,
+        slot,
+      };
+    }
+    if (this.ring.used + n * this.ring.slot > this.ring.host.byteLength) this.flush();
   }
 
   private takeEncoder(): GPUCommandEncoder {
@@ -509,6 +552,12 @@ export class GpuContext implements Disposable {
   }
 
   private submit(enc: GPUCommandEncoder): void {
+    const ring = this.ring;
+    if (ring && ring.used > 0) {
+      // Ordered before this submit's commands and after every earlier submit's (queue order).
+      this.queue.writeBuffer(ring.buffer, 0, ring.host.buffer, ring.host.byteOffset, ring.used);
+      ring.used = 0;
+    }
     this.queue.submit([enc.finish()]);
     this.pendingPasses = 0;
     // Destroying after submit is safe: the implementation frees them once the work completes.

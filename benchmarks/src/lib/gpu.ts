@@ -1,4 +1,4 @@
-import { createContext, type GpuContext } from "@sage/kernels-webgpu";
+import { createContext, formatAdapter, type GpuContext } from "@sage/kernels-webgpu";
 
 /**
  * Open the benchmark's WebGPU context and expose the same GPU instance as `navigator.gpu`, so that
@@ -17,4 +17,19 @@ export async function openGpu(): Promise<GpuContext> {
     });
   }
   return ctx;
+}
+
+/** Run `fn` on a context from `openGpu`, destroyed afterwards whatever happens. */
+export async function withGpu<T>(fn: (ctx: GpuContext) => Promise<T>): Promise<T> {
+  const ctx = await openGpu();
+  try {
+    return await fn(ctx);
+  } finally {
+    ctx.destroy();
+  }
+}
+
+/** One line naming the context's adapter. */
+export function adapterLine(ctx: GpuContext): string {
+  return ctx.report ? formatAdapter(ctx.report) : "unknown adapter (context created from a device)";
 }

@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { AdapterReport } from "@sage/kernels-webgpu";
 
 /** The benchmarks package folder (holds `results/`). */
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -55,5 +56,66 @@ export function environment(): Environment {
     cpus: cpus.length,
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+/** `file` relative to the directory `npm run` was started from, or as given when it lies outside it. */
+export function displayPath(file: string): string {
+  const rel = path.relative(process.env.INIT_CWD ?? process.cwd(), file);
+  return rel.startsWith("..") ? file : rel;
+}
+
+/**
+ * Where a suite writes its JSON: `out` (a user path) if given; otherwise `<suite>-<adapter>.json`
+ * in `results/` (committed), or `<suite>-<adapter>-quick.json` in `out/` (git-ignored) for quick
+ * runs, so that the README's main command leaves the working tree clean.
+ */
+export function resultsFile(
+  suite: string,
+  quick: boolean,
+  out: string | undefined,
+  report: AdapterReport | undefined,
+): string {
+  if (out) return userPath(out);
+  const adapterSlug = report
+    ? slug(report.vendor, report.architecture, report.description.split(/[:(]/)[0] ?? "")
+    : "unknown";
+  return path.join(quick ? OUT_DIR : RESULTS_DIR, `${suite}-${adapterSlug}${quick ? "-quick" : ""}.json`);
+}
+
+/** A warning when the 1-minute load average at start exceeds the CPU count; `why` ends the sentence. */
+export function loadWarnings(env: Environment, why: string): string[] {
+  const load1 = env.loadAverage[0] ?? 0;
+  return load1 > env.cpus
+    ? [`load average ${load1} on ${env.cpus} CPUs at start: other processes compete for the CPU${why}`]
+    : [];
+}
+
+/** The fields every suite's JSON starts with. */
+export function resultsHeader(
+  suite: string,
+  started: Date,
+  quick: boolean,
+  adapterLine: string,
+  report: AdapterReport | undefined,
+  env: Environment,
+) {
+  return {
+    suite,
+    schema: 1,
+    date: started.toISOString(),
+    durationS: Math.round((Date.now() - started.getTime()) / 100) / 10,
+    quick,
+    adapter: { summary: adapterLine, ...report },
+    environment: { ...env, loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) },
+  };
+}
+
+/** Counts of targets passed, missed and not evaluated (`pass` true, false, null). */
+export function targetSummary(targets: readonly { pass: boolean | null }[]) {
+  return {
+    targetsPassed: targets.filter((t) => t.pass === true).length,
+    targetsMissed: targets.filter((t) => t.pass === false).length,
+    targetsNotEvaluated: targets.filter((t) => t.pass === null).length,
   };
 }

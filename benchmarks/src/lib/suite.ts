@@ -2,6 +2,8 @@
  * A benchmark suite: one file `src/suites/<name>.ts` exporting `suite`. `main.ts` finds suites by
  * listing that folder, so adding a suite is a one-file change.
  */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
 export interface Suite {
   /** Name on the command line (`npm run bench -- <name>`); must equal the file name. */
   name: string;
@@ -27,4 +29,34 @@ export function isSuite(x: unknown): x is Suite {
     typeof s.usage === "string" &&
     typeof s.run === "function"
   );
+}
+
+/** `s` as an integer in [1, max], or a `UsageError` naming `what`. */
+export function positiveInt(s: string, what: string, max: number): number {
+  if (!/^\d+$/.test(s))
+    throw new UsageError(`${what}: expected a positive integer, received '${s.slice(0, 40)}'`);
+  const n = Number(s);
+  if (n < 1 || n > max) throw new UsageError(`${what}: expected an integer in [1, ${max}], received ${n}`);
+  return n;
+}
+
+export type SuiteOptions = NonNullable<ParseArgsConfig["options"]>;
+type SuiteArgsConfig<O extends SuiteOptions> = {
+  args: string[];
+  strict: true;
+  allowPositionals: false;
+  options: O;
+};
+export type SuiteArgs<O extends SuiteOptions> = ReturnType<typeof parseArgs<SuiteArgsConfig<O>>>["values"];
+
+/** `parseArgs` of a suite's options (strict, no positionals); its errors become `UsageError`s. */
+export function parseSuiteArgs<const O extends SuiteOptions>(
+  args: readonly string[],
+  options: O,
+): SuiteArgs<O> {
+  try {
+    return parseArgs({ args: [...args], strict: true, allowPositionals: false, options }).values;
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
 }

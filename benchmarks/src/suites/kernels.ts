@@ -7,10 +7,7 @@
  * warm-up and repetitions (waiting for the device inside the timed region), evaluates the
  * issue's targets, and writes one JSON file atomically.
  */
-import * as os from "node:os";
-import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { formatAdapter, type GpuContext } from "@sage/kernels-webgpu";
+import type { GpuContext } from "@sage/kernels-webgpu";
 import {
   type CaseOptions,
   type CorrectnessEntry,
@@ -26,9 +23,17 @@ import {
 import { IMPL_IDS, IMPL_LABELS, type ImplId } from "../kernels/impl.js";
 import { jaxVersion, loadJax } from "../kernels/jax.js";
 import { cellNotes, evaluateTargets, resultTable, targetLines } from "../kernels/report.js";
-import { openGpu } from "../lib/gpu.js";
-import { environment, OUT_DIR, RESULTS_DIR, slug, userPath, writeJsonAtomic } from "../lib/results.js";
-import { type Suite, UsageError } from "../lib/suite.js";
+import { adapterLine as formatAdapterLine, withGpu } from "../lib/gpu.js";
+import {
+  displayPath,
+  environment,
+  loadWarnings,
+  resultsFile,
+  resultsHeader,
+  targetSummary,
+  writeJsonAtomic,
+} from "../lib/results.js";
+import { parseSuiteArgs, positiveInt, type Suite, UsageError } from "../lib/suite.js";
 import { fmtBytes } from "../lib/table.js";
 import type { RepeatOptions } from "../lib/timing.js";
 
@@ -79,38 +84,17 @@ interface Config {
   blockMiB: number | undefined;
 }
 
-function positiveInt(s: string, what: string, max: number): number {
-  if (!/^\d+$/.test(s))
-    throw new UsageError(`${what}: expected a positive integer, received '${s.slice(0, 40)}'`);
-  const n = Number(s);
-  if (n < 1 || n > max) throw new UsageError(`${what}: expected an integer in [1, ${max}], received ${n}`);
-  return n;
-}
-
 export function parseKernelArgs(args: readonly string[]): Config {
-  let v: ReturnType<typeof parse>["values"];
-  function parse() {
-    return parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: "boolean" },
-        out: { type: "string" },
-        sizes: { type: "string" },
-        impls: { type: "string" },
-        "min-reps": { type: "string" },
-        "max-reps": { type: "string" },
-        "budget-s": { type: "string" },
-        "block-mib": { type: "string" },
-      },
-    });
-  }
-  try {
-    v = parse().values;
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+  const v = parseSuiteArgs(args, {
+    quick: { type: "boolean" },
+    out: { type: "string" },
+    sizes: { type: "string" },
+    impls: { type: "string" },
+    "min-reps": { type: "string" },
+    "max-reps": { type: "string" },
+    "budget-s": { type: "string" },
+    "block-mib": { type: "string" },
+  });
   const quick = v.quick === true;
   const base = quick ? QUICK : FULL;
   let logprob = base.logprob;
@@ -163,39 +147,25 @@ export function parseKernelArgs(args: readonly string[]): Config {
   };
 }
 
-function relative(file: string): string {
-  const rel = path.relative(process.env.INIT_CWD ?? process.cwd(), file);
-  return rel.startsWith("..") ? file : rel;
-}
-
 async function run(args: readonly string[]): Promise<number> {
   const cfg = parseKernelArgs(args);
   const started = new Date();
-  const ctx: GpuContext = await openGpu();
-  try {
-    return await runWith(ctx, cfg, started);
-  } finally {
-    ctx.destroy();
-  }
+  return withGpu((ctx) => runWith(ctx, cfg, started));
 }
 
 async function runWith(ctx: GpuContext, cfg: Config, started: Date): Promise<number> {
   const log = (s: string) => console.log(s);
   const env = environment();
   const report = ctx.report;
-  const adapterLine = report ? formatAdapter(report) : "unknown adapter (context created from a device)";
+  const adapterLine = formatAdapterLine(ctx);
   log(`SAGE kernel benchmark${cfg.quick ? " (--quick)" : ""}`);
   log(`adapter: ${adapterLine}`);
   const jaxVer = await jaxVersion();
   log(`node ${env.node} · ${env.cpu} × ${env.cpus} · ${env.memoryGiB} GiB · jax-js ${jaxVer}`);
-  const warnings: string[] = [];
-  const load1 = env.loadAverage[0] ?? 0;
-  if (load1 > env.cpus) {
-    warnings.push(
-      `load average ${load1} on ${env.cpus} CPUs at start: other processes compete for the CPU, and ` +
-        "lavapipe (multi-threaded) suffers more than jax-js Wasm; the timings and ratios are unreliable",
-    );
-  }
+  const warnings = loadWarnings(
+    env,
+    ", and lavapipe (multi-threaded) suffers more than jax-js Wasm; the timings and ratios are unreliable",
+  );
   log(`load average at start: ${env.loadAverage.join(", ")}`);
   for (const w of warnings) log(`WARNING: ${w}`);
 
@@ -296,23 +266,9 @@ async function runWith(ctx: GpuContext, cfg: Config, started: Date): Promise<num
   log("\ntargets (issue: lavapipe on a 2-core machine)");
   for (const line of targetLines(targets)) log(`  ${line}`);
 
-  const suffix = cfg.quick ? "-quick" : "";
-  const adapterSlug = report
-    ? slug(report.vendor, report.architecture, report.description.split(/[:(]/)[0] ?? "")
-    : "unknown";
-  // Full runs go to results/ (committed); quick runs to out/ (git-ignored), so that the README's
-  // main command leaves the working tree clean.
-  const out = cfg.out
-    ? userPath(cfg.out)
-    : path.join(cfg.quick ? OUT_DIR : RESULTS_DIR, `kernels-${adapterSlug}${suffix}.json`);
+  const out = resultsFile("kernels", cfg.quick, cfg.out, report);
   const json = {
-    suite: "kernels",
-    schema: 1,
-    date: started.toISOString(),
-    durationS: Math.round((Date.now() - started.getTime()) / 100) / 10,
-    quick: cfg.quick,
-    adapter: { summary: adapterLine, ...report },
-    environment: { ...env, loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) },
+    ...resultsHeader("kernels", started, cfg.quick, adapterLine, report, env),
     peers: { "@jax-js/jax": jaxVer },
     config: {
       impls: cfg.impls,
@@ -334,14 +290,10 @@ async function runWith(ctx: GpuContext, cfg: Config, started: Date): Promise<num
     memory: memory ?? { note: memoryNote },
     matmul: mmCases.map((c) => ({ ...c, ratios: ratios(c.results) })),
     targets,
-    summary: {
-      targetsPassed: targets.filter((t) => t.pass === true).length,
-      targetsMissed: targets.filter((t) => t.pass === false).length,
-      targetsNotEvaluated: targets.filter((t) => t.pass === null).length,
-    },
+    summary: targetSummary(targets),
   };
   writeJsonAtomic(out, json);
-  log(`\nresults: ${relative(out)}`);
+  log(`\nresults: ${displayPath(out)}`);
 
   // A wrong result from the project's own kernels is a failure; peers and targets are reported.
   const sageWrong =

@@ -7,14 +7,19 @@
  * the KV cache and with full recomputation, and records peak GPU memory; runs the same
  * architecture in PyTorch on the CPU as a peer; evaluates the issue's targets; writes one JSON.
  */
-import * as os from "node:os";
-import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { formatAdapter, type GpuContext } from "@sage/kernels-webgpu";
+import type { GpuContext } from "@sage/kernels-webgpu";
 import { parameterCount } from "@sage/model";
-import { openGpu } from "../lib/gpu.js";
-import { environment, OUT_DIR, RESULTS_DIR, slug, userPath, writeJsonAtomic } from "../lib/results.js";
-import { type Suite, UsageError } from "../lib/suite.js";
+import { adapterLine as formatAdapterLine, withGpu } from "../lib/gpu.js";
+import {
+  displayPath,
+  environment,
+  loadWarnings,
+  resultsFile,
+  resultsHeader,
+  targetSummary,
+  writeJsonAtomic,
+} from "../lib/results.js";
+import { parseSuiteArgs, positiveInt, type Suite, UsageError } from "../lib/suite.js";
 import { fmtBytes } from "../lib/table.js";
 import { type BenchConfig, CONFIG_IDS, CONFIGS, type ConfigId, describeConfig } from "../model/configs.js";
 import { LOGIT_RTOL, modelConfig, runOurs } from "../model/ours.js";
@@ -63,14 +68,6 @@ interface Options {
   seed: number;
 }
 
-function positiveInt(s: string, what: string, max: number): number {
-  if (!/^\d+$/.test(s))
-    throw new UsageError(`${what}: expected a positive integer, received '${s.slice(0, 40)}'`);
-  const n = Number(s);
-  if (n < 1 || n > max) throw new UsageError(`${what}: expected an integer in [1, ${max}], received ${n}`);
-  return n;
-}
-
 function configList(s: string, what: string): ConfigId[] {
   if (s.trim() === "none") return [];
   const out: ConfigId[] = [];
@@ -86,32 +83,19 @@ function configList(s: string, what: string): ConfigId[] {
 }
 
 export function parseModelArgs(args: readonly string[]): Options {
-  let v: ReturnType<typeof parse>["values"];
-  function parse() {
-    return parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: "boolean" },
-        configs: { type: "string" },
-        steps: { type: "string" },
-        recompute: { type: "string" },
-        "new-tokens": { type: "string" },
-        peers: { type: "string" },
-        python: { type: "string" },
-        "torch-threads": { type: "string" },
-        "torch-timeout-s": { type: "string" },
-        out: { type: "string" },
-        seed: { type: "string" },
-      },
-    });
-  }
-  try {
-    v = parse().values;
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+  const v = parseSuiteArgs(args, {
+    quick: { type: "boolean" },
+    configs: { type: "string" },
+    steps: { type: "string" },
+    recompute: { type: "string" },
+    "new-tokens": { type: "string" },
+    peers: { type: "string" },
+    python: { type: "string" },
+    "torch-threads": { type: "string" },
+    "torch-timeout-s": { type: "string" },
+    out: { type: "string" },
+    seed: { type: "string" },
+  });
   const quick = v.quick === true;
   const configs =
     v.configs !== undefined ? configList(v.configs, "--configs") : quick ? ["1m" as const] : [...CONFIG_IDS];
@@ -146,11 +130,6 @@ export function parseModelArgs(args: readonly string[]): Options {
   };
 }
 
-function relative(file: string): string {
-  const rel = path.relative(process.env.INIT_CWD ?? process.cwd(), file);
-  return rel.startsWith("..") ? file : rel;
-}
-
 /** The config as run: per-config plans with the command-line overrides applied. */
 function planFor(id: ConfigId, o: Options): BenchConfig {
   const base = CONFIGS[id];
@@ -171,19 +150,14 @@ function planFor(id: ConfigId, o: Options): BenchConfig {
 async function run(args: readonly string[]): Promise<number> {
   const o = parseModelArgs(args);
   const started = new Date();
-  const ctx: GpuContext = await openGpu();
-  try {
-    return await runWith(ctx, o, started);
-  } finally {
-    ctx.destroy();
-  }
+  return withGpu((ctx) => runWith(ctx, o, started));
 }
 
 async function runWith(ctx: GpuContext, o: Options, started: Date): Promise<number> {
   const log = (s: string) => console.log(s);
   const env = environment();
   const report = ctx.report;
-  const adapterLine = report ? formatAdapter(report) : "unknown adapter (context created from a device)";
+  const adapterLine = formatAdapterLine(ctx);
   log(`SAGE model benchmark${o.quick ? " (--quick)" : ""}`);
   log(`adapter: ${adapterLine}`);
   log(
@@ -191,14 +165,7 @@ async function runWith(ctx: GpuContext, o: Options, started: Date): Promise<numb
       `maxStorageBufferBindingSize ${fmtBytes(ctx.limits.maxStorageBufferBindingSize)}`,
   );
   log(`load average at start: ${env.loadAverage.join(", ")}`);
-  const warnings: string[] = [];
-  const load1 = env.loadAverage[0] ?? 0;
-  if (load1 > env.cpus) {
-    warnings.push(
-      `load average ${load1} on ${env.cpus} CPUs at start: other processes compete for the CPU ` +
-        "(lavapipe and PyTorch alike); the timings are unreliable",
-    );
-  }
+  const warnings = loadWarnings(env, " (lavapipe and PyTorch alike); the timings are unreliable");
   for (const w of warnings) log(`WARNING: ${w}`);
 
   let torchInfo: TorchInfo | undefined;
@@ -284,20 +251,9 @@ async function runWith(ctx: GpuContext, o: Options, started: Date): Promise<numb
   log("\ntargets (issue: lavapipe on a 2-core machine)");
   for (const line of targetLines(targets)) log(`  ${line}`);
 
-  const adapterSlug = report
-    ? slug(report.vendor, report.architecture, report.description.split(/[:(]/)[0] ?? "")
-    : "unknown";
-  const out = o.out
-    ? userPath(o.out)
-    : path.join(o.quick ? OUT_DIR : RESULTS_DIR, `model-${adapterSlug}${o.quick ? "-quick" : ""}.json`);
+  const out = resultsFile("model", o.quick, o.out, report);
   const json = {
-    suite: "model",
-    schema: 1,
-    date: started.toISOString(),
-    durationS: Math.round((Date.now() - started.getTime()) / 100) / 10,
-    quick: o.quick,
-    adapter: { summary: adapterLine, ...report },
-    environment: { ...env, loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) },
+    ...resultsHeader("model", started, o.quick, adapterLine, report, env),
     peers: {
       torch: torchInfo ?? { available: false, note: "not selected (--peers)" },
       jax: { available: false, note: jaxNote },
@@ -341,14 +297,10 @@ async function runWith(ctx: GpuContext, o: Options, started: Date): Promise<numb
     warnings,
     configs: entries.map((e) => ({ ...e, plan: planFor(e.id, o) })),
     targets,
-    summary: {
-      targetsPassed: targets.filter((t) => t.pass === true).length,
-      targetsMissed: targets.filter((t) => t.pass === false).length,
-      targetsNotEvaluated: targets.filter((t) => t.pass === null).length,
-    },
+    summary: targetSummary(targets),
   };
   writeJsonAtomic(out, json);
-  log(`\nresults: ${relative(out)}`);
+  log(`\nresults: ${displayPath(out)}`);
 
   // Wrong numbers from the project are a failure; errors, peers and missed targets are reported.
   const wrong = entries.filter((e) => e.ours.status === "wrong");

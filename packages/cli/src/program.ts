@@ -36,6 +36,23 @@ function floatOption(name: string) {
   };
 }
 
+/** What `sage train` and `sage sft` print when their loop ends; `detail` goes after the step. */
+function loopSummary(
+  result: {
+    readonly status: string;
+    readonly step: number;
+    readonly resumedFrom: number | undefined;
+    readonly metricsPath: string;
+    readonly checkpoint: string | undefined;
+  },
+  detail = "",
+): string {
+  return (
+    `${result.status} at step ${result.step}${result.resumedFrom !== undefined ? ` (resumed from ${result.resumedFrom})` : ""}${detail}\n` +
+    `metrics: ${result.metricsPath}\ncheckpoint: ${result.checkpoint ?? "none"}\n`
+  );
+}
+
 /** Commands not registered yet, because what they drive does not work end to end yet (none now). */
 export const MISSING_COMMANDS: readonly string[] = [];
 
@@ -158,9 +175,10 @@ export function createProgram(io: CliIo = processIo): Command {
       const r = await trainCommand(opts, (line) => io.stderr(`${line}\n`));
       const { result } = r;
       io.stdout(
-        `${result.status} at step ${result.step}${result.resumedFrom !== undefined ? ` (resumed from ${result.resumedFrom})` : ""}; ` +
-          `reference log-probs: ${result.refSource}; non-finite steps: ${result.nonFiniteSteps}\n` +
-          `metrics: ${result.metricsPath}\ncheckpoint: ${result.checkpoint ?? "none"}\n`,
+        loopSummary(
+          result,
+          `; reference log-probs: ${result.refSource}; non-finite steps: ${result.nonFiniteSteps}`,
+        ),
       );
       if (r.exitCode !== 0) throw new ExitCode(r.exitCode);
     });
@@ -239,11 +257,7 @@ export function createProgram(io: CliIo = processIo): Command {
     .action(async (opts) => {
       const { sftCommand } = await import("./commands/sft.js");
       const r = await sftCommand(opts, (line) => io.stderr(`${line}\n`));
-      const { result } = r;
-      io.stdout(
-        `${result.status} at step ${result.step}${result.resumedFrom !== undefined ? ` (resumed from ${result.resumedFrom})` : ""}\n` +
-          `metrics: ${result.metricsPath}\ncheckpoint: ${result.checkpoint ?? "none"}\n`,
-      );
+      io.stdout(loopSummary(r.result));
       if (r.exitCode !== 0) throw new ExitCode(r.exitCode);
     });
 

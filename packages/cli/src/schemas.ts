@@ -76,6 +76,17 @@ export const evalConfigSchema = z
 
 export type EvalConfig = z.infer<typeof evalConfigSchema>;
 
+/** AdamW moments and weight decay of the WebGPU optimiser (`sage train`, `sage sft`). */
+const optimizerSchema = z
+  .object({
+    beta1: z.number().min(0).lt(1),
+    beta2: z.number().min(0).lt(1),
+    eps: z.number().positive(),
+    weightDecay: z.number().min(0).finite(),
+  })
+  .partial()
+  .strict();
+
 /** Config file of `sage train`. `train.batchSize` and `train.beta` also drive the selector. */
 export const trainConfigSchema = z
   .object({
@@ -92,15 +103,7 @@ export const trainConfigSchema = z
       .partial()
       .strict(),
     /** AdamW moments and weight decay of the WebGPU optimiser. */
-    optimizer: z
-      .object({
-        beta1: z.number().min(0).lt(1),
-        beta2: z.number().min(0).lt(1),
-        eps: z.number().positive(),
-        weightDecay: z.number().min(0).finite(),
-      })
-      .partial()
-      .strict(),
+    optimizer: optimizerSchema,
   })
   .partial()
   .strict();
@@ -128,16 +131,6 @@ export const pairsConfigSchema = z
   .strict();
 
 export type PairsConfig = z.infer<typeof pairsConfigSchema>;
-
-const optimizerSchema = z
-  .object({
-    beta1: z.number().min(0).lt(1),
-    beta2: z.number().min(0).lt(1),
-    eps: z.number().positive(),
-    weightDecay: z.number().min(0).finite(),
-  })
-  .partial()
-  .strict();
 
 /** Config file of `sage sft`. */
 export const sftFileConfigSchema = z

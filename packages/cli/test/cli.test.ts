@@ -5,16 +5,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readSelectionJsonl } from "@sage/curriculum";
 import { describe, expect, it } from "vitest";
-import { MISSING_COMMANDS, runCli } from "../src/index.js";
+import { MISSING_COMMANDS } from "../src/index.js";
+import { run } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  return { code, out, err };
-}
 
 const tempDir = () => mkdtemp(join(tmpdir(), "sage-cli-"));
 
@@ -181,23 +175,12 @@ describe("sage select end to end", () => {
     await writeFile(ok, statsJsonl(40));
     const state = join(dir, "s.json");
     // default sage config wants token-dropout margins, which these stats lack
-    const noMargins = await run([
-      "select",
-      "--stats",
-      ok,
-      "--out",
-      join(dir, "o.jsonl"),
-      "--batch-size",
-      "4",
-    ]);
+    const select = (...extra: string[]) =>
+      run(["select", "--stats", ok, "--out", join(dir, "o.jsonl"), ...extra]);
+    const noMargins = await select("--batch-size", "4");
     expect(noMargins.code).toBe(2);
     expect(noMargins.err).toContain("perturbed margins");
-    const first = await run([
-      "select",
-      "--stats",
-      ok,
-      "--out",
-      join(dir, "o.jsonl"),
+    const first = await select(
       "--state",
       state,
       "--selector",
@@ -206,19 +189,9 @@ describe("sage select end to end", () => {
       "4",
       "--steps",
       "2",
-    ]);
+    );
     expect(first.code, first.err).toBe(0);
-    const again = await run([
-      "select",
-      "--stats",
-      ok,
-      "--out",
-      join(dir, "o.jsonl"),
-      "--state",
-      state,
-      "--seed",
-      "3",
-    ]);
+    const again = await select("--state", state, "--seed", "3");
     expect(again.code).toBe(2);
     expect(again.err).toContain("already holds the selector config");
   });

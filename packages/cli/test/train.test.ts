@@ -13,16 +13,9 @@ import {
   writePreferencePairs,
 } from "@sage/trainer";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../src/index.js";
+import { run } from "./helpers.js";
 
 // Runs on the WebGPU adapter Dawn finds (lavapipe on a machine without a GPU); never skipped.
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  return { code, out, err };
-}
 
 const tokenizer = new CharTokenizer("0123456789+=");
 const config = createConfig({
@@ -72,21 +65,26 @@ beforeAll(async () => {
   );
 });
 
+/** `sage train` on the shared pairs, model and config, into `runDir`, without a progress bar. */
+function trainArgs(runDir: string): string[] {
+  return [
+    "train",
+    "--pairs",
+    pairsPath,
+    "--model",
+    modelDir,
+    "--run-dir",
+    runDir,
+    "--config",
+    configPath,
+    "--no-progress",
+  ];
+}
+
 describe("sage train", () => {
   it("trains on the WebGPU policy, resumes with more steps, and saves a loadable model", async () => {
     const runDir = join(dir, "run");
-    const base = [
-      "train",
-      "--pairs",
-      pairsPath,
-      "--model",
-      modelDir,
-      "--run-dir",
-      runDir,
-      "--config",
-      configPath,
-      "--no-progress",
-    ];
+    const base = trainArgs(runDir);
     const first = await run([...base, "--steps", "4"]);
     expect(first.code, first.err).toBe(0);
     expect(first.out).toContain("completed at step 4");
@@ -300,18 +298,7 @@ describe("sage train and signals", () => {
   it("SIGTERM writes a checkpoint and exits 143; --resume finishes the run", async () => {
     const runDir = join(dir, "signal-run");
     const bin = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "sage.js");
-    const args = [
-      "train",
-      "--pairs",
-      pairsPath,
-      "--model",
-      modelDir,
-      "--run-dir",
-      runDir,
-      "--config",
-      configPath,
-      "--no-progress",
-    ];
+    const args = trainArgs(runDir);
     const child = spawn(
       process.execPath,
       ["--conditions=@sage/source", "--import", "tsx", bin, ...args, "--steps", "400"],

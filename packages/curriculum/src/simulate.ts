@@ -1,5 +1,6 @@
 import {
   dpoMargin,
+  emptyStatsColumns,
   type PairStatsBatch,
   Rng,
   type StabilityConfig,
@@ -218,14 +219,7 @@ export function simulatedStats(
   const p = task.train;
   const D = task.config.dim;
   const n = req.pairIds.length;
-  const cols = {
-    policyChosen: new Float64Array(n),
-    policyRejected: new Float64Array(n),
-    referenceChosen: new Float64Array(n),
-    referenceRejected: new Float64Array(n),
-    chosenTokens: new Float64Array(n),
-    rejectedTokens: new Float64Array(n),
-  };
+  const cols = emptyStatsColumns(n);
   const scheme = req.perturbation;
   const k = scheme && scheme.kind !== "history" ? scheme.k : 0;
   const perturbed = k > 0 ? new Float64Array(n * k) : null;

@@ -1,4 +1,4 @@
-import { hashString, mix32, type PairStatsBatch } from "@sage/stability";
+import { emptyStatsColumns, hashString, mix32, type PairStatsBatch, STATS_COLUMNS } from "@sage/stability";
 import { type CurriculumConfigInput, resolveCurriculumConfig, type SelectorName } from "./config.js";
 import { createSelector, selectorFromState } from "./create.js";
 import type { PairMeta } from "./difficulty.js";
@@ -57,27 +57,13 @@ function idsHashOf(dataset: readonly DatasetPair[]): number {
 
 function statsFor(dataset: readonly DatasetPair[], req: ScoringRequest): PairStatsBatch {
   const n = req.pairIds.length;
-  const cols = {
-    policyChosen: new Float64Array(n),
-    policyRejected: new Float64Array(n),
-    referenceChosen: new Float64Array(n),
-    referenceRejected: new Float64Array(n),
-    chosenTokens: new Float64Array(n),
-    rejectedTokens: new Float64Array(n),
-  };
+  const cols = emptyStatsColumns(n);
   const scheme = req.perturbation;
   const k = scheme !== null && scheme.kind !== "history" ? scheme.k : 0;
   const perturbed = k > 0 ? new Float64Array(n * k) : null;
   for (let j = 0; j < n; j++) {
     const p = dataset[req.pairIds[j]!]!;
-    for (const c of [
-      "policyChosen",
-      "policyRejected",
-      "referenceChosen",
-      "referenceRejected",
-      "chosenTokens",
-      "rejectedTokens",
-    ] as const) {
+    for (const c of STATS_COLUMNS) {
       const v = p[c];
       if (v === undefined) {
         throw new CurriculumError(

@@ -1,6 +1,7 @@
 import { DEFAULT_STABILITY_CONFIG, type PairStatsBatch, Rng, scorePool } from "@sage/stability";
 import { describe, expect, it } from "vitest";
 import { CurriculumError, createSelector, gumbelTopK, selectPairs } from "../src/index.js";
+import { EVERY_SELECTOR } from "./fake.js";
 
 describe("edge cases", () => {
   it("empty pool / dataset: typed errors, empty top-k", () => {
@@ -18,16 +19,7 @@ describe("edge cases", () => {
 
   it("a single pair trains with every selector", () => {
     const dataset = [{ id: "only", passRate: 0.5, referenceChosen: -3, referenceRejected: -4 }];
-    for (const name of [
-      "sage",
-      "uniform",
-      "random",
-      "curriculum-only",
-      "score-only",
-      "hard-mining",
-      "small-margin",
-      "selective",
-    ] as const) {
+    for (const name of EVERY_SELECTOR) {
       const r = selectPairs(
         [{ ...dataset[0]!, policyChosen: -3, policyRejected: -4, chosenTokens: 2, rejectedTokens: 2 }],
         null,

@@ -1,6 +1,21 @@
 import { deriveSeed, type PairStatsBatch, Rng } from "@sage/stability";
 import type { PairMeta, ScoringRequest, Selector, SelectorEvent } from "../src/index.js";
 
+/**
+ * The eight selectors of the spec, written out here (not taken from `SELECTOR_NAMES`) so that a
+ * selector dropped from the package's list still fails the tests that run every selector.
+ */
+export const EVERY_SELECTOR = [
+  "sage",
+  "uniform",
+  "random",
+  "curriculum-only",
+  "score-only",
+  "hard-mining",
+  "small-margin",
+  "selective",
+] as const;
+
 /** A dataset with pass rates drawn from a seeded rng (tests only). */
 export function fakeDataset(n: number, seed: number): PairMeta[] {
   const rng = Rng.fromSeed(seed);

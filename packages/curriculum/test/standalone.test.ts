@@ -9,6 +9,7 @@ import {
   writeSelectionJsonl,
   writeStatsJsonl,
 } from "../src/index.js";
+import { EVERY_SELECTOR } from "./fake.js";
 
 /** Statistics as another framework would write them (seeded). */
 function externalDataset(n: number, seed: number, withPerturbed = true): DatasetPair[] {
@@ -81,16 +82,7 @@ describe("selectPairs (use outside our trainer)", () => {
 
   it("works with every selector", () => {
     const data = externalDataset(200, 4);
-    for (const selector of [
-      "sage",
-      "uniform",
-      "random",
-      "curriculum-only",
-      "score-only",
-      "hard-mining",
-      "small-margin",
-      "selective",
-    ] as const) {
+    for (const selector of EVERY_SELECTOR) {
       const r = selectPairs(data, null, { selector, batchSize: 4, refreshEvery: 3 });
       expect(r.batches.length).toBe(3);
       expect(r.state.selector.name).toBe(selector);

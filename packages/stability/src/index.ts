@@ -48,12 +48,15 @@ export {
 export {
   batchFromRecords,
   batchSize,
+  emptyStatsColumns,
   errorMargins,
   implicitMargins,
   type PairStats,
   type PairStatsBatch,
   policyMargins,
   referencePreference,
+  STATS_COLUMNS,
+  type StatsColumns,
   subsetBatch,
   validateBatch,
 } from "./stats.js";

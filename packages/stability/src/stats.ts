@@ -41,7 +41,8 @@ export interface PairStatsBatch {
   readonly k?: number;
 }
 
-const COLUMNS = [
+/** The per-pair columns of a `PairStatsBatch`, in order. */
+export const STATS_COLUMNS = [
   "policyChosen",
   "policyRejected",
   "referenceChosen",
@@ -49,6 +50,21 @@ const COLUMNS = [
   "chosenTokens",
   "rejectedTokens",
 ] as const;
+
+/** The per-pair columns of a batch, one array each. */
+export type StatsColumns = { [C in (typeof STATS_COLUMNS)[number]]: Float64Array };
+
+/** Zero-filled per-pair columns for a batch of `n` pairs (keys in `STATS_COLUMNS` order). */
+export function emptyStatsColumns(n: number): StatsColumns {
+  return {
+    policyChosen: new Float64Array(n),
+    policyRejected: new Float64Array(n),
+    referenceChosen: new Float64Array(n),
+    referenceRejected: new Float64Array(n),
+    chosenTokens: new Float64Array(n),
+    rejectedTokens: new Float64Array(n),
+  };
+}
 
 /** Number of pairs in a batch. */
 export function batchSize(batch: PairStatsBatch): number {
@@ -66,7 +82,7 @@ function pairName(batch: { readonly ids?: ReadonlyArray<string | number> }, i: n
  */
 export function validateBatch(batch: PairStatsBatch): number {
   const n = batch.policyChosen.length;
-  for (const c of COLUMNS) {
+  for (const c of STATS_COLUMNS) {
     const col = batch[c];
     if (!(col instanceof Float64Array)) {
       throw StabilityError.mismatch("SHAPE_MISMATCH", `column "${c}"`, "a Float64Array", col);
@@ -83,7 +99,7 @@ export function validateBatch(batch: PairStatsBatch): number {
   if (batch.ids !== undefined && batch.ids.length !== n) {
     throw StabilityError.mismatch("SHAPE_MISMATCH", "ids length", String(n), batch.ids.length);
   }
-  for (const c of COLUMNS) {
+  for (const c of STATS_COLUMNS) {
     const col = batch[c];
     const isTokens = c === "chosenTokens" || c === "rejectedTokens";
     for (let i = 0; i < n; i++) {
@@ -139,21 +155,14 @@ export function validateBatch(batch: PairStatsBatch): number {
  */
 export function batchFromRecords(records: readonly PairStats[]): PairStatsBatch {
   const n = records.length;
-  const cols = {
-    policyChosen: new Float64Array(n),
-    policyRejected: new Float64Array(n),
-    referenceChosen: new Float64Array(n),
-    referenceRejected: new Float64Array(n),
-    chosenTokens: new Float64Array(n),
-    rejectedTokens: new Float64Array(n),
-  };
+  const cols = emptyStatsColumns(n);
   const ids: Array<string | number> = [];
   const k = records[0]?.perturbed?.length;
   const perturbed = k === undefined ? undefined : new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
     ids.push(r.id ?? i);
-    for (const c of COLUMNS) {
+    for (const c of STATS_COLUMNS) {
       const v = r[c];
       if (typeof v !== "number") {
         throw StabilityError.mismatch("INVALID_ARGUMENT", `${pairName({ ids }, i)}: ${c}`, "a number", v);

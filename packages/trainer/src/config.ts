@@ -2,6 +2,22 @@ import { z } from "zod";
 import { TrainerError } from "./errors.js";
 import { describeZodError } from "./zod-issue.js";
 
+/**
+ * Fields the training loops (`runDpo`, `runSft`) share, after `learningRate` in both schemas (the
+ * order of the parsed config's keys, which checkpoints store, is unchanged).
+ */
+export const loopConfigFields = {
+  lrSchedule: z.enum(["constant", "linear", "cosine"]).default("constant"),
+  warmupSteps: z.number().int().min(0).default(0),
+  /** Clip the global gradient norm to this (null: no clipping). */
+  maxGradNorm: z.number().positive().finite().nullable().default(1),
+  seed: z.number().int().safe().default(0),
+  checkpointEvery: z.number().int().min(1).default(50),
+  keepCheckpoints: z.number().int().min(1).default(2),
+  /** Non-finite steps tolerated; the run stops at this many (the last good checkpoint stays). */
+  maxNonFinite: z.number().int().min(1).default(3),
+};
+
 /** Schema of the DPO loop's configuration; defaults in `.default(...)`. Unknown fields are rejected. */
 export const dpoTrainConfigSchema = z
   .object({
@@ -14,15 +30,7 @@ export const dpoTrainConfigSchema = z
     lossType: z.enum(["sigmoid", "hinge", "ipo"]).default("sigmoid"),
     labelSmoothing: z.number().min(0).lt(0.5).default(0),
     learningRate: z.number().positive().finite().default(5e-7),
-    lrSchedule: z.enum(["constant", "linear", "cosine"]).default("constant"),
-    warmupSteps: z.number().int().min(0).default(0),
-    /** Clip the global gradient norm to this (null: no clipping). */
-    maxGradNorm: z.number().positive().finite().nullable().default(1),
-    seed: z.number().int().safe().default(0),
-    checkpointEvery: z.number().int().min(1).default(50),
-    keepCheckpoints: z.number().int().min(1).default(2),
-    /** Non-finite steps tolerated; the run stops at this many (the last good checkpoint stays). */
-    maxNonFinite: z.number().int().min(1).default(3),
+    ...loopConfigFields,
     /** Pairs per scoring / reference forward pass. */
     scoringBatchSize: z.number().int().min(1).default(32),
     /** Scoring requests a selector may make in one step before it is treated as stuck. */
@@ -42,7 +50,12 @@ export type DpoTrainConfigInput = z.input<typeof dpoTrainConfigSchema>;
 
 /** Validate a config object; throws `CONFIG_INVALID` naming the first bad field. */
 export function parseDpoTrainConfig(input: unknown, source = "config"): DpoTrainConfig {
-  const parsed = dpoTrainConfigSchema.safeParse(input);
+  return parseConfig(dpoTrainConfigSchema, input, source);
+}
+
+/** Validate `input` against `schema`; throws `CONFIG_INVALID` naming `source` and the first bad field. */
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     throw new TrainerError("CONFIG_INVALID", `${source}: ${describeZodError(parsed.error, input).text}`);
   }

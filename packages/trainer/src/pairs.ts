@@ -1,13 +1,11 @@
-import { createReadStream } from "node:fs";
 import { basename } from "node:path";
-import { createInterface } from "node:readline";
 import { gradeResponse } from "@sage/eval-math";
 import { z } from "zod";
 import type { PreferencePair } from "./data.js";
 import { describeValue, TrainerError } from "./errors.js";
 import { sha256 } from "./hash.js";
+import { readJsonlLines } from "./jsonl.js";
 import { Rng } from "./rng.js";
-import { describeZodError } from "./zod-issue.js";
 
 /** A problem to sample answers for: the prompt text and the reference answer. */
 export interface Problem {
@@ -34,26 +32,7 @@ export async function readProblems(path: string): Promise<Problem[]> {
   const file = basename(path);
   const out: Problem[] = [];
   const seen = new Set<string>();
-  let n = 0;
-  for await (const text of createInterface({
-    input: createReadStream(path, { encoding: "utf8" }),
-    crlfDelay: Infinity,
-  })) {
-    n++;
-    if (text.trim() === "") continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (error) {
-      throw new TrainerError(
-        "DATA_INVALID",
-        `${file}:${n}: field "(line)": expected one JSON object; ${(error as Error).message}`,
-      );
-    }
-    const parsed = problemSchema.safeParse(raw);
-    if (!parsed.success)
-      throw new TrainerError("DATA_INVALID", `${file}:${n}: ${describeZodError(parsed.error, raw).text}`);
-    const p = parsed.data;
+  for await (const { line: n, value: p } of readJsonlLines(path, problemSchema)) {
     const prompt = p.prompt ?? p.question ?? p.problem;
     if (prompt === undefined) {
       throw new TrainerError(

@@ -1,18 +1,27 @@
-import { createReadStream } from "node:fs";
-import { basename, join } from "node:path";
-import { createInterface } from "node:readline";
+import { basename } from "node:path";
 import { z } from "zod";
 import { type ChatMessage, type ChatTemplate, chatmlTemplate, renderCompletion } from "./chat-template.js";
-import { CheckpointManager, jsonStateProvider, type StateProvider } from "./checkpoint.js";
+import { jsonStateProvider } from "./checkpoint.js";
+import { loopConfigFields, parseConfig } from "./config.js";
 import { learningRateAt } from "./dpo.js";
 import { describeValue, TrainerError } from "./errors.js";
 import { sha256 } from "./hash.js";
-import { MetricsLogger, type MetricsRecord } from "./metrics.js";
+import { readJsonlLines } from "./jsonl.js";
+import {
+  checkResumeConfig,
+  loopLog,
+  loopProgress,
+  loopSchedule,
+  loopStop,
+  openCheckpoints,
+  openMetrics,
+  policyStateProvider,
+} from "./loop.js";
+import type { MetricsRecord } from "./metrics.js";
 import type { LogProbGradient } from "./policy.js";
-import { createProgress, type Progress, silentProgress } from "./progress.js";
+import type { Progress } from "./progress.js";
 import { Rng, type RngState } from "./rng.js";
-import { StopController } from "./signals.js";
-import { describeZodError } from "./zod-issue.js";
+import type { StopController } from "./signals.js";
 
 /** One supervised example: the loss is on `completion` tokens only. */
 export interface SftExample {
@@ -63,22 +72,8 @@ export async function readSftExamples(
   const fail = (field: string, message: string): never => {
     throw new TrainerError("DATA_INVALID", `${file}:${n}: field "${field}": ${message}`);
   };
-  for await (const text of createInterface({
-    input: createReadStream(path, { encoding: "utf8" }),
-    crlfDelay: Infinity,
-  })) {
-    n++;
-    if (text.trim() === "") continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (error) {
-      fail("(line)", `expected one JSON object; ${(error as Error).message}`);
-    }
-    const parsed = sftLineSchema.safeParse(raw);
-    if (!parsed.success)
-      throw new TrainerError("DATA_INVALID", `${file}:${n}: ${describeZodError(parsed.error, raw).text}`);
-    const l = parsed.data;
+  for await (const { line, value: l } of readJsonlLines(path, sftLineSchema)) {
+    n = line;
     let prompt: string;
     let completion: string;
     if (l.messages) {
@@ -111,13 +106,7 @@ export const sftConfigSchema = z
     steps: z.number().int().min(1),
     batchSize: z.number().int().min(1).default(8),
     learningRate: z.number().positive().finite().default(1e-4),
-    lrSchedule: z.enum(["constant", "linear", "cosine"]).default("constant"),
-    warmupSteps: z.number().int().min(0).default(0),
-    maxGradNorm: z.number().positive().finite().nullable().default(1),
-    seed: z.number().int().safe().default(0),
-    checkpointEvery: z.number().int().min(1).default(50),
-    keepCheckpoints: z.number().int().min(1).default(2),
-    maxNonFinite: z.number().int().min(1).default(3),
+    ...loopConfigFields,
   })
   .strict();
 
@@ -163,28 +152,12 @@ interface SftState {
  * (mean NLL per completion token), `num_tokens`, `grad_norm`, `learning_rate`, `epoch`.
  */
 export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
-  const parsed = sftConfigSchema.safeParse(options.config);
-  if (!parsed.success) {
-    throw new TrainerError(
-      "CONFIG_INVALID",
-      `config: ${describeZodError(parsed.error, options.config).text}`,
-    );
-  }
-  const config = parsed.data;
+  const config = parseConfig(sftConfigSchema, options.config, "config");
   const { policy, examples, runDir } = options;
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = loopLog(options.log);
   if (examples.length === 0) throw new TrainerError("DATA_EMPTY", "runSft needs at least one example");
   const dataHash = sha256(examples.map((e) => JSON.stringify([e.id, e.prompt, e.completion])).join("\n"));
-  const checkpoints = new CheckpointManager(join(runDir, "checkpoints"), {
-    keepLast: config.keepCheckpoints,
-  });
-  const latest = await checkpoints.latest();
-  if (latest && !options.resume) {
-    throw new TrainerError(
-      "CONFIG_INVALID",
-      `${runDir} already has a checkpoint (step ${latest.manifest.step}); resume it or use a new run folder`,
-    );
-  }
+  const { checkpoints, latest } = await openCheckpoints(runDir, config.keepCheckpoints, options.resume);
   const rng = new Rng(config.seed);
   const state: SftState = {
     step: 0,
@@ -200,25 +173,14 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
     "trainer",
     () => ({ ...state, rng: rng.getState() }),
     (saved) => {
-      for (const key of Object.keys(config) as (keyof SftConfig)[]) {
-        if (key !== "steps" && saved.config[key] !== config[key]) {
-          throw new TrainerError(
-            "CONFIG_INVALID",
-            `cannot resume with a different config (${key}: checkpoint has ${describeValue(saved.config[key])}, config has ${describeValue(config[key])})`,
-          );
-        }
-      }
+      checkResumeConfig(saved.config, config, Object.keys(config) as (keyof SftConfig)[]);
       if (saved.dataHash !== dataHash)
         throw new TrainerError("CONFIG_INVALID", "cannot resume on different data");
       Object.assign(state, saved, { config });
       rng.setState(saved.rng);
     },
   );
-  const policyProvider: StateProvider = {
-    name: "policy",
-    save: (d) => policy.saveState(d),
-    load: (d) => policy.loadState(d),
-  };
+  const policyProvider = policyStateProvider(policy);
   const providers = [trainerProvider, policyProvider];
   let resumedFrom: number | undefined;
   if (latest) {
@@ -226,19 +188,9 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
     resumedFrom = state.step;
     log(`resumed from ${latest.path} (step ${state.step})`);
   }
-  const metrics = await MetricsLogger.open(
-    join(runDir, "metrics.jsonl"),
-    resumedFrom === undefined ? {} : { resumeStep: resumedFrom },
-  );
-  const stop = options.stop ?? new StopController();
-  const ownStop = options.stop === undefined;
-  if (ownStop) stop.install(log);
-  const progress: Progress =
-    options.progress === true
-      ? createProgress({ total: config.steps, start: state.step, label: "sft" })
-      : options.progress === false || options.progress === undefined
-        ? silentProgress
-        : options.progress;
+  const metrics = await openMetrics(runDir, resumedFrom);
+  const { stop, own: ownStop } = loopStop(options.stop, log);
+  const progress = loopProgress(options.progress, config.steps, state.step, "sft");
   let lastCheckpoint = latest?.path;
   let lastStep = latest?.manifest.step;
   const save = async () => {
@@ -246,12 +198,7 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
     lastCheckpoint = await checkpoints.save(state.step, providers);
     lastStep = state.step;
   };
-  const schedule = {
-    type: config.lrSchedule,
-    peak: config.learningRate,
-    warmupSteps: config.warmupSteps,
-    totalSteps: config.steps,
-  };
+  const schedule = loopSchedule(config);
   let status: RunSftResult["status"] = "completed";
   try {
     while (state.step < config.steps) {

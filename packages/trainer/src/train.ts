@@ -1,17 +1,27 @@
 import { join } from "node:path";
-import { CheckpointManager, jsonStateProvider, type StateProvider } from "./checkpoint.js";
+import { jsonStateProvider } from "./checkpoint.js";
 import { type DpoTrainConfig, type DpoTrainConfigInput, parseDpoTrainConfig } from "./config.js";
 import type { PreferencePair } from "./data.js";
 import { preferenceDataHash } from "./data.js";
 import { dpoLoss, learningRateAt } from "./dpo.js";
 import { describeValue, TrainerError } from "./errors.js";
-import { MetricsLogger, type MetricsRecord } from "./metrics.js";
+import {
+  checkResumeConfig,
+  loopLog,
+  loopProgress,
+  loopSchedule,
+  loopStop,
+  openCheckpoints,
+  openMetrics,
+  policyStateProvider,
+} from "./loop.js";
+import type { MetricsRecord } from "./metrics.js";
 import type { BatchLogProbs, PolicyLike, SequenceLogProbs } from "./policy.js";
-import { createProgress, type Progress, silentProgress } from "./progress.js";
+import type { Progress } from "./progress.js";
 import { RefLogProbCache } from "./ref-cache.js";
 import { Rng, type RngState } from "./rng.js";
 import type { ScoringRequest, TrainingSelector } from "./selector.js";
-import { StopController } from "./signals.js";
+import type { StopController } from "./signals.js";
 
 export interface RunDpoOptions {
   readonly config: DpoTrainConfigInput;
@@ -183,15 +193,6 @@ async function scoreInChunks(
   return chosenPerturbed && rejectedPerturbed ? { ...base, chosenPerturbed, rejectedPerturbed } : base;
 }
 
-function configDiff(a: DpoTrainConfig, b: DpoTrainConfig): string | undefined {
-  for (const key of Object.keys(a) as (keyof DpoTrainConfig)[]) {
-    if (key === "steps") continue;
-    if (a[key] !== b[key])
-      return `${key}: checkpoint has ${describeValue(a[key])}, config has ${describeValue(b[key])}`;
-  }
-  return undefined;
-}
-
 /**
  * Run DPO with a selector: reference log-probs (from the data, the disk cache, or computed once),
  * selection with scoring passes, gradient accumulation, the metrics log, checkpoints every
@@ -202,7 +203,7 @@ function configDiff(a: DpoTrainConfig, b: DpoTrainConfig): string | undefined {
 export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
   const config = parseDpoTrainConfig(options.config);
   const { policy, selector, pairs, runDir } = options;
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = loopLog(options.log);
   if (pairs.length === 0) throw new TrainerError("DATA_EMPTY", "runDpo needs at least one preference pair");
   if (config.evalEvery > 0 && !options.evaluate) {
     throw new TrainerError("CONFIG_INVALID", `evalEvery = ${config.evalEvery} needs an evaluate hook`);
@@ -214,16 +215,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
     );
   }
   const dataHash = preferenceDataHash(pairs);
-  const checkpoints = new CheckpointManager(join(runDir, "checkpoints"), {
-    keepLast: config.keepCheckpoints,
-  });
-  const latest = await checkpoints.latest();
-  if (latest && !options.resume) {
-    throw new TrainerError(
-      "CONFIG_INVALID",
-      `${runDir} already has a checkpoint (step ${latest.manifest.step}); resume it or use a new run folder`,
-    );
-  }
+  const { checkpoints, latest } = await openCheckpoints(runDir, config.keepCheckpoints, options.resume);
 
   const rng = new Rng(config.seed);
   const state: TrainerState = {
@@ -242,8 +234,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
     (saved) => {
       Object.assign(state, saved, { config });
       rng.setState(saved.rng);
-      const diff = configDiff(saved.config, config);
-      if (diff) throw new TrainerError("CONFIG_INVALID", `cannot resume with a different config (${diff})`);
+      checkResumeConfig(saved.config, config);
       if (saved.dataHash !== dataHash) {
         throw new TrainerError(
           "CONFIG_INVALID",
@@ -252,11 +243,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       }
     },
   );
-  const policyProvider: StateProvider = {
-    name: "policy",
-    save: (dir) => policy.saveState(dir),
-    load: (dir) => policy.loadState(dir),
-  };
+  const policyProvider = policyStateProvider(policy);
   const selectorProvider = jsonStateProvider(
     "selector",
     () => selector.getState(),
@@ -353,19 +340,9 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
     log(`resumed from ${latest.path} (step ${state.step})`);
   }
 
-  const metrics = await MetricsLogger.open(
-    join(runDir, "metrics.jsonl"),
-    resumedFrom === undefined ? {} : { resumeStep: resumedFrom },
-  );
-  const stop = options.stop ?? new StopController();
-  const ownStop = options.stop === undefined;
-  if (ownStop) stop.install(log);
-  const progress: Progress =
-    options.progress === true
-      ? createProgress({ total: config.steps, start: state.step, label: `dpo ${selector.name}` })
-      : options.progress === false || options.progress === undefined
-        ? silentProgress
-        : options.progress;
+  const metrics = await openMetrics(runDir, resumedFrom);
+  const { stop, own: ownStop } = loopStop(options.stop, log);
+  const progress = loopProgress(options.progress, config.steps, state.step, `dpo ${selector.name}`);
 
   let lastCheckpoint = latest?.path;
   let lastCheckpointStep = latest?.manifest.step;
@@ -374,12 +351,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
     lastCheckpoint = await checkpoints.save(state.step, providers, { selector: selector.name });
     lastCheckpointStep = state.step;
   };
-  const schedule = {
-    type: config.lrSchedule,
-    peak: config.learningRate,
-    warmupSteps: config.warmupSteps,
-    totalSteps: config.steps,
-  };
+  const schedule = loopSchedule(config);
 
   let status: RunDpoStatus = "completed";
   try {

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { SELECTOR_NAMES, type SelectorName } from "@sage/curriculum";
 import { createContext, formatAdapter } from "@sage/kernels-webgpu";
@@ -246,6 +247,8 @@ export async function benchCommand(
   }
   const s = convergenceSettings(o);
   const t0 = performance.now();
+  const started = new Date();
+  const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
   const progress = o.progress ?? true;
   const ctx = await createContext({ label: "sage-bench" });
   const adapter = ctx.report ? formatAdapter(ctx.report) : "unknown adapter";
@@ -321,8 +324,15 @@ export async function benchCommand(
     const json = join(resultsDir, `${base}.json`);
     await atomicWriteJson(json, {
       suite,
+      date: started.toISOString(),
       adapter,
       machine: machineDescription(),
+      // other processes on the machine skew the wall-clock numbers: the load is recorded
+      environment: {
+        cpus: cpus().length,
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+      },
       config,
       targets,
       verdict: written.verdict,

@@ -1,6 +1,5 @@
 import { basename } from "node:path";
-import { createContext, formatAdapter } from "@sage/kernels-webgpu";
-import { loadModelDir, Policy } from "@sage/model";
+import { Policy } from "@sage/model";
 import {
   atomicWriteJson,
   type BuildPairsResult,
@@ -15,6 +14,7 @@ import {
 import { loadConfigFile } from "../config.js";
 import { CliError } from "../errors.js";
 import { type PairsConfig, pairsConfigSchema } from "../schemas.js";
+import { loadModelWithTokenizer, openGpuContext } from "./shared.js";
 
 export interface PairsCommandOptions {
   readonly problems: string;
@@ -62,17 +62,8 @@ export async function pairsCommand(
       prompt: template([{ role: "user", content: p.prompt }], { addGenerationPrompt: true }),
     }));
   }
-  let model: ReturnType<typeof loadModelDir>;
-  try {
-    model = loadModelDir(o.model);
-  } catch (error) {
-    throw new CliError("INPUT_INVALID", `--model ${o.model}: ${(error as Error).message}`, { cause: error });
-  }
-  if (!model.tokenizer)
-    throw new CliError("INPUT_INVALID", `--model ${o.model}: expected a tokenizer.json in the model folder`);
-  const ctx = await createContext({ label: "sage-pairs" });
-  const adapter = ctx.report ? formatAdapter(ctx.report) : "unknown adapter";
-  log(`adapter: ${adapter}`);
+  const model = loadModelWithTokenizer(o.model);
+  const { ctx, adapter } = await openGpuContext("sage-pairs", log);
   const policy = Policy.create(ctx, model.config, model.weights, { trainable: false });
   const batchSize = pick(o.batchSize, file.batchSize, 16);
   const progress =

@@ -1,19 +1,15 @@
 import { basename } from "node:path";
-import { createContext, formatAdapter } from "@sage/kernels-webgpu";
-import { loadModelDir, Policy, saveModelDir } from "@sage/model";
 import {
   CHAT_TEMPLATES,
-  exitCodeForSignal,
   type RunSftResult,
   readSftExamples,
   runSft,
   type SftConfigInput,
-  WebGpuPolicy,
 } from "@sage/trainer";
 import { loadConfigFile } from "../config.js";
 import { CliError } from "../errors.js";
 import { type SftFileConfig, sftFileConfigSchema } from "../schemas.js";
-import { stripUndefined } from "../strip.js";
+import { loadModelWithTokenizer, loopConfigInput, trainOnGpu } from "./shared.js";
 
 export interface SftCommandOptions {
   readonly data: string;
@@ -39,47 +35,19 @@ export async function sftCommand(
   const file: SftFileConfig = o.config ? await loadConfigFile(o.config, sftFileConfigSchema) : {};
   const examples = await readSftExamples(o.data, CHAT_TEMPLATES[file.chatTemplate ?? "chatml"]);
   if (examples.length === 0) throw new CliError("INPUT_INVALID", `${basename(o.data)}: no examples`);
-  const steps = o.steps ?? file.train?.steps;
-  if (steps === undefined)
-    throw new CliError("USAGE", "give the number of steps: --steps <n> or train.steps in --config");
-  const config = {
-    ...stripUndefined(file.train ?? {}),
-    steps,
-    ...(o.seed !== undefined ? { seed: o.seed } : {}),
-  } as SftConfigInput;
-  let model: ReturnType<typeof loadModelDir>;
-  try {
-    model = loadModelDir(o.model);
-  } catch (error) {
-    throw new CliError("INPUT_INVALID", `--model ${o.model}: ${(error as Error).message}`, { cause: error });
-  }
-  if (!model.tokenizer)
-    throw new CliError("INPUT_INVALID", `--model ${o.model}: expected a tokenizer.json in the model folder`);
-  const ctx = await createContext({ label: "sage-sft" });
-  const adapter = ctx.report ? formatAdapter(ctx.report) : "unknown adapter";
-  log(`adapter: ${adapter}`);
-  let policy: Policy | undefined;
-  let gpu: WebGpuPolicy | undefined;
-  try {
-    policy = Policy.create(ctx, model.config, model.weights);
-    gpu = new WebGpuPolicy({ policy, tokenizer: model.tokenizer, ...stripUndefined(file.optimizer ?? {}) });
-    const result = await runSft({
-      config,
-      policy: gpu,
-      examples,
-      runDir: o.runDir,
-      resume: o.resume ?? false,
-      progress: o.progress ?? true,
-      log,
-    });
-    if (o.saveModel && result.status === "completed") {
-      saveModelDir(o.saveModel, model.config, await policy.readWeights(), { tokenizer: model.tokenizer });
-    }
-    const exitCode = result.signal ? exitCodeForSignal(result.signal) : result.status === "nonfinite" ? 1 : 0;
-    return { result, adapter, exitCode };
-  } finally {
-    gpu?.destroy();
-    policy?.destroy();
-    ctx.destroy();
-  }
+  const config = loopConfigInput(file.train, o.steps, o.seed) as SftConfigInput;
+  const model = loadModelWithTokenizer(o.model);
+  return trainOnGpu(
+    { label: "sage-sft", model, optimizer: file.optimizer, saveModel: o.saveModel, log },
+    (gpu) =>
+      runSft({
+        config,
+        policy: gpu,
+        examples,
+        runDir: o.runDir,
+        resume: o.resume ?? false,
+        progress: o.progress ?? true,
+        log,
+      }),
+  );
 }

@@ -1,24 +1,21 @@
 import { basename, join } from "node:path";
 import type { CurriculumConfigInput, SelectorName } from "@sage/curriculum";
-import { createContext, formatAdapter } from "@sage/kernels-webgpu";
-import { loadModelDir, Policy, saveModelDir } from "@sage/model";
 import {
   CHAT_TEMPLATES,
   curriculumSelector,
   type DpoTrainConfigInput,
   evaluatePassAt1,
-  exitCodeForSignal,
   type RunDpoResult,
   readPreferencePairs,
   readProblems,
   runDpo,
-  WebGpuPolicy,
   webGpuSampler,
 } from "@sage/trainer";
 import { loadConfigFile } from "../config.js";
 import { CliError } from "../errors.js";
 import { type TrainConfig, trainConfigSchema } from "../schemas.js";
 import { stripUndefined } from "../strip.js";
+import { loadModelWithTokenizer, loopConfigInput, trainOnGpu } from "./shared.js";
 
 export interface TrainCommandOptions {
   readonly pairs: string;
@@ -64,23 +61,8 @@ export async function trainCommand(
   if (invalid.length > 0) log(`skipped ${invalid.length} invalid line(s) of ${basename(o.pairs)}`);
   if (pairs.length === 0) throw new CliError("INPUT_INVALID", `${basename(o.pairs)}: no valid pairs`);
 
-  let model: ReturnType<typeof loadModelDir>;
-  try {
-    model = loadModelDir(o.model);
-  } catch (error) {
-    throw new CliError("INPUT_INVALID", `--model ${o.model}: ${(error as Error).message}`, { cause: error });
-  }
-  if (!model.tokenizer) {
-    throw new CliError("INPUT_INVALID", `--model ${o.model}: expected a tokenizer.json in the model folder`);
-  }
-  const steps = o.steps ?? file.train?.steps;
-  if (steps === undefined)
-    throw new CliError("USAGE", "give the number of steps: --steps <n> or train.steps in --config");
-  const train = {
-    ...stripUndefined(file.train ?? {}),
-    steps,
-    ...(o.seed !== undefined ? { seed: o.seed } : {}),
-  } as DpoTrainConfigInput;
+  const model = loadModelWithTokenizer(o.model);
+  const train = loopConfigInput(file.train, o.steps, o.seed) as DpoTrainConfigInput;
   const selectorName = (o.selector ?? file.selector ?? "sage") as SelectorName;
   const evalEvery = o.evalEvery ?? file.train?.evalEvery ?? 0;
   if (o.evalProblems && evalEvery === 0) {
@@ -91,51 +73,40 @@ export async function trainCommand(
   }
   if (o.evalEvery !== undefined) (train as { evalEvery?: number }).evalEvery = o.evalEvery;
   const evalProblems = o.evalProblems ? await readProblems(o.evalProblems) : undefined;
-  const ctx = await createContext({ label: "sage-train" });
-  const adapter = ctx.report ? formatAdapter(ctx.report) : "unknown adapter";
-  log(`adapter: ${adapter}`);
-  let policy: Policy | undefined;
-  let gpu: WebGpuPolicy | undefined;
-  try {
-    policy = Policy.create(ctx, model.config, model.weights);
-    gpu = new WebGpuPolicy({ policy, tokenizer: model.tokenizer, ...stripUndefined(file.optimizer ?? {}) });
-    const trained = policy;
-    const tokenizer = model.tokenizer;
-    const result = await runDpo({
-      config: train,
-      ...(evalProblems
-        ? {
-            evaluate: () =>
-              evaluatePassAt1(
-                evalProblems,
-                webGpuSampler(trained, tokenizer, {
-                  ...(file.eval?.maxNewTokens !== undefined ? { maxNewTokens: file.eval.maxNewTokens } : {}),
-                  temperature: 0,
-                }),
-                { batchSize: file.eval?.batchSize ?? 16 },
-              ),
-          }
-        : {}),
-      policy: gpu,
-      selector: curriculumSelector(
-        selectorName,
-        stripUndefined(file.curriculum ?? {}) as CurriculumConfigInput,
-      ),
-      pairs,
-      runDir: o.runDir,
-      refCacheDir: o.refCache ?? join(o.runDir, "ref-cache"),
-      resume: o.resume ?? false,
-      progress: o.progress ?? true,
-      log,
-    });
-    if (o.saveModel && result.status === "completed") {
-      saveModelDir(o.saveModel, model.config, await policy.readWeights(), { tokenizer: model.tokenizer });
-    }
-    const exitCode = result.signal ? exitCodeForSignal(result.signal) : result.status === "nonfinite" ? 1 : 0;
-    return { result, adapter, skippedLines: invalid.length, exitCode };
-  } finally {
-    gpu?.destroy();
-    policy?.destroy();
-    ctx.destroy();
-  }
+  const r = await trainOnGpu(
+    { label: "sage-train", model, optimizer: file.optimizer, saveModel: o.saveModel, log },
+    (gpu, trained) => {
+      const tokenizer = model.tokenizer;
+      return runDpo({
+        config: train,
+        ...(evalProblems
+          ? {
+              evaluate: () =>
+                evaluatePassAt1(
+                  evalProblems,
+                  webGpuSampler(trained, tokenizer, {
+                    ...(file.eval?.maxNewTokens !== undefined
+                      ? { maxNewTokens: file.eval.maxNewTokens }
+                      : {}),
+                    temperature: 0,
+                  }),
+                  { batchSize: file.eval?.batchSize ?? 16 },
+                ),
+            }
+          : {}),
+        policy: gpu,
+        selector: curriculumSelector(
+          selectorName,
+          stripUndefined(file.curriculum ?? {}) as CurriculumConfigInput,
+        ),
+        pairs,
+        runDir: o.runDir,
+        refCacheDir: o.refCache ?? join(o.runDir, "ref-cache"),
+        resume: o.resume ?? false,
+        progress: o.progress ?? true,
+        log,
+      });
+    },
+  );
+  return { result: r.result, adapter: r.adapter, skippedLines: invalid.length, exitCode: r.exitCode };
 }

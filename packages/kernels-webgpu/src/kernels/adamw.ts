@@ -14,7 +14,7 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
-import { assertDtype, assertFiniteNumber, assertShape, f32bits, grid1d } from "./op-util.js";
+import { assertDtype, assertFiniteNumber, assertShape, cachedWgsl, f32bits, grid1d } from "./op-util.js";
 
 const WG = 256;
 const CHUNK = 4096;
@@ -118,7 +118,7 @@ export function adamwStep(
   ]);
   ctx.run({
     kernel,
-    code: adamwWgsl(o.gradScale !== undefined),
+    code: cachedWgsl(`adamw:${o.gradScale !== undefined}`, () => adamwWgsl(o.gradScale !== undefined)),
     bindings: [param, grad, m, v, ...(o.gradScale ? [o.gradScale] : []), u],
     workgroups: grid1d(ctx, param.size, WG),
   });
@@ -185,7 +185,7 @@ export function gradNorm(ctx: GpuContext, grads: readonly Tensor[]): Tensor<"f32
     if (n > 0) {
       ctx.run({
         kernel: "sum_squares_partial",
-        code: sumSquaresPartialWgsl(),
+        code: cachedWgsl("sum_squares_partial", sumSquaresPartialWgsl),
         bindings: [g, part, new Uint32Array([g.size, off, 0, 0])],
         workgroups: grid1d(ctx, g.size, CHUNK),
       });
@@ -194,7 +194,7 @@ export function gradNorm(ctx: GpuContext, grads: readonly Tensor[]): Tensor<"f32
   });
   ctx.run({
     kernel: "sum_partials_sqrt",
-    code: sumPartialsWgsl(),
+    code: cachedWgsl("sum_partials", sumPartialsWgsl),
     bindings: [part, norm, new Uint32Array([total, 0, 0, 0])],
     workgroups: [1],
   });
@@ -223,7 +223,7 @@ export function clipCoefficient(ctx: GpuContext, norm: Tensor, maxNorm: number):
   const coef = ctx.empty([1], "f32", "clip_coefficient");
   ctx.run({
     kernel,
-    code: clipCoefficientWgsl(),
+    code: cachedWgsl("clip_coefficient", clipCoefficientWgsl),
     bindings: [norm, coef, new Float32Array([maxNorm, 0, 0, 0])],
     workgroups: [1],
   });

@@ -25,6 +25,7 @@ import {
   assertNonEmpty,
   assertRank,
   assertShape,
+  cachedWgsl,
   f32bits,
   grid1d,
   shapeStr,
@@ -357,7 +358,7 @@ export function attention(
   const n = d.B * d.Tq * d.H;
   ctx.run({
     kernel,
-    code: attentionForwardWgsl(d.Dh),
+    code: cachedWgsl(`attention:${d.Dh}`, () => attentionForwardWgsl(d.Dh)),
     bindings: [q, k, v, mask ?? q, out, lse, params(d, n, mask !== undefined)],
     workgroups: grid1d(ctx, n, WG),
   });
@@ -393,14 +394,14 @@ export function attentionBackward(
   const nq = d.B * d.Tq * d.H;
   ctx.run({
     kernel: "attention_backward_q",
-    code: attentionBackwardQWgsl(d.Dh),
+    code: cachedWgsl(`attention_bq:${d.Dh}`, () => attentionBackwardQWgsl(d.Dh)),
     bindings: [q, k, v, fwd.out, dOut, fwd.lse, m, dq, delta, params(d, nq, mask !== undefined)],
     workgroups: grid1d(ctx, nq, WG),
   });
   const nk = d.B * d.S * d.Hkv;
   ctx.run({
     kernel: "attention_backward_kv",
-    code: attentionBackwardKVWgsl(d.Dh),
+    code: cachedWgsl(`attention_bkv:${d.Dh}`, () => attentionBackwardKVWgsl(d.Dh)),
     bindings: [q, k, v, dOut, fwd.lse, delta, m, dk, dv, params(d, nk, mask !== undefined)],
     workgroups: grid1d(ctx, nk, WG),
   });
@@ -451,7 +452,7 @@ export function kvCacheWrite(ctx: GpuContext, cache: Tensor, src: Tensor, offset
   }
   ctx.run({
     kernel,
-    code: kvCacheWriteWgsl(),
+    code: cachedWgsl("kv_cache_write", kvCacheWriteWgsl),
     bindings: [src, cache, new Uint32Array([B * Tn * R, Tn * R, S * R, offset * R])],
     workgroups: grid1d(ctx, B * Tn * R, 256),
   });

@@ -11,7 +11,15 @@
 import { type GpuContext, Tensor } from "../runtime/context.js";
 import type { DType } from "../runtime/dtype.js";
 import { KernelError } from "../runtime/errors.js";
-import { assertDtype, assertFiniteNumber, assertShape, f32bits, grid1d, outputTensor } from "./op-util.js";
+import {
+  assertDtype,
+  assertFiniteNumber,
+  assertShape,
+  cachedWgsl,
+  f32bits,
+  grid1d,
+  outputTensor,
+} from "./op-util.js";
 
 const WG = 256;
 
@@ -50,7 +58,9 @@ function launch(
   scalar = 0,
   scalarTensor?: Tensor,
 ): void {
-  const code = elementwiseWgsl(expr, inputs.length, scalarTensor ? { scalarTensor: true } : {});
+  const code = cachedWgsl(`elementwise:${inputs.length}:${scalarTensor !== undefined}:${expr}`, () =>
+    elementwiseWgsl(expr, inputs.length, scalarTensor ? { scalarTensor: true } : {}),
+  );
   const bindings = [...inputs, ...(scalarTensor ? [scalarTensor] : []), out];
   ctx.run({
     kernel,

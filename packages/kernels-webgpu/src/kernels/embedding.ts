@@ -20,6 +20,7 @@ import {
   assertNonEmpty,
   assertPositiveInt,
   assertRank,
+  cachedWgsl,
   grid1d,
   outputTensor,
   shapeStr,
@@ -117,7 +118,7 @@ export function embedding(
   const idT = ids instanceof Int32Array ? ctx.tensor(ids, [n], "embedding:ids") : ids;
   ctx.run({
     kernel,
-    code: embeddingWgsl(),
+    code: cachedWgsl("embedding", embeddingWgsl),
     bindings: [weight, idT, out, new Uint32Array([n * D, D, V, 0])],
     workgroups: grid1d(ctx, n * D, WG),
   });
@@ -229,7 +230,9 @@ export function embeddingBackward(
   const tP = ctx.tensor(g.positions, [ids.length], "embedding:positions");
   ctx.run({
     kernel,
-    code: embeddingBackwardWgsl(options.accumulate === true),
+    code: cachedWgsl(`embedding_backward:${options.accumulate === true}`, () =>
+      embeddingBackwardWgsl(options.accumulate === true),
+    ),
     bindings: [dY, tU, tO, tP, dW, new Uint32Array([U * D, D, 0, 0])],
     workgroups: grid1d(ctx, U * D, WG),
   });

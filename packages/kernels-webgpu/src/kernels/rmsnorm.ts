@@ -7,6 +7,10 @@
  * `dw[d] = Σ_r dy[r,d]·x̂[r,d]` is reduced over rows deterministically in two passes: partial sums
  * over fixed chunks of 64 rows (one invocation per (chunk, column)), then a per-column sum of
  * the chunk partials in chunk order — no atomics, bit-reproducible.
+ *
+ * On software adapters (lavapipe runs a workgroup's invocations as SIMD lanes and serialises at
+ * barriers) the forward and backward row kernels use one invocation per row instead (a plain
+ * sequential sum over the row, no workgroup memory or barriers): {@link rmsnormRowWgsl}.
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
@@ -15,6 +19,7 @@ import {
   assertFiniteNumber,
   assertNonEmpty,
   assertShape,
+  cachedWgsl,
   f32bits,
   grid1d,
   outputTensor,
@@ -59,6 +64,49 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   if (lid == 0u) { rstd[row] = r; }
 }`;
 }
+
+/**
+ * One invocation per row (64 rows to a workgroup), sequential sums, no barriers: the variant for
+ * software adapters. Same bindings as {@link rmsnormWgsl} / {@link rmsnormBackwardWgsl}.
+ */
+export function rmsnormRowWgsl(backward: boolean): string {
+  const head = backward
+    ? `@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> rstd: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(5) var<uniform> u: vec4<u32>; // (R, D, 0, 0)`
+    : `@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(4) var<uniform> u: vec4<u32>; // (R, D, eps bits, 0)`;
+  const body = backward
+    ? `let r = rstd[row];
+  var s = 0.0;
+  for (var d = 0u; d < D; d++) { s = fma(dy[base + d] * w[d], x[base + d], s); }
+  let c = s * r * r / f32(D);
+  for (var d = 0u; d < D; d++) { dx[base + d] = r * (dy[base + d] * w[d] - x[base + d] * c); }`
+    : `var ss = 0.0;
+  for (var d = 0u; d < D; d++) { let v = x[base + d]; ss = fma(v, v, ss); }
+  let r = inverseSqrt(ss / f32(D) + bitcast<f32>(u.z));
+  for (var d = 0u; d < D; d++) { y[base + d] = w[d] * (x[base + d] * r); }
+  rstd[row] = r;`;
+  return /* wgsl */ `
+${head}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
+  if (row >= u.x) { return; }
+  let D = u.y; let base = row * D;
+  ${body}
+}`;
+}
+
+const rowForwardWgsl = rmsnormRowWgsl(false);
+const rowBackwardWgsl = rmsnormRowWgsl(true);
 
 export function rmsnormBackwardWgsl(): string {
   return /* wgsl */ `
@@ -152,11 +200,12 @@ export function rmsnorm(
   if (eps < 0) throw KernelError.mismatch("INVALID_ARGUMENT", "eps", "≥ 0", eps, kernel);
   const y = outputTensor(ctx, options.out, x.shape, "rmsnorm:y", kernel);
   const rstd = ctx.empty([R], "f32", "rmsnorm:rstd");
+  const perRow = ctx.report?.isSoftware === true;
   ctx.run({
     kernel,
-    code: rmsnormWgsl(),
+    code: perRow ? rowForwardWgsl : cachedWgsl("rmsnorm", rmsnormWgsl),
     bindings: [x, weight, y, rstd, new Uint32Array([R, D, f32bits(eps), 0])],
-    workgroups: grid1d(ctx, R, 1),
+    workgroups: grid1d(ctx, R, perRow ? WG : 1),
   });
   return { y, rstd };
 }
@@ -192,23 +241,26 @@ export function rmsnormBackward(
   }
   const dweight = outputTensor(ctx, options.dweightOut, [D], "rmsnorm:dweight", kernel);
   const dx = ctx.empty(x.shape, "f32", "rmsnorm:dx");
+  const perRow = ctx.report?.isSoftware === true;
   ctx.run({
     kernel,
-    code: rmsnormBackwardWgsl(),
+    code: perRow ? rowBackwardWgsl : cachedWgsl("rmsnorm_backward", rmsnormBackwardWgsl),
     bindings: [dy, x, weight, rstd, dx, new Uint32Array([R, D, 0, 0])],
-    workgroups: grid1d(ctx, R, 1),
+    workgroups: grid1d(ctx, R, perRow ? WG : 1),
   });
   const chunks = Math.ceil(R / CHUNK);
   const part = ctx.empty([chunks, D], "f32", "rmsnorm:dw_partial");
   ctx.run({
     kernel: "rmsnorm_dw_partial",
-    code: rmsnormWeightPartialWgsl(),
+    code: cachedWgsl("rmsnorm_dw_partial", rmsnormWeightPartialWgsl),
     bindings: [dy, x, rstd, part, new Uint32Array([R, D, chunks * D, 0])],
     workgroups: grid1d(ctx, chunks * D, 256),
   });
   ctx.run({
     kernel: "rmsnorm_dw_reduce",
-    code: rmsnormWeightReduceWgsl(options.accumulate === true),
+    code: cachedWgsl(`rmsnorm_dw_reduce:${options.accumulate === true}`, () =>
+      rmsnormWeightReduceWgsl(options.accumulate === true),
+    ),
     bindings: [part, dweight, new Uint32Array([chunks, D, 0, 0])],
     workgroups: grid1d(ctx, D, 256),
   });

@@ -20,6 +20,7 @@ import {
   assertIdsInRange,
   assertNonEmpty,
   assertPositiveInt,
+  cachedWgsl,
   grid1d,
   outputTensor,
   shapeStr,
@@ -136,7 +137,7 @@ function launchRope(
   const half = Dh / 2;
   ctx.run({
     kernel,
-    code: ropeWgsl(inverse),
+    code: cachedWgsl(`rope:${inverse}`, () => ropeWgsl(inverse)),
     bindings: [x, pT, table.cos, table.sin, y, new Uint32Array([N * H * half, H, half, table.maxPositions])],
     workgroups: grid1d(ctx, N * H * half, WG),
   });

@@ -6,7 +6,7 @@
  * Bindings: forward gate, up, h, params; backward dh, gate, up, dgate, dup, params.
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
-import { assertDtype, assertShape, grid1d, outputTensor } from "./op-util.js";
+import { assertDtype, assertShape, cachedWgsl, grid1d, outputTensor } from "./op-util.js";
 
 const WG = 256;
 const head = /* wgsl */ `
@@ -75,7 +75,7 @@ export function swiglu(
   const h = outputTensor(ctx, options.out, gate.shape, "swiglu:out", "swiglu");
   ctx.run({
     kernel: "swiglu",
-    code: swigluWgsl(),
+    code: cachedWgsl("swiglu", swigluWgsl),
     bindings: [gate, up, h, new Uint32Array([gate.size, 0, 0, 0])],
     workgroups: grid1d(ctx, gate.size, WG),
   });
@@ -101,7 +101,7 @@ export function swigluBackward(
   const dup = ctx.empty(gate.shape, "f32", "swiglu:dup");
   ctx.run({
     kernel: "swiglu_backward",
-    code: swigluBackwardWgsl(),
+    code: cachedWgsl("swiglu_backward", swigluBackwardWgsl),
     bindings: [dh, gate, up, dgate, dup, new Uint32Array([gate.size, 0, 0, 0])],
     workgroups: grid1d(ctx, gate.size, WG),
   });

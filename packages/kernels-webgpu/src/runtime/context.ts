@@ -83,11 +83,13 @@ export class GpuContext implements Disposable {
   readonly label: string;
 
   private readonly ownsDevice: boolean;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   private readonly live = new Set<Tensor>();
   private readonly errors: KernelError[] = [];
   private readonly transient: GPUBuffer[] = [];
   private encoder: GPUCommandEncoder | undefined;
+  /** The open compute pass of `encoder` (ended before the encoder is finished or used otherwise). */
+  private pass: GPUComputePassEncoder | undefined;
   private pendingPasses = 0;
   private destroyed = false;
   private lost: string | undefined;
@@ -98,7 +100,7 @@ export class GpuContext implements Disposable {
    * reuse across submits safe), instead of one mapped buffer per pass.
    */
   private ring: { buffer: GPUBuffer; host: Uint8Array; used: number; slot: number } | undefined;
-  /** Total compute passes recorded since creation. */
+  /** Total kernel dispatches recorded since creation. */
   dispatchCount = 0;
 
   constructor(args: {
@@ -261,8 +263,14 @@ export class GpuContext implements Disposable {
 
   /** The compute pipeline for a WGSL source, compiled once per device. */
   pipeline(kernel: string, code: string, entryPoint = "main"): GPUComputePipeline {
-    const key = `${entryPoint}\u0000${code}`;
-    let p = this.pipelines.get(key);
+    // Keyed by the source string itself (kernels return cached strings, whose hash V8 keeps),
+    // then by entry point: no per-call key concatenation of a long source.
+    let byEntry = this.pipelines.get(code);
+    if (!byEntry) {
+      byEntry = new Map();
+      this.pipelines.set(code, byEntry);
+    }
+    let p = byEntry.get(entryPoint);
     if (!p) {
       const module = this.device.createShaderModule({ label: kernel, code });
       void module.getCompilationInfo().then((info) => {
@@ -274,7 +282,7 @@ export class GpuContext implements Disposable {
         layout: "auto",
         compute: { module, entryPoint },
       });
-      this.pipelines.set(key, p);
+      byEntry.set(entryPoint, p);
     }
     return p;
   }
@@ -288,7 +296,7 @@ export class GpuContext implements Disposable {
     this.pipeline(kernel, code, entryPoint);
   }
 
-  /** Record one compute pass. Work is submitted by {@link flush}, {@link read} or {@link sync}. */
+  /** Record one kernel dispatch. Work is submitted by {@link flush}, {@link read} or {@link sync}. */
   run(d: Dispatch): void {
     this.assertUsable();
     const [x, y = 1, z = 1] = d.workgroups;
@@ -332,21 +340,32 @@ export class GpuContext implements Disposable {
       entries,
     });
     const enc = (this.encoder ??= this.device.createCommandEncoder({ label: this.label }));
-    const desc: GPUComputePassDescriptor = { label: d.kernel };
     if (this.profiler && this.profiler.kernels.length < MAX_PROFILED_PASSES) {
+      // Profiling: a pass of its own per dispatch, with begin/end timestamps.
+      this.endPass();
       const i = this.profiler.kernels.length;
       this.profiler.kernels.push(d.kernel);
-      desc.timestampWrites = {
-        querySet: this.profiler.querySet,
-        beginningOfPassWriteIndex: 2 * i,
-        endOfPassWriteIndex: 2 * i + 1,
-      };
+      const pass = enc.beginComputePass({
+        label: d.kernel,
+        timestampWrites: {
+          querySet: this.profiler.querySet,
+          beginningOfPassWriteIndex: 2 * i,
+          endOfPassWriteIndex: 2 * i + 1,
+        },
+      });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+      pass.end();
+    } else {
+      // Consecutive dispatches share one compute pass (each dispatch is its own usage scope, so
+      // the implementation still orders a dispatch after the writes of the previous ones); this
+      // saves a pass begin/end per kernel, which dominates small decoding steps.
+      const pass = (this.pass ??= enc.beginComputePass({ label: this.label }));
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
     }
-    const pass = enc.beginComputePass(desc);
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
-    pass.end();
     this.dispatchCount++;
     if (++this.pendingPasses >= MAX_PENDING_PASSES) this.flush();
   }
@@ -545,7 +564,15 @@ export class GpuContext implements Disposable {
     if (this.ring.used + n * this.ring.slot > this.ring.host.byteLength) this.flush();
   }
 
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = undefined;
+    }
+  }
+
   private takeEncoder(): GPUCommandEncoder {
+    this.endPass();
     const enc = this.encoder ?? this.device.createCommandEncoder({ label: this.label });
     this.encoder = undefined;
     return enc;

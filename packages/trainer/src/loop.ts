@@ -1,0 +1,117 @@
+import { join } from "node:path";
+import { type CheckpointInfo, CheckpointManager, type StateProvider } from "./checkpoint.js";
+import type { LearningRateSchedule } from "./dpo.js";
+import { describeValue, TrainerError } from "./errors.js";
+import { MetricsLogger } from "./metrics.js";
+import { createProgress, type Progress, silentProgress } from "./progress.js";
+import { StopController } from "./signals.js";
+
+/*
+ * Scaffolding shared by the training loops (`runDpo`, `runSft`): run folder and checkpoints,
+ * resume checks, metrics log, stop controller, progress bar and learning-rate schedule.
+ */
+
+/** The `log` option, or one line per call on stderr. */
+export function loopLog(log: ((line: string) => void) | undefined): (line: string) => void {
+  return log ?? ((line: string) => process.stderr.write(`${line}\n`));
+}
+
+/**
+ * The run's checkpoint manager (`<runDir>/checkpoints`) and its newest checkpoint; a run folder
+ * that already holds one is only accepted with `resume`.
+ */
+export async function openCheckpoints(
+  runDir: string,
+  keepLast: number,
+  resume: boolean | undefined,
+): Promise<{ checkpoints: CheckpointManager; latest: CheckpointInfo | undefined }> {
+  const checkpoints = new CheckpointManager(join(runDir, "checkpoints"), { keepLast });
+  const latest = await checkpoints.latest();
+  if (latest && !resume) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `${runDir} already has a checkpoint (step ${latest.manifest.step}); resume it or use a new run folder`,
+    );
+  }
+  return { checkpoints, latest };
+}
+
+/** The checkpoint provider "policy": the policy's own `saveState` / `loadState`. */
+export function policyStateProvider(policy: {
+  saveState(dir: string): Promise<void>;
+  loadState(dir: string): Promise<void>;
+}): StateProvider {
+  return {
+    name: "policy",
+    save: (dir) => policy.saveState(dir),
+    load: (dir) => policy.loadState(dir),
+  };
+}
+
+/**
+ * Throws `CONFIG_INVALID` naming the first of `keys` (default: the checkpoint config's own) other
+ * than `steps` whose value differs between the checkpoint's config and the run's.
+ */
+export function checkResumeConfig<C extends object>(
+  saved: C,
+  config: C,
+  keys: readonly (keyof C)[] = Object.keys(saved) as (keyof C)[],
+): void {
+  for (const key of keys) {
+    if (key === "steps") continue;
+    if (saved[key] !== config[key]) {
+      throw new TrainerError(
+        "CONFIG_INVALID",
+        `cannot resume with a different config (${String(key)}: checkpoint has ${describeValue(saved[key])}, config has ${describeValue(config[key])})`,
+      );
+    }
+  }
+}
+
+/** `<runDir>/metrics.jsonl`, continued from `resumedFrom` when resuming. */
+export function openMetrics(runDir: string, resumedFrom: number | undefined): Promise<MetricsLogger> {
+  return MetricsLogger.open(
+    join(runDir, "metrics.jsonl"),
+    resumedFrom === undefined ? {} : { resumeStep: resumedFrom },
+  );
+}
+
+/** The `stop` option, or a controller of the loop's own that listens for signals (`own`). */
+export function loopStop(
+  stop: StopController | undefined,
+  log: (line: string) => void,
+): { stop: StopController; own: boolean } {
+  if (stop) return { stop, own: false };
+  const own = new StopController();
+  own.install(log);
+  return { stop: own, own: true };
+}
+
+/** The `progress` option: true, a bar (when stderr is a TTY); false or absent, none; or the caller's. */
+export function loopProgress(
+  option: boolean | Progress | undefined,
+  total: number,
+  start: number,
+  label: string,
+): Progress {
+  return option === true
+    ? createProgress({ total, start, label })
+    : option === false || option === undefined
+      ? silentProgress
+      : option;
+}
+
+/** The learning-rate schedule of a loop's config. */
+export function loopSchedule(config: {
+  readonly lrSchedule: LearningRateSchedule["type"];
+  readonly learningRate: number;
+  readonly warmupSteps: number;
+  readonly steps: number;
+}): LearningRateSchedule {
+  return {
+    type: config.lrSchedule,
+    peak: config.learningRate,
+    warmupSteps: config.warmupSteps,
+    totalSteps: config.steps,
+  };
+}

@@ -224,29 +224,13 @@ describe("sage pairs", () => {
     await writeFile(cfg, "n: 1\n");
     const problems = join(dir, "problems2.jsonl");
     await writeFile(problems, `${JSON.stringify({ id: "a", prompt: "1+1=", answer: 2 })}\n`);
-    const r1 = await run([
-      "pairs",
-      "--problems",
-      problems,
-      "--model",
-      modelDir,
-      "--out",
-      join(dir, "x.jsonl"),
-      "--config",
-      cfg,
-    ]);
+    const pairs = (...extra: string[]) =>
+      run(["pairs", "--problems", problems, "--model", modelDir, "--out", join(dir, "x.jsonl"), ...extra]);
+    const r1 = await pairs("--config", cfg);
     expect(r1.code).toBe(2);
     expect(r1.err).toContain('pairs-bad.yaml: field "n"');
     await writeFile(problems, `${JSON.stringify({ id: "a", prompt: "1+1=" })}\n`);
-    const r2 = await run([
-      "pairs",
-      "--problems",
-      problems,
-      "--model",
-      modelDir,
-      "--out",
-      join(dir, "x.jsonl"),
-    ]);
+    const r2 = await pairs();
     expect(r2.code).toBe(2);
     expect(r2.err).toContain('problems2.jsonl:1: field "answer"');
   });

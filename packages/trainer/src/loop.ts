@@ -115,3 +115,40 @@ export function loopSchedule(config: {
     totalSteps: config.steps,
   };
 }
+
+/** Writes a loop's checkpoints (the metrics log flushed first) and remembers the newest one. */
+export class LoopCheckpointer {
+  /** The newest checkpoint folder (the one resumed from until the first save). */
+  path: string | undefined;
+  #step: number | undefined;
+  readonly #checkpoints: CheckpointManager;
+  readonly #providers: readonly StateProvider[];
+  readonly #metrics: MetricsLogger;
+  readonly #meta: Record<string, unknown> | undefined;
+
+  constructor(
+    checkpoints: CheckpointManager,
+    providers: readonly StateProvider[],
+    metrics: MetricsLogger,
+    latest: CheckpointInfo | undefined,
+    meta?: Record<string, unknown>,
+  ) {
+    this.#checkpoints = checkpoints;
+    this.#providers = providers;
+    this.#metrics = metrics;
+    this.#meta = meta;
+    this.path = latest?.path;
+    this.#step = latest?.manifest.step;
+  }
+
+  async save(step: number): Promise<void> {
+    await this.#metrics.flush();
+    this.path = await this.#checkpoints.save(step, this.#providers, this.#meta);
+    this.#step = step;
+  }
+
+  /** Save unless the newest checkpoint is already the one of `step`. */
+  async saveIfNew(step: number): Promise<void> {
+    if (this.#step !== step) await this.save(step);
+  }
+}

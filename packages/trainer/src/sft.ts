@@ -9,6 +9,7 @@ import { sha256 } from "./hash.js";
 import { readJsonlLines } from "./jsonl.js";
 import {
   checkResumeConfig,
+  LoopCheckpointer,
   loopLog,
   loopProgress,
   loopSchedule,
@@ -191,13 +192,7 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
   const metrics = await openMetrics(runDir, resumedFrom);
   const { stop, own: ownStop } = loopStop(options.stop, log);
   const progress = loopProgress(options.progress, config.steps, state.step, "sft");
-  let lastCheckpoint = latest?.path;
-  let lastStep = latest?.manifest.step;
-  const save = async () => {
-    await metrics.flush();
-    lastCheckpoint = await checkpoints.save(state.step, providers);
-    lastStep = state.step;
-  };
+  const saver = new LoopCheckpointer(checkpoints, providers, metrics, latest);
   const schedule = loopSchedule(config);
   let status: RunSftResult["status"] = "completed";
   try {
@@ -267,9 +262,9 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
         status = "nonfinite";
         break;
       }
-      if (state.step % config.checkpointEvery === 0) await save();
+      if (state.step % config.checkpointEvery === 0) await saver.save(state.step);
     }
-    if (status !== "nonfinite" && lastStep !== state.step) await save();
+    if (status !== "nonfinite") await saver.saveIfNew(state.step);
   } finally {
     progress.stop();
     await metrics.close();
@@ -278,7 +273,7 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
   return {
     status,
     step: state.step,
-    checkpoint: lastCheckpoint,
+    checkpoint: saver.path,
     resumedFrom,
     metricsPath: metrics.path,
     signal: stop.signal,

@@ -7,6 +7,7 @@ import { dpoLoss, learningRateAt } from "./dpo.js";
 import { describeValue, TrainerError } from "./errors.js";
 import {
   checkResumeConfig,
+  LoopCheckpointer,
   loopLog,
   loopProgress,
   loopSchedule,
@@ -344,13 +345,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
   const { stop, own: ownStop } = loopStop(options.stop, log);
   const progress = loopProgress(options.progress, config.steps, state.step, `dpo ${selector.name}`);
 
-  let lastCheckpoint = latest?.path;
-  let lastCheckpointStep = latest?.manifest.step;
-  const saveCheckpoint = async () => {
-    await metrics.flush();
-    lastCheckpoint = await checkpoints.save(state.step, providers, { selector: selector.name });
-    lastCheckpointStep = state.step;
-  };
+  const saver = new LoopCheckpointer(checkpoints, providers, metrics, latest, { selector: selector.name });
   const schedule = loopSchedule(config);
 
   let status: RunDpoStatus = "completed";
@@ -529,7 +524,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       await options.onStep?.(record);
       if (state.nonFiniteSteps >= config.maxNonFinite) {
         log(
-          `stopping: ${state.nonFiniteSteps} non-finite steps (maxNonFinite); last good checkpoint ${lastCheckpoint ?? "none"}`,
+          `stopping: ${state.nonFiniteSteps} non-finite steps (maxNonFinite); last good checkpoint ${saver.path ?? "none"}`,
         );
         status = "nonfinite";
         break;
@@ -538,9 +533,9 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
         const results = await options.evaluate({ step: state.step, policy });
         await metrics.log({ ...results, event: "eval", step: state.step });
       }
-      if (state.step % config.checkpointEvery === 0) await saveCheckpoint();
+      if (state.step % config.checkpointEvery === 0) await saver.save(state.step);
     }
-    if (status !== "nonfinite" && lastCheckpointStep !== state.step) await saveCheckpoint();
+    if (status !== "nonfinite") await saver.saveIfNew(state.step);
   } finally {
     progress.stop();
     await metrics.close();
@@ -549,7 +544,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
   return {
     status,
     step: state.step,
-    checkpoint: lastCheckpoint,
+    checkpoint: saver.path,
     nonFiniteSteps: state.nonFiniteSteps,
     resumedFrom,
     refSource,

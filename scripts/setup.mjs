@@ -75,7 +75,9 @@ if (!FONT_PATHS.some((p) => existsSync(p))) {
     console.log("setup: installing fonts-dejavu-core (text in the report's PNG charts)…");
     aptInstall(["fonts-dejavu-core"]);
   } else {
-    console.warn("setup: no DejaVu Sans font found; report PNGs will have no text. Install fonts-dejavu-core.");
+    console.warn(
+      "setup: no DejaVu Sans font found; report PNGs will have no text. Install fonts-dejavu-core.",
+    );
   }
 }
 

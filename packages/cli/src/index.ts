@@ -37,7 +37,7 @@ export { type SftCommandOptions, sftCommand } from "./commands/sft.js";
 export { type TrainCommandOptions, type TrainCommandResult, trainCommand } from "./commands/train.js";
 export { loadConfigFile, validateConfig } from "./config.js";
 export { CliError, type CliErrorCode } from "./errors.js";
-export { type CliIo, createProgram, MISSING_COMMANDS, runCli } from "./program.js";
+export { type CliIo, createProgram, runCli } from "./program.js";
 export {
   curriculumConfigSchema,
   type EvalConfig,

@@ -53,9 +53,6 @@ function loopSummary(
   );
 }
 
-/** Commands not registered yet, because what they drive does not work end to end yet (none now). */
-export const MISSING_COMMANDS: readonly string[] = [];
-
 /** Build the `sage` command tree (commander), writing through `io`. */
 export function createProgram(io: CliIo = processIo): Command {
   const program = new Command("sage")

@@ -1,4 +1,5 @@
 export {
+  ABLATION_VARIANTS,
   adapterSlug,
   BENCH_SUITES,
   type BenchCommandOptions,
@@ -11,6 +12,7 @@ export {
   type ConvergenceTargets,
   convergenceSettings,
   convergenceTargets,
+  methodLabel,
 } from "./commands/bench.js";
 export {
   DEMO_PLAN,

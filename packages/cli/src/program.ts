@@ -323,6 +323,10 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--model <dir>", "start policy (default: the shipped SFT checkpoint)")
     .option("--out <dir>", "results folder (default benchmarks/results, or benchmarks/out with --quick)")
     .option("--run-dir <dir>", "run folders (default runs/bench-convergence-<adapter>)")
+    .option(
+      "--ablations",
+      "run the spec's SAGE ablations and R sweep (with uniform, sage, score-only) on the tuning seeds only; writes convergence-ablations-<adapter>.*",
+    )
     .option("--no-progress", "no progress bars")
     .exitOverride()
     .action(async (suite: string, opts) => {

@@ -1,5 +1,7 @@
+import { resolveCurriculumConfig } from "@sage/curriculum";
 import { describe, expect, it } from "vitest";
 import {
+  ABLATION_VARIANTS,
   adapterSlug,
   CONVERGENCE_METHODS,
   CONVERGENCE_PLAN,
@@ -82,6 +84,42 @@ describe("sage bench convergence: arguments", () => {
     );
   });
 
+  it("--ablations: uniform, sage and the spec's SAGE variants on the tuning seeds only, same plan", () => {
+    const s = convergenceSettings({ ablations: true });
+    expect(s.ablations).toBe(true);
+    expect(s.methods).toEqual([...ABLATION_VARIANTS]);
+    const labels = s.methods.map((m) => (typeof m === "string" ? m : m.label));
+    expect(labels).toEqual([
+      "uniform",
+      "sage",
+      "score-only",
+      "sage:K1-a0",
+      "sage:zmin0.25",
+      "sage:zmin0.5",
+      "sage:no-cap",
+      "sage:implicit",
+      "sage:R2",
+      "sage:R20",
+    ]);
+    // every variant resolves to a valid selector config (field names of @sage/curriculum / @sage/stability)
+    for (const v of ABLATION_VARIANTS) {
+      expect(() =>
+        resolveCurriculumConfig({ ...CONVERGENCE_PLAN.curriculum, ...(v.curriculum ?? {}) }),
+      ).not.toThrow();
+    }
+    const noCap = ABLATION_VARIANTS.find((v) => v.label === "sage:no-cap");
+    expect(noCap?.curriculum?.stability?.mCap).toBe(Number.POSITIVE_INFINITY);
+    expect(s.tuningSeeds).toEqual([100]);
+    expect(s.plan.steps).toBe(CONVERGENCE_PLAN.steps);
+    expect(convergenceSettings({ ablations: true, tuningSeeds: "100,101" }).tuningSeeds).toEqual([100, 101]);
+    expect(() => convergenceSettings({ ablations: true, seeds: "1,2,3" })).toThrow(
+      /--ablations .* takes neither --methods nor --seeds/,
+    );
+    expect(() => convergenceSettings({ ablations: true, methods: "uniform,sage" })).toThrow(
+      /takes neither --methods nor --seeds/,
+    );
+  });
+
   it("through the CLI: usage errors exit 2 before any GPU work; --help lists the options", async () => {
     const unknown = await run(["bench", "speed"]);
     expect(unknown.code).toBe(2);
@@ -89,6 +127,9 @@ describe("sage bench convergence: arguments", () => {
     const badSeeds = await run(["bench", "convergence", "--seeds", "1,2"]);
     expect(badSeeds.code).toBe(2);
     expect(badSeeds.err).toContain("at least 3 seeds");
+    const badAblation = await run(["bench", "convergence", "--ablations", "--seeds", "1,2,3"]);
+    expect(badAblation.code).toBe(2);
+    expect(badAblation.err).toContain("takes neither --methods nor --seeds");
     const badInt = await run(["bench", "convergence", "--steps", "0"]);
     expect(badInt.code).toBe(2);
     expect(badInt.err).toContain("--steps must be an integer ≥ 1");
@@ -100,6 +141,7 @@ describe("sage bench convergence: arguments", () => {
       "--tuning-seeds <list>",
       "--steps <n>",
       "--target <acc>",
+      "--ablations",
     ])
       expect(help.out).toContain(flag);
     const missing = await run(["bench"]);

@@ -59,6 +59,19 @@ export interface ExperimentRunDetail {
   readonly last: Readonly<Record<string, number>>;
 }
 
+/**
+ * A named variant of a selector: `label` names the series (`method` of its runs and its run folder
+ * `<runDir>/<label>-s<seed>/`), `curriculum` overrides the shared `curriculum` (stability included).
+ */
+export interface ExperimentVariant {
+  readonly label: string;
+  readonly selector: SelectorName;
+  readonly curriculum?: CurriculumConfigInput;
+}
+
+/** A plain selector name (its own label) or a labelled variant. */
+export type ExperimentMethod = SelectorName | ExperimentVariant;
+
 export interface ExperimentOptions {
   /** HF model folder (config.json, *.safetensors, tokenizer.json): the start policy and reference of every run. */
   readonly startDir?: string;
@@ -66,8 +79,8 @@ export interface ExperimentOptions {
   readonly start?: LoadedModel;
   /** The one pair pool every run draws from. */
   readonly pairs: readonly PreferencePair[];
-  /** Selectors to compare (`@sage/curriculum` names). */
-  readonly methods: readonly SelectorName[];
+  /** Selectors to compare (`@sage/curriculum` names) or labelled variants of them; labels must not repeat. */
+  readonly methods: readonly ExperimentMethod[];
   /** Seeds; every method runs once per seed (`train.seed = seed`). */
   readonly seeds: readonly number[];
   /** Optimiser steps per run (the same budget for every method). */
@@ -137,8 +150,17 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   if (seeds.length === 0 || seeds.some((s) => !Number.isSafeInteger(s))) {
     throw new TrainerError("CONFIG_INVALID", `seeds must be ≥ 1 integers; received ${describeValue(seeds)}`);
   }
-  if (new Set(seeds).size !== seeds.length || new Set(methods).size !== methods.length) {
-    throw new TrainerError("CONFIG_INVALID", "methods and seeds must not repeat");
+  const labels = methods.map((m) => (typeof m === "string" ? m : m.label));
+  for (const label of labels) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._:=+-]*$/.test(label)) {
+      throw new TrainerError(
+        "CONFIG_INVALID",
+        `method labels must be non-empty, start with a letter or digit and use only A–Z a–z 0–9 . _ : = + -; received ${describeValue(label)}`,
+      );
+    }
+  }
+  if (new Set(seeds).size !== seeds.length || new Set(labels).size !== labels.length) {
+    throw new TrainerError("CONFIG_INVALID", "methods (labels) and seeds must not repeat");
   }
   if (!Number.isInteger(steps) || steps < 1) {
     throw new TrainerError(
@@ -194,9 +216,12 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     log(`start policy: pass@1 ${(100 * initial.accuracy).toFixed(1)}% (${initialEvalSeconds.toFixed(1)} s)`);
 
     let runIndex = 0;
-    for (const method of methods) {
+    for (const entry of methods) {
+      const method = typeof entry === "string" ? entry : entry.label;
+      const selectorName = typeof entry === "string" ? entry : entry.selector;
+      const variantCurriculum = typeof entry === "string" ? undefined : entry.curriculum;
       for (const seed of seeds) {
-        const runDir = join(options.runDir, `${method}-s${seed}`);
+        const runDir = join(options.runDir, `${method.replaceAll(":", "_")}-s${seed}`);
         const offset = runIndex * steps;
         runIndex++;
         const points: ExperimentPoint[] = [{ ...initial }];
@@ -214,11 +239,15 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         const policy = Policy.create(ctx, model.config, model.weights);
         const gpu = new WebGpuPolicy({ policy, tokenizer, ...(options.optimizer ?? {}) });
         try {
-          const curriculum = { ...(options.curriculum ?? {}), ...(options.curriculumFor?.[method] ?? {}) };
+          // per-selector overrides replace fields wholesale (as before); a variant's `stability` is merged field by field
+          const curriculum = mergeCurriculum(
+            { ...(options.curriculum ?? {}), ...(options.curriculumFor?.[selectorName] ?? {}) },
+            variantCurriculum,
+          );
           const result = await runDpo({
             config: { ...(options.train ?? {}), steps, seed, evalEvery, checkpointEvery: steps },
             policy: gpu,
-            selector: curriculumSelector(method, curriculum),
+            selector: curriculumSelector(selectorName, curriculum),
             pairs: options.pairs,
             runDir,
             refCacheDir: join(options.runDir, "ref-cache"),
@@ -315,6 +344,18 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   } finally {
     if (!options.ctx) ctx.destroy();
   }
+}
+
+/** `over` on top of `base`; `stability` merged field by field. */
+function mergeCurriculum(
+  base: CurriculumConfigInput | undefined,
+  over: CurriculumConfigInput | undefined,
+): CurriculumConfigInput {
+  const merged: CurriculumConfigInput = { ...(base ?? {}), ...(over ?? {}) };
+  if (base?.stability && over?.stability) {
+    return { ...merged, stability: { ...base.stability, ...over.stability } };
+  }
+  return merged;
 }
 
 function num(v: unknown): number {

@@ -51,11 +51,13 @@ export {
 } from "./dpo.js";
 export { describeValue, TrainerError, type TrainerErrorCode } from "./errors.js";
 export {
+  type ExperimentMethod,
   type ExperimentOptions,
   type ExperimentPoint,
   type ExperimentResult,
   type ExperimentRunDetail,
   type ExperimentSeries,
+  type ExperimentVariant,
   runExperiment,
 } from "./experiment.js";
 export { sha256, sha256File } from "./hash.js";

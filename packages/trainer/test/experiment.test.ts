@@ -118,6 +118,54 @@ describe("runExperiment", () => {
     expect(result.adapter.length).toBeGreaterThan(0);
   });
 
+  it("runs labelled variants of one selector with their own configs as distinct series", async () => {
+    const dir = await tempDir();
+    const result = await runExperiment({
+      start: { config, weights: initWeights(config, 3), tokenizer },
+      pairs: pairs(32, 5),
+      methods: [
+        { label: "sage:R1", selector: "sage", curriculum: { refreshEvery: 1 } },
+        {
+          label: "sage:R4-K1",
+          selector: "sage",
+          curriculum: { refreshEvery: 4, stability: { k: 1, alpha: 0 } },
+        },
+      ],
+      seeds: [7],
+      steps: 4,
+      evalEvery: 2,
+      evalProblems: problems,
+      train: { batchSize: 4, beta: 0.5, learningRate: 0.01, scoringBatchSize: 16 },
+      curriculum: { refreshEvery: 2, probeSize: 2, nStrata: 2 },
+      runDir: dir,
+      maxNewTokens: 6,
+      ctx,
+      log: () => {},
+    });
+    expect(result.runs.map((r) => [r.method, r.seed])).toEqual([
+      ["sage:R1", 7],
+      ["sage:R4-K1", 7],
+    ]);
+    expect(result.details.map((d) => d.runDir)).toEqual([
+      join(dir, "sage_R1-s7"),
+      join(dir, "sage_R4-K1-s7"),
+    ]);
+    // the variants' configs reached the selector: R = 1 scores a pool at every one of the 4 steps;
+    // R = 4 refreshes once (step 1) and never at steps 2–3 (R = 1 does)
+    const scoredSteps = async (runDir: string) =>
+      (await readFile(join(runDir, "metrics.jsonl"), "utf8"))
+        .split("\n")
+        .filter((l) => l.includes('"event":"train"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => typeof r["time/scoring_s"] === "number" && (r["time/scoring_s"] as number) > 0)
+        .map((r) => r.step);
+    expect(await scoredSteps(result.details[0]!.runDir)).toEqual([1, 2, 3, 4]);
+    const r4 = await scoredSteps(result.details[1]!.runDir);
+    expect(r4).toContain(1);
+    expect(r4).not.toContain(2);
+    expect(r4).not.toContain(3);
+  });
+
   it("rejects an empty method list, repeated seeds and evalEvery outside [1, steps]", async () => {
     const base = {
       start: { config, weights: initWeights(config, 3), tokenizer },
@@ -132,6 +180,15 @@ describe("runExperiment", () => {
     };
     await expect(runExperiment({ ...base, methods: [] })).rejects.toThrow(/at least one method/);
     await expect(runExperiment({ ...base, seeds: [1, 1] })).rejects.toThrow(/must not repeat/);
+    await expect(
+      runExperiment({
+        ...base,
+        methods: ["sage", { label: "sage", selector: "sage", curriculum: { refreshEvery: 1 } }],
+      }),
+    ).rejects.toThrow(/labels\) and seeds must not repeat/);
+    await expect(runExperiment({ ...base, methods: [{ label: "../x", selector: "sage" }] })).rejects.toThrow(
+      /method labels must be non-empty/,
+    );
     await expect(runExperiment({ ...base, evalEvery: 3 })).rejects.toThrow(
       /evalEvery must be an integer in \[1, steps = 2\]/,
     );

@@ -6,7 +6,13 @@ import { SELECTOR_NAMES, type SelectorName } from "@sage/curriculum";
 import { createContext, formatAdapter } from "@sage/kernels-webgpu";
 import { parameterCount } from "@sage/model";
 import { type ReportSummary, type RunSeries, summarizeRuns, writeReport } from "@sage/report";
-import { atomicWriteJson, type ExperimentRunDetail, writePreferencePairs } from "@sage/trainer";
+import {
+  atomicWriteJson,
+  type ExperimentMethod,
+  type ExperimentRunDetail,
+  type ExperimentVariant,
+  writePreferencePairs,
+} from "@sage/trainer";
 import { CliError } from "../errors.js";
 import {
   buildDemoPairs,
@@ -31,6 +37,29 @@ export const CONVERGENCE_METHODS: readonly SelectorName[] = [
   "curriculum-only",
   "score-only",
   "sage",
+];
+
+/**
+ * `--ablations`: the spec's SAGE ablations and R sweep ("What to measure"), each a labelled variant
+ * of `sage` on top of the plan's curriculum (whose R = `refreshEvery` is 10), plus `uniform` (the
+ * baseline), `sage` itself and `score-only` (no curriculum). Field names are those of
+ * `@sage/curriculum` / `@sage/stability`.
+ */
+export const ABLATION_VARIANTS: readonly ExperimentVariant[] = [
+  { label: "uniform", selector: "uniform" },
+  { label: "sage", selector: "sage" },
+  { label: "score-only", selector: "score-only" },
+  { label: "sage:K1-a0", selector: "sage", curriculum: { stability: { k: 1, alpha: 0 } } },
+  { label: "sage:zmin0.25", selector: "sage", curriculum: { stability: { zMin: 0.25 } } },
+  { label: "sage:zmin0.5", selector: "sage", curriculum: { stability: { zMin: 0.5 } } },
+  {
+    label: "sage:no-cap",
+    selector: "sage",
+    curriculum: { stability: { mCap: Number.POSITIVE_INFINITY } },
+  },
+  { label: "sage:implicit", selector: "sage", curriculum: { stability: { errorMargin: "implicit" } } },
+  { label: "sage:R2", selector: "sage", curriculum: { refreshEvery: 2 } },
+  { label: "sage:R20", selector: "sage", curriculum: { refreshEvery: 20 } },
 ];
 
 /**
@@ -72,11 +101,14 @@ export interface BenchCommandOptions {
   readonly out?: string;
   readonly runDir?: string;
   readonly progress?: boolean;
+  /** Run `ABLATION_VARIANTS` on the tuning seeds only (not with `--methods` / `--seeds`). */
+  readonly ablations?: boolean;
 }
 
 /** What `sage bench convergence` will run, parsed and checked (no GPU work). */
 export interface ConvergenceSettings {
-  readonly methods: SelectorName[];
+  /** Plain selectors, or (`--ablations`) `ABLATION_VARIANTS`. */
+  readonly methods: ExperimentMethod[];
   readonly seeds: number[];
   readonly tuningSeeds: number[];
   readonly plan: DemoPlan;
@@ -85,6 +117,13 @@ export interface ConvergenceSettings {
   readonly out: string | undefined;
   readonly runDir: string | undefined;
   readonly quick: boolean;
+  /** `--ablations`: the runs use `tuningSeeds`, never `seeds`. */
+  readonly ablations: boolean;
+}
+
+/** The label of a method entry (a selector name or a variant's label). */
+export function methodLabel(m: ExperimentMethod): string {
+  return typeof m === "string" ? m : m.label;
 }
 
 function parseIntList(flag: string, text: string, min: number): number[] {
@@ -112,7 +151,14 @@ function parseIntList(flag: string, text: string, min: number): number[] {
 /** Parse and check the options of `sage bench convergence`. */
 export function convergenceSettings(o: BenchCommandOptions): ConvergenceSettings {
   const base = o.quick ? CONVERGENCE_QUICK_PLAN : CONVERGENCE_PLAN;
-  let methods = [...CONVERGENCE_METHODS];
+  const ablations = o.ablations ?? false;
+  if (ablations && (o.methods !== undefined || o.seeds !== undefined)) {
+    throw new CliError(
+      "USAGE",
+      "--ablations runs its own variants on the tuning seeds; it takes neither --methods nor --seeds (use --tuning-seeds)",
+    );
+  }
+  let methods: ExperimentMethod[] = ablations ? [...ABLATION_VARIANTS] : [...CONVERGENCE_METHODS];
   if (o.methods !== undefined) {
     const names = o.methods.split(",").map((s) => s.trim());
     for (const n of names) {
@@ -127,7 +173,8 @@ export function convergenceSettings(o: BenchCommandOptions): ConvergenceSettings
       throw new CliError("USAGE", "--methods must not repeat a method");
     methods = names as SelectorName[];
   }
-  if (!methods.includes("uniform") || !methods.includes("sage")) {
+  const labels = methods.map(methodLabel);
+  if (!labels.includes("uniform") || !labels.includes("sage")) {
     throw new CliError("USAGE", "--methods must include uniform (the baseline) and sage (the subject)");
   }
   const seeds = o.seeds !== undefined ? parseIntList("--seeds", o.seeds, 0) : o.quick ? [1] : [1, 2, 3];
@@ -139,7 +186,7 @@ export function convergenceSettings(o: BenchCommandOptions): ConvergenceSettings
       `reported seeds and tuning seeds must be apart; both have ${clash.join(", ")} (--seeds / --tuning-seeds)`,
     );
   }
-  if (!o.quick && seeds.length < 3) {
+  if (!o.quick && !ablations && seeds.length < 3) {
     throw new CliError(
       "USAGE",
       `a full run needs at least 3 seeds; received ${seeds.length} (--seeds; or --quick)`,
@@ -170,6 +217,7 @@ export function convergenceSettings(o: BenchCommandOptions): ConvergenceSettings
     out: o.out,
     runDir: o.runDir,
     quick: o.quick ?? false,
+    ablations,
   };
 }
 
@@ -255,7 +303,9 @@ export async function benchCommand(
   log(`adapter: ${adapter}`);
   const slug = adapterSlug(adapter);
   const resultsDir = s.out ? resolve(s.out) : defaultResultsDir(s.quick);
-  const base = `convergence-${slug}${s.quick ? "-quick" : ""}`;
+  const base = `convergence-${s.ablations ? "ablations-" : ""}${slug}${s.quick ? "-quick" : ""}`;
+  // reported seeds stay apart: an ablation run trains on the tuning seeds only
+  const runSeeds = s.ablations ? s.tuningSeeds : s.seeds;
   const runDir = resolve(s.runDir ?? join("runs", `bench-${base}`));
   try {
     const { model, source } = await prepareStartPolicy(
@@ -272,10 +322,12 @@ export async function benchCommand(
     if (built.pairs.length < (s.plan.train.batchSize ?? 8)) {
       throw new CliError("INPUT_INVALID", `only ${built.pairs.length} on-policy pairs; more problems needed`);
     }
-    log(`runs: ${s.methods.length} methods × seeds ${s.seeds.join(", ")}, ${s.plan.steps} steps each`);
+    log(
+      `runs: ${s.methods.length} ${s.ablations ? "variants" : "methods"} × ${s.ablations ? "tuning " : ""}seeds ${runSeeds.join(", ")}, ${s.plan.steps} steps each`,
+    );
     const result = await runComparison(model, built.pairs, s.plan, {
       methods: s.methods,
-      seeds: s.seeds,
+      seeds: runSeeds,
       runDir,
       ctx,
       progress,
@@ -290,8 +342,15 @@ export async function benchCommand(
       suite,
       startPolicy: source,
       parameters: parameterCount(model.config),
-      methods: s.methods,
-      seeds: s.seeds,
+      methods: s.methods.map(methodLabel),
+      ...(s.ablations
+        ? {
+            ablations: s.methods.map((m) =>
+              typeof m === "string" ? { label: m, selector: m } : variantJson(m),
+            ),
+            seeds: [],
+          }
+        : { seeds: s.seeds }),
       tuningSeeds: s.tuningSeeds,
       plan: s.plan,
       pool: { pairs: built.pairs.length, ...built.stats, seconds: pairSeconds },
@@ -300,13 +359,18 @@ export async function benchCommand(
       targetRule: s.target !== undefined ? "--target" : "start + 90% of uniform's mean gain",
     };
     const notes =
+      (s.ablations
+        ? `Ablations of SAGE on the tuning seed(s) ${s.tuningSeeds.join(", ")} only (reported seeds not used); plan R = refreshEvery ${s.plan.curriculum.refreshEvery ?? "default"}. `
+        : "") +
       `Targets of the issue: SAGE reaches the target in ≤ 0.6× uniform's steps (${fmtTarget(targets.stepsRatioAtMost0_6)}), ` +
       `≤ 0.8× its wall-clock with scoring (${fmtTarget(targets.wallRatioAtMost0_8)}), and ends with hardest-stratum pass@1 ≥ uniform's (${fmtTarget(targets.hardestAtLeastUniform)}). ` +
       `Start policy: ${source}. Wall-clock is training time with scoring passes, evaluation excluded. Total benchmark time ${(seconds / 60).toFixed(1)} min.`;
     const reportDir = join(resultsDir, base);
     const written = await writeReport(
       {
-        title: `Convergence: SAGE vs ${s.methods.length - 1} baselines (${s.seeds.length} seeds)`,
+        title: s.ablations
+          ? `Convergence ablations: ${s.methods.length} variants (tuning seed${runSeeds.length > 1 ? "s" : ""} ${runSeeds.join(", ")})`
+          : `Convergence: SAGE vs ${s.methods.length - 1} baselines (${s.seeds.length} seeds)`,
         adapter,
         machine: machineDescription(),
         config,
@@ -345,6 +409,13 @@ export async function benchCommand(
   } finally {
     ctx.destroy();
   }
+}
+
+/** A variant for the JSON record (`mCap: Infinity` written as the string "Infinity"). */
+function variantJson(v: ExperimentVariant) {
+  return JSON.parse(
+    JSON.stringify(v, (_k, x) => (x === Number.POSITIVE_INFINITY ? "Infinity" : x)),
+  ) as Record<string, unknown>;
 }
 
 function fmtTarget(v: boolean | null): string {

@@ -24,6 +24,7 @@ import {
   buildOnPolicyPairs,
   createProgress,
   type DpoTrainConfigInput,
+  type ExperimentMethod,
   type ExperimentResult,
   type PreferencePair,
   type Problem,
@@ -294,7 +295,7 @@ export async function runComparison(
   pairs: readonly PreferencePair[],
   plan: DemoPlan,
   o: {
-    readonly methods: readonly SelectorName[];
+    readonly methods: readonly ExperimentMethod[];
     readonly seeds: readonly number[];
     readonly runDir: string;
     readonly ctx: GpuContext;

@@ -5,7 +5,7 @@
  * `selective`, `curriculum-only`, `score-only` and `sage`, each over ≥ 3 seeds from the same start
  * policy (the SFT checkpoint shipped with `@sage/cli`) and the same on-policy pair pool, with the same
  * step budget. A thin wrapper around `sage bench convergence` (`@sage/cli`'s `benchCommand`): results go
- * to `benchmarks/results/convergence-<adapter>.{json,html}` (+ PNGs in `convergence-<adapter>/`),
+ * to `benchmarks/results/convergence-<adapter>.json` (+ the report and PNGs in `convergence-<adapter>/`),
  * with `--quick` to `benchmarks/out/` (git-ignored).
  */
 import * as path from "node:path";

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { copyFile, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { SELECTOR_NAMES, type SelectorName } from "@sage/curriculum";
@@ -280,7 +280,7 @@ export function convergenceTargets(summary: ReportSummary): ConvergenceTargets {
  * `sage bench convergence`: every selector × seeds from one start policy (the shipped SFT checkpoint
  * unless `--model`) and one on-policy pair pool, with the same step budget; writes
  * `convergence-<adapter>.json` (settings, environment, every run's points, summary, verdict,
- * targets) and `convergence-<adapter>.html` (+ the report's PNGs in `convergence-<adapter>/`).
+ * targets) and the report (`report.html`, its PNGs and `report.json`) in `convergence-<adapter>/`.
  */
 export async function benchCommand(
   suite: string,
@@ -383,8 +383,7 @@ export async function benchCommand(
       { onWarning: (w) => log(`report: ${w}`) },
     );
     await mkdir(resultsDir, { recursive: true });
-    const html = join(resultsDir, `${base}.html`);
-    await copyFile(written.html, html);
+    const html = written.html;
     const json = join(resultsDir, `${base}.json`);
     await atomicWriteJson(json, {
       suite,

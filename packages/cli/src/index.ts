@@ -28,6 +28,7 @@ export {
   SYNTHETIC_SEEDS,
   shippedModelDir,
   syntheticGrade,
+  syntheticPairGrade,
   syntheticProblems,
   syntheticPrompt,
   syntheticSftExamples,

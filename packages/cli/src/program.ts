@@ -277,14 +277,23 @@ export function createProgram(io: CliIo = processIo): Command {
       "tiny (default, shipped), small, base or large (those need --from-scratch; for real GPUs)",
     )
     .option("--model <dir>", "start from this HF model folder (char tokenizer over the synthetic charset)")
-    .option("--sft-steps <n>", "SFT steps with --from-scratch (default 400)", intOption("--sft-steps", 1))
+    .option(
+      "--sft-steps <n>",
+      "SFT steps of each stage with --from-scratch (default: the recipe, 400 + 1500)",
+      intOption("--sft-steps", 1),
+    )
     .option("--steps <n>", "DPO steps per method", intOption("--steps", 1))
     .option("--eval-every <n>", "evaluate every n steps", intOption("--eval-every", 1))
     .option("--seed <n>", "seed of sampling and training (default 0)", intOption("--seed", 0))
     .option("--problems <n>", "pool problems per level", intOption("--problems", 1))
     .option("--eval-problems <n>", "held-out problems per level", intOption("--eval-problems", 1))
     .option("--samples <n>", "samples per pool problem", intOption("--samples", 2))
-    .option("--learning-rate <lr>", "DPO peak learning rate (default 1e-4)", floatOption("--learning-rate"))
+    .option("--learning-rate <lr>", "DPO peak learning rate (default 2e-5)", floatOption("--learning-rate"))
+    .option(
+      "--rpo-alpha <a>",
+      "weight of the chosen answers' NLL added to the DPO loss (TRL's rpo_alpha; default 1, 0 = plain DPO)",
+      floatOption("--rpo-alpha"),
+    )
     .option("--no-progress", "no progress bars")
     .exitOverride()
     .action(async (opts) => {
@@ -319,7 +328,12 @@ export function createProgram(io: CliIo = processIo): Command {
       "target pass@1 for steps-to-target (default: start + 90% of uniform's gain)",
       floatOption("--target"),
     )
-    .option("--learning-rate <lr>", "DPO peak learning rate (default 1e-4)", floatOption("--learning-rate"))
+    .option("--learning-rate <lr>", "DPO peak learning rate (default 2e-5)", floatOption("--learning-rate"))
+    .option(
+      "--rpo-alpha <a>",
+      "weight of the chosen answers' NLL added to the DPO loss (TRL's rpo_alpha; default 1, 0 = plain DPO)",
+      floatOption("--rpo-alpha"),
+    )
     .option("--model <dir>", "start policy (default: the shipped SFT checkpoint)")
     .option("--out <dir>", "results folder (default benchmarks/results, or benchmarks/out with --quick)")
     .option("--run-dir <dir>", "run folders (default runs/bench-convergence-<adapter>)")

@@ -12,6 +12,7 @@ import {
   SFT_RECIPE,
   shippedModelDir,
   syntheticGrade,
+  syntheticPairGrade,
   syntheticProblems,
   syntheticSftExamples,
 } from "../src/index.js";
@@ -85,11 +86,13 @@ describe("sage demo", () => {
       "1",
       "--no-progress",
     ]);
-    expect(r.err).toContain("SFT from scratch: tiny model (110208 parameters), 2 steps");
+    expect(r.err).toContain("SFT from scratch: tiny model (110208 parameters), 2 stages of 2 + 2 steps");
     const model = loadModelDir(join(out, "start", "model"));
     expect(model.config.hiddenSize).toBe(64);
-    const sft = (await readFile(join(out, "start", "sft.jsonl"), "utf8")).trim().split("\n");
-    expect(sft).toHaveLength(SFT_RECIPE.levels.length * SFT_RECIPE.perLevel);
+    for (const [i, stage] of SFT_RECIPE.stages.entries()) {
+      const sft = (await readFile(join(out, "start", `sft-${i + 1}.jsonl`), "utf8")).trim().split("\n");
+      expect(sft).toHaveLength(stage.levels.length * stage.perLevel);
+    }
     // an untrained model gets every sample wrong: no pairs, and the demo says why
     expect(r.code, r.err).toBe(2);
     expect(r.err).toMatch(/only \d+ on-policy pairs/);
@@ -133,7 +136,13 @@ describe("sage demo", () => {
     expect(q).toEqual({ id: p!.id, prompt: `q: ${p!.question}\na: `, answer: p!.answer, level: 2 });
     expect(syntheticGrade(p!.solution, p!.answer)).toBe(true);
     expect(syntheticGrade(`1+1=2\n\\boxed{${Number(p!.answer) + 1}}`, p!.answer)).toBe(false);
-    const sft = syntheticSftExamples(1000, SFT_RECIPE.levels, 2);
+    // pairs: the answer must be right AND every step (a lucky answer through a wrong step is not chosen)
+    expect(syntheticPairGrade(p!.solution, p!.answer)).toBe(true);
+    expect(syntheticPairGrade("5-2=3\n\\boxed{3}", "3")).toBe(true);
+    expect(syntheticPairGrade("5-2=4\n4-1=3\n\\boxed{3}", "3")).toBe(false);
+    expect(syntheticGrade("5-2=4\n4-1=3\n\\boxed{3}", "3")).toBe(true);
+    expect(syntheticPairGrade("\\boxed{3}", "3")).toBe(false); // no work at all
+    const sft = syntheticSftExamples(1000, SFT_RECIPE.stages[0]!.levels, 2);
     expect(sft).toHaveLength(4);
     expect(sft[0]!.completion).toMatch(/\\boxed\{\d+\}$/);
   });

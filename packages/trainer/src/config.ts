@@ -29,6 +29,13 @@ export const dpoTrainConfigSchema = z
     beta: z.number().positive().finite().default(0.1),
     lossType: z.enum(["sigmoid", "hinge", "ipo"]).default("sigmoid"),
     labelSmoothing: z.number().min(0).lt(0.5).default(0),
+    /**
+     * TRL's `rpo_alpha`: add α × the negative log-likelihood of the chosen responses (mean per
+     * token over each micro-batch, as TRL computes it) to the DPO loss — the DPO + NLL objective of
+     * Pang et al. 2024 ("Iterative Reasoning Preference Optimization"), which keeps DPO from
+     * lowering the chosen answers' likelihood on reasoning tasks. 0 (default): plain DPO.
+     */
+    rpoAlpha: z.number().min(0).finite().default(0),
     learningRate: z.number().positive().finite().default(5e-7),
     ...loopConfigFields,
     /** Pairs per scoring / reference forward pass. */

@@ -21,7 +21,7 @@ export interface ExperimentPoint {
   step: number;
   /** Training wall-clock in ms up to this step: Σ `time/step_s` (scoring passes included, evaluation excluded). */
   wallMs: number;
-  /** Greedy pass@1 on the held-out problems. */
+  /** pass@1 on the held-out problems (greedy, or the mean of k samples: `ExperimentOptions.evalSampling`). */
   accuracy: number;
   /** pass@1 per stratum (problem `level`), easiest first. */
   byStratum?: number[];
@@ -99,6 +99,13 @@ export interface ExperimentOptions {
   readonly runDir: string;
   /** Tokens per evaluation answer (default 64). */
   readonly maxNewTokens?: number;
+  /**
+   * How pass@1 is estimated (default greedy: one temperature-0 answer per problem). With
+   * `{ samples: k, temperature: T }` it is the mean correctness of k samples per problem at
+   * temperature T (seeded by `seed`, the same draws at every evaluation point), whose standard
+   * error is about √k times smaller on problems the policy solves sometimes.
+   */
+  readonly evalSampling?: { readonly samples: number; readonly temperature: number; readonly seed?: number };
   /** Problems per evaluation generate call (default 32). */
   readonly evalBatchSize?: number;
   /** Grader (default `@sage/eval-math`'s `gradeResponse`). */
@@ -137,7 +144,7 @@ function toPoint(r: Readonly<Record<string, number>>, strata: readonly number[])
 
 /**
  * Compare selectors under one budget: from ONE start policy and ONE pair pool, run DPO once per
- * (method, seed) with the same config and step budget, evaluating greedy pass@1 on held-out
+ * (method, seed) with the same config and step budget, evaluating pass@1 on held-out
  * problems by stratum every `evalEvery` steps; records training wall-clock (scoring passes
  * included), the scoring time, the curriculum frontier and the gradient SNR (when
  * `train.gradSnrEvery` > 0). The result's `runs` are ready for `@sage/report`'s `writeReport`.
@@ -191,19 +198,37 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     : [];
   const ctx = options.ctx ?? (await createContext({ label: "sage-experiment" }));
   const adapter = ctx.report ? formatAdapter(ctx.report) : "unknown adapter";
+  const sampling = options.evalSampling;
+  if (
+    sampling &&
+    (!Number.isInteger(sampling.samples) ||
+      sampling.samples < 1 ||
+      !(sampling.temperature >= 0) ||
+      !Number.isFinite(sampling.temperature))
+  ) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `evalSampling must be { samples: integer ≥ 1, temperature: finite ≥ 0 }; received ${describeValue(sampling)}`,
+    );
+  }
   const evaluateWith = (policy: Policy) =>
     evaluatePassAt1(
       evalProblems,
-      webGpuSampler(policy, tokenizer, { maxNewTokens: options.maxNewTokens ?? 64, temperature: 0 }),
+      webGpuSampler(policy, tokenizer, {
+        maxNewTokens: options.maxNewTokens ?? 64,
+        temperature: sampling?.temperature ?? 0,
+        seed: sampling?.seed ?? 0,
+      }),
       {
         batchSize: options.evalBatchSize ?? 32,
+        samples: sampling?.samples ?? 1,
         ...(options.grade ? { grade: options.grade } : {}),
       },
     );
   const runs: ExperimentSeries[] = [];
   const details: ExperimentRunDetail[] = [];
   try {
-    // step 0: the start policy, identical for every run (greedy), evaluated once
+    // step 0: the start policy, identical for every run, evaluated once
     const t0 = performance.now();
     const startPolicy = Policy.create(ctx, model.config, model.weights, { trainable: false });
     let initial: ExperimentPoint;

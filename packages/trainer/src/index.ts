@@ -80,6 +80,7 @@ export {
 export {
   type BatchLogProbs,
   type LogProbGradient,
+  type LossGradientInput,
   type PolicyLike,
   type SequenceLogProbs,
   type TokenDropout,

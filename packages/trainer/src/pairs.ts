@@ -191,9 +191,12 @@ export async function buildOnPolicyPairs(options: BuildPairsOptions): Promise<Bu
 }
 
 /**
- * pass@1 of one sample per problem (use a greedy sampler), overall and per stratum (`level`), as
- * metric names for the `evaluate` hook of `runDpo`: `eval/pass@1`, `eval/pass@1/level_<n>`,
- * `eval/problems`. Grading defaults to `@sage/eval-math`'s `gradeResponse`.
+ * pass@1 on held-out problems, overall and per stratum (`level`), as metric names for the
+ * `evaluate` hook of `runDpo`: `eval/pass@1`, `eval/pass@1/level_<n>`, `eval/problems`,
+ * `eval/samples`. With `samples = 1` (default) and a greedy sampler it is greedy accuracy; with
+ * `samples = k > 1` and a temperature sampler it is the mean correctness of k samples per problem —
+ * the unbiased pass@1 estimate at that temperature, whose variance falls with k. Grading defaults
+ * to `@sage/eval-math`'s `gradeResponse`.
  */
 export async function evaluatePassAt1(
   problems: readonly Problem[],
@@ -201,35 +204,47 @@ export async function evaluatePassAt1(
   options: {
     readonly grade?: (response: string, answer: string) => boolean;
     readonly batchSize?: number;
+    /** Draws per problem (sample indices 0..k−1 of `sample`); default 1. */
+    readonly samples?: number;
   } = {},
 ): Promise<Record<string, number>> {
   if (problems.length === 0) throw new TrainerError("DATA_EMPTY", "no evaluation problems");
   const grade =
     options.grade ?? ((response: string, answer: string) => gradeResponse(response, answer).correct);
   const batchSize = options.batchSize ?? 16;
+  const k = options.samples ?? 1;
+  if (!Number.isInteger(k) || k < 1) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `samples (draws per evaluation problem) must be an integer ≥ 1; received ${describeValue(k)}`,
+    );
+  }
   const byStratum = new Map<string, { n: number; correct: number }>();
   let correct = 0;
   for (let s = 0; s < problems.length; s += batchSize) {
     const chunk = problems.slice(s, s + batchSize);
-    const out = await sample(
-      chunk.map((p) => p.prompt),
-      0,
-    );
-    chunk.forEach((p, i) => {
-      const ok = grade(out[i] ?? "", p.answer);
-      if (ok) correct++;
-      if (p.level !== undefined) {
-        const key = `eval/pass@1/level_${p.level}`;
-        const g = byStratum.get(key) ?? { n: 0, correct: 0 };
-        g.n++;
-        if (ok) g.correct++;
-        byStratum.set(key, g);
-      }
-    });
+    for (let j = 0; j < k; j++) {
+      const out = await sample(
+        chunk.map((p) => p.prompt),
+        j,
+      );
+      chunk.forEach((p, i) => {
+        const ok = grade(out[i] ?? "", p.answer);
+        if (ok) correct++;
+        if (p.level !== undefined) {
+          const key = `eval/pass@1/level_${p.level}`;
+          const g = byStratum.get(key) ?? { n: 0, correct: 0 };
+          g.n++;
+          if (ok) g.correct++;
+          byStratum.set(key, g);
+        }
+      });
+    }
   }
   const result: Record<string, number> = {
-    "eval/pass@1": correct / problems.length,
+    "eval/pass@1": correct / (problems.length * k),
     "eval/problems": problems.length,
+    "eval/samples": k,
   };
   for (const [key, g] of [...byStratum.entries()].sort(([a], [b]) => a.localeCompare(b)))
     result[key] = g.correct / g.n;

@@ -421,6 +421,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       const tokRejected = new Uint32Array(n);
       const snrStep = config.gradSnrEvery > 0 && (state.step + 1) % config.gradSnrEvery === 0;
       const microGrads: { weight: number; g: Float64Array }[] = [];
+      let nllLoss = 0;
       let previous: Float64Array | undefined;
       for (let s = 0; s < n; s += micro) {
         const idx = indices.slice(s, s + micro);
@@ -434,6 +435,13 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
             for (let j = 0; j < idx.length; j++) {
               d.dChosen[j] = d.dChosen[j]! / n;
               d.dRejected[j] = d.dRejected[j]! / n;
+            }
+            if (config.rpoAlpha > 0) {
+              // α · (|micro| / n) · NLL_micro, NLL_micro = −Σ ℓθ(y_w) / Σ |y_w| (TRL's token mean)
+              const nll = chosenNll(logps.chosen, logps.chosenTokens);
+              nllLoss += (nll.value * idx.length) / n;
+              const w = (config.rpoAlpha * idx.length) / n;
+              for (let j = 0; j < idx.length; j++) d.dChosen[j] = d.dChosen[j]! + w * nll.dLogp;
             }
             return { chosen: d.dChosen, rejected: d.dRejected };
           },
@@ -499,7 +507,8 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       const record: MetricsRecord = {
         event: "train",
         step: state.step,
-        loss: mean(d.losses),
+        loss: mean(d.losses) + config.rpoAlpha * nllLoss,
+        ...(config.rpoAlpha > 0 ? { nll_loss: nllLoss } : {}),
         "rewards/chosen": mean(d.chosenRewards),
         "rewards/rejected": mean(d.rejectedRewards),
         "rewards/margins": mean(d.chosenRewards) - mean(d.rejectedRewards),
@@ -551,4 +560,16 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
     metricsPath: metrics.path,
     signal: stop.signal,
   };
+}
+
+/** Negative log-likelihood per chosen token of a micro-batch and its derivative by each ℓθ(y_w). */
+function chosenNll(chosen: ArrayLike<number>, tokens: ArrayLike<number>): { value: number; dLogp: number } {
+  let sum = 0;
+  let count = 0;
+  for (let j = 0; j < chosen.length; j++) {
+    sum += chosen[j]!;
+    count += tokens[j]!;
+  }
+  if (count === 0) return { value: 0, dLogp: 0 };
+  return { value: -sum / count, dLogp: -1 / count };
 }

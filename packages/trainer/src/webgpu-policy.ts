@@ -18,6 +18,7 @@ import type { SampleResponses } from "./pairs.js";
 import {
   type BatchLogProbs,
   type LogProbGradient,
+  type LossGradientInput,
   type PolicyLike,
   type SequenceLogProbs,
   type TokenDropout,
@@ -170,30 +171,26 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
 
   async accumulateGradient(
     pairs: readonly PreferencePair[],
-    lossGradient: (logps: {
-      readonly chosen: Float64Array;
-      readonly rejected: Float64Array;
-    }) => LogProbGradient,
+    lossGradient: (logps: LossGradientInput) => LogProbGradient,
   ): Promise<BatchLogProbs> {
     const n = pairs.length;
     const { enc, batch } = this.#batch(pairs);
     const fwd = await this.policy.forwardTrain(batch);
-    const chosen = fwd.sequence.slice(0, n);
-    const rejected = fwd.sequence.slice(n, 2 * n);
+    const logps = {
+      chosen: fwd.sequence.slice(0, n),
+      rejected: fwd.sequence.slice(n, 2 * n),
+      chosenTokens: Uint32Array.from(enc, (e) => e.chosen.length),
+      rejectedTokens: Uint32Array.from(enc, (e) => e.rejected.length),
+    };
     let g: LogProbGradient;
     try {
-      g = lossGradient({ chosen, rejected });
+      g = lossGradient(logps);
     } catch (error) {
       fwd.release();
       throw error;
     }
     await this.policy.backward(fwd, [...g.chosen, ...g.rejected]);
-    return {
-      chosen,
-      rejected,
-      chosenTokens: Uint32Array.from(enc, (e) => e.chosen.length),
-      rejectedTokens: Uint32Array.from(enc, (e) => e.rejected.length),
-    };
+    return logps;
   }
 
   /** SFT: forward + backward of the completions (`SequencePolicyLike`). */

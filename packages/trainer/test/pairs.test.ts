@@ -107,9 +107,31 @@ describe("evaluatePassAt1", () => {
     expect(r).toEqual({
       "eval/pass@1": 0.75,
       "eval/problems": 4,
+      "eval/samples": 1,
       "eval/pass@1/level_1": 1,
       "eval/pass@1/level_2": 1,
     });
     await expect(evaluatePassAt1([], fakeSample)).rejects.toMatchObject({ code: "DATA_EMPTY" });
+  });
+
+  it("averages k samples per problem (sample indices 0..k−1) into the pass@1 estimate", async () => {
+    // k = 4: easy 3/4, mid 2/4, never 0/4, always 4/4 → 9/16; only easy (1) and mid (2) have a level
+    const seen: number[] = [];
+    const r = await evaluatePassAt1(
+      problems,
+      async (prompts, j) => {
+        seen.push(j);
+        return fakeSample(prompts, j);
+      },
+      { batchSize: 3, samples: 4 },
+    );
+    expect(r["eval/pass@1"]).toBe(9 / 16);
+    expect(r["eval/samples"]).toBe(4);
+    expect(r["eval/pass@1/level_1"]).toBe(3 / 4);
+    expect(r["eval/pass@1/level_2"]).toBe(2 / 4);
+    expect(seen).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
+    await expect(evaluatePassAt1(problems, fakeSample, { samples: 0 })).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+    });
   });
 });

@@ -286,3 +286,107 @@ describe("runDpo", () => {
     });
   });
 });
+
+describe("runDpo with rpoAlpha (DPO + NLL of the chosen, TRL's rpo_alpha)", () => {
+  /** Records the micro-batches it trains on and the gradient it is asked to apply. */
+  class RecordingPolicy extends ToyPolicy {
+    micro: PreferencePair[][] = [];
+    applied: Float64Array | undefined;
+    override async accumulateGradient(
+      pairs: readonly PreferencePair[],
+      lossGradient: Parameters<ToyPolicy["accumulateGradient"]>[1],
+    ) {
+      this.micro.push([...pairs]);
+      return super.accumulateGradient(pairs, lossGradient);
+    }
+    override async applyGradients(options: { learningRate: number; maxGradNorm: number | undefined }) {
+      this.applied ??= Float64Array.from(this.gradient());
+      return super.applyGradients(options);
+    }
+  }
+
+  it("applies the gradient of mean DPO loss + α · Σ_micro (|micro|/n) · NLL_micro (central differences) and logs nll_loss", async () => {
+    const dir = await tempDir();
+    const alpha = 0.7;
+    const policy = new RecordingPolicy({ dim: 6 });
+    const pairs = synthPairs(12);
+    const records: MetricsRecord[] = [];
+    await runDpo({
+      config: {
+        ...BASE,
+        batchSize: 5,
+        gradientAccumulation: 2,
+        steps: 1,
+        rpoAlpha: alpha,
+        maxGradNorm: null,
+      },
+      policy,
+      selector: new EpochSelector(),
+      pairs,
+      runDir: join(dir, "run"),
+      log: quiet,
+      onStep: (r) => {
+        records.push(r);
+      },
+    });
+    // the micro-batches (3 + 2 pairs) and the gradient at the start weights θ0 (= the reference)
+    expect(policy.micro.map((m) => m.length)).toEqual([3, 2]);
+    const g = policy.applied!;
+    const theta0 = Float64Array.from(policy.theta); // after the step; recompute the objective at θ0 below
+    const probe = new ToyPolicy({ dim: 6 });
+    const ref = await probe.sequenceLogProbs(policy.micro.flat());
+    const n = 5;
+    const objective = async () => {
+      let total = 0;
+      let offset = 0;
+      for (const m of policy.micro) {
+        const lp = await probe.sequenceLogProbs(m);
+        const d = dpoLoss(
+          lp.chosen,
+          lp.rejected,
+          ref.chosen.subarray(offset, offset + m.length),
+          ref.rejected.subarray(offset, offset + m.length),
+          { beta: BASE.beta, lossType: "sigmoid" },
+        );
+        let sum = 0;
+        let tokens = 0;
+        m.forEach((_, j) => {
+          total += d.losses[j]! / n;
+          sum += lp.chosen[j]!;
+          tokens += lp.chosenTokens[j]!;
+        });
+        total += alpha * (m.length / n) * (-sum / tokens);
+        offset += m.length;
+      }
+      return total;
+    };
+    const at0 = await objective();
+    expect(records[0]!.loss).toBeCloseTo(at0, 10);
+    expect(records[0]!.nll_loss).toBeGreaterThan(0);
+    const h = 1e-5; // central differences: truncation O(h²) ≈ 1e-10, rounding ≈ 1e-11
+    for (let d = 0; d < probe.dim; d++) {
+      const t = probe.theta[d]!;
+      probe.theta[d] = t + h;
+      const up = await objective();
+      probe.theta[d] = t - h;
+      const down = await objective();
+      probe.theta[d] = t;
+      expect(g[d]).toBeCloseTo((up - down) / (2 * h), 8);
+    }
+    expect(theta0).not.toEqual(probe.theta); // the run did update its own weights
+  });
+
+  it("rejects a negative rpoAlpha, naming the field", async () => {
+    const dir = await tempDir();
+    await expect(
+      runDpo({
+        config: { ...BASE, steps: 1, rpoAlpha: -1 },
+        policy: new ToyPolicy(),
+        selector: new EpochSelector(),
+        pairs: synthPairs(8),
+        runDir: join(dir, "run"),
+        log: quiet,
+      }),
+    ).rejects.toThrow(/rpoAlpha/);
+  });
+});

@@ -18,6 +18,7 @@ import {
   buildDemoPairs,
   DEMO_PLAN,
   type DemoPlan,
+  evalDescription,
   machineDescription,
   prepareStartPolicy,
   runComparison,
@@ -63,14 +64,13 @@ export const ABLATION_VARIANTS: readonly ExperimentVariant[] = [
 ];
 
 /**
- * The benchmark's default plan: the demo's task and hyper-parameters, a larger pool and held-out
- * set, the same step budget for every method (sized so 8 methods × 3 seeds fit in about half an
- * hour on a 2-core lavapipe machine).
+ * The benchmark's default plan: the demo's task, pool and hyper-parameters, the same step budget
+ * for every method (sized so 8 methods × 3 seeds fit in about half an hour on a 2-core lavapipe
+ * machine).
  */
 export const CONVERGENCE_PLAN: DemoPlan = {
   ...DEMO_PLAN,
-  pairProblemsPerLevel: 64,
-  evalProblemsPerLevel: 16,
+  evalProblemsPerLevel: 24,
   steps: 30,
   evalEvery: 5,
 };
@@ -97,6 +97,7 @@ export interface BenchCommandOptions {
   readonly samples?: number;
   readonly target?: number;
   readonly learningRate?: number;
+  readonly rpoAlpha?: number;
   readonly model?: string;
   readonly out?: string;
   readonly runDir?: string;
@@ -210,7 +211,11 @@ export function convergenceSettings(o: BenchCommandOptions): ConvergenceSettings
       pairProblemsPerLevel: o.problems ?? base.pairProblemsPerLevel,
       evalProblemsPerLevel: o.evalProblems ?? base.evalProblemsPerLevel,
       samples: o.samples ?? base.samples,
-      train: { ...base.train, ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}) },
+      train: {
+        ...base.train,
+        ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}),
+        ...(o.rpoAlpha !== undefined ? { rpoAlpha: o.rpoAlpha } : {}),
+      },
     },
     target: o.target,
     model: o.model,
@@ -364,7 +369,9 @@ export async function benchCommand(
         : "") +
       `Targets of the issue: SAGE reaches the target in ≤ 0.6× uniform's steps (${fmtTarget(targets.stepsRatioAtMost0_6)}), ` +
       `≤ 0.8× its wall-clock with scoring (${fmtTarget(targets.wallRatioAtMost0_8)}), and ends with hardest-stratum pass@1 ≥ uniform's (${fmtTarget(targets.hardestAtLeastUniform)}). ` +
-      `Start policy: ${source}. Wall-clock is training time with scoring passes, evaluation excluded. Total benchmark time ${(seconds / 60).toFixed(1)} min.`;
+      `Start policy: ${source}. Accuracy: ${evalDescription(s.plan)}, ${s.plan.evalProblemsPerLevel} held-out problems per level. ` +
+      `DPO: β ${s.plan.train.beta ?? 0.1}, learning rate ${s.plan.train.learningRate ?? "default"}, rpoAlpha ${s.plan.train.rpoAlpha ?? 0}; pairs graded with their work (syntheticPairGrade). ` +
+      `Wall-clock is training time with scoring passes, evaluation excluded. Total benchmark time ${(seconds / 60).toFixed(1)} min.`;
     const reportDir = join(resultsDir, base);
     const written = await writeReport(
       {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   type BatchLogProbs,
   type LogProbGradient,
+  type LossGradientInput,
   type PolicyLike,
   type PreferencePair,
   Rng,
@@ -128,10 +129,7 @@ export class ToyPolicy implements PolicyLike {
 
   async accumulateGradient(
     pairs: readonly PreferencePair[],
-    lossGradient: (logps: {
-      readonly chosen: Float64Array;
-      readonly rejected: Float64Array;
-    }) => LogProbGradient,
+    lossGradient: (logps: LossGradientInput) => LogProbGradient,
   ): Promise<BatchLogProbs> {
     this.calls.accumulateGradient++;
     const lp = await this.sequenceLogProbs(pairs);
@@ -143,7 +141,7 @@ export class ToyPolicy implements PolicyLike {
       chosenTokens: lp.chosenTokens,
       rejectedTokens: lp.rejectedTokens,
     };
-    const g = lossGradient({ chosen: lp.chosen, rejected: lp.rejected });
+    const g = lossGradient(logps);
     pairs.forEach((p, i) => {
       for (const [text, coef] of [
         [p.chosen, g.chosen[i]!],

@@ -100,6 +100,8 @@ describe("sage bench convergence: arguments", () => {
       "sage:implicit",
       "sage:R2",
       "sage:R20",
+      "sage:probe4",
+      "sage:probe4-strata2",
     ]);
     // every variant resolves to a valid selector config (field names of @sage/curriculum / @sage/stability)
     for (const v of ABLATION_VARIANTS) {

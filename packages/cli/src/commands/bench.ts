@@ -61,6 +61,9 @@ export const ABLATION_VARIANTS: readonly ExperimentVariant[] = [
   { label: "sage:implicit", selector: "sage", curriculum: { stability: { errorMargin: "implicit" } } },
   { label: "sage:R2", selector: "sage", curriculum: { refreshEvery: 2 } },
   { label: "sage:R20", selector: "sage", curriculum: { refreshEvery: 20 } },
+  // the curriculum's probe sets are held out of training: smaller probes, fewer strata
+  { label: "sage:probe4", selector: "sage", curriculum: { probeSize: 4 } },
+  { label: "sage:probe4-strata2", selector: "sage", curriculum: { probeSize: 4, nStrata: 2 } },
 ];
 
 /**

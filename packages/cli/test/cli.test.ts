@@ -279,5 +279,13 @@ describe("sage eval", () => {
     const r2 = await run(["eval", "--responses", noRef]);
     expect(r2.code).toBe(2);
     expect(r2.err).toContain('field "reference"');
+    const notJson = join(dir, "j.jsonl");
+    await writeFile(notJson, "{not json\n");
+    const r3 = await run(["eval", "--responses", notJson]);
+    expect(r3.code).toBe(2);
+    expect(r3.err).toContain('j.jsonl:1: field "(line)": expected one JSON object');
+    const missing = await run(["eval", "--responses", join(dir, "missing.jsonl")]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain("cannot read responses file");
   });
 });

@@ -61,6 +61,7 @@ export {
   runExperiment,
 } from "./experiment.js";
 export { sha256, sha256File } from "./hash.js";
+export { readJsonlLines } from "./jsonl.js";
 export {
   MetricsLogger,
   type MetricsRecord,
@@ -80,7 +81,6 @@ export {
 export {
   type BatchLogProbs,
   type LogProbGradient,
-  type LossGradientInput,
   type PolicyLike,
   type SequenceLogProbs,
   type TokenDropout,

@@ -37,14 +37,6 @@ export interface BatchLogProbs {
 }
 
 /** ∂(batch loss)/∂ℓθ for each pair of a micro-batch. */
-/** What a policy hands its loss callback: sequence log-probs and response token counts per pair. */
-export interface LossGradientInput {
-  readonly chosen: Float64Array;
-  readonly rejected: Float64Array;
-  readonly chosenTokens: Uint32Array;
-  readonly rejectedTokens: Uint32Array;
-}
-
 export interface LogProbGradient {
   readonly chosen: Float64Array;
   readonly rejected: Float64Array;
@@ -68,7 +60,7 @@ export interface PolicyLike {
   ): Promise<SequenceLogProbs>;
   accumulateGradient(
     pairs: readonly PreferencePair[],
-    lossGradient: (logps: LossGradientInput) => LogProbGradient,
+    lossGradient: (logps: BatchLogProbs) => LogProbGradient,
   ): Promise<BatchLogProbs>;
   applyGradients(options: {
     readonly learningRate: number;

@@ -18,7 +18,6 @@ import type { SampleResponses } from "./pairs.js";
 import {
   type BatchLogProbs,
   type LogProbGradient,
-  type LossGradientInput,
   type PolicyLike,
   type SequenceLogProbs,
   type TokenDropout,
@@ -136,7 +135,12 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
       ...enc.map((e) => ({ prompt: e.prompt, response: e.chosen })),
       ...enc.map((e) => ({ prompt: e.prompt, response: e.rejected })),
     ];
-    return { enc, rows, batch: packPromptResponse(rows, this.tokenizer.padId ?? 0, "right") };
+    return {
+      rows,
+      batch: packPromptResponse(rows, this.tokenizer.padId ?? 0, "right"),
+      chosenTokens: Uint32Array.from(enc, (e) => e.chosen.length),
+      rejectedTokens: Uint32Array.from(enc, (e) => e.rejected.length),
+    };
   }
 
   async sequenceLogProbs(
@@ -144,14 +148,14 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
     options: { readonly dropout?: TokenDropout } = {},
   ): Promise<SequenceLogProbs> {
     const n = pairs.length;
-    const { enc, rows, batch } = this.#batch(pairs);
+    const { rows, batch, chosenTokens, rejectedTokens } = this.#batch(pairs);
     const { sequence, tokens } = await this.policy.sequenceLogProbs(batch);
     const T = batch.tokens[0]!.length;
     const base = {
       chosen: sequence.slice(0, n),
       rejected: sequence.slice(n, 2 * n),
-      chosenTokens: Uint32Array.from(enc, (e) => e.chosen.length),
-      rejectedTokens: Uint32Array.from(enc, (e) => e.rejected.length),
+      chosenTokens,
+      rejectedTokens,
     };
     const dropout = options.dropout;
     if (!dropout) return base;
@@ -171,16 +175,16 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
 
   async accumulateGradient(
     pairs: readonly PreferencePair[],
-    lossGradient: (logps: LossGradientInput) => LogProbGradient,
+    lossGradient: (logps: BatchLogProbs) => LogProbGradient,
   ): Promise<BatchLogProbs> {
     const n = pairs.length;
-    const { enc, batch } = this.#batch(pairs);
+    const { batch, chosenTokens, rejectedTokens } = this.#batch(pairs);
     const fwd = await this.policy.forwardTrain(batch);
     const logps = {
       chosen: fwd.sequence.slice(0, n),
       rejected: fwd.sequence.slice(n, 2 * n),
-      chosenTokens: Uint32Array.from(enc, (e) => e.chosen.length),
-      rejectedTokens: Uint32Array.from(enc, (e) => e.rejected.length),
+      chosenTokens,
+      rejectedTokens,
     };
     let g: LogProbGradient;
     try {

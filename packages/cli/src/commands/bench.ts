@@ -11,6 +11,7 @@ import {
   type ExperimentMethod,
   type ExperimentRunDetail,
   type ExperimentVariant,
+  parseDpoTrainConfig,
   writePreferencePairs,
 } from "@sage/trainer";
 import { CliError } from "../errors.js";
@@ -366,6 +367,8 @@ export async function benchCommand(
       target,
       targetRule: s.target !== undefined ? "--target" : "start + 90% of uniform's mean gain",
     };
+    // the DPO settings every run used, defaults resolved by the trainer's own schema
+    const dpo = parseDpoTrainConfig({ ...s.plan.train, steps: s.plan.steps }, "plan.train");
     const notes =
       (s.ablations
         ? `Ablations of SAGE on the tuning seed(s) ${s.tuningSeeds.join(", ")} only (reported seeds not used); plan R = refreshEvery ${s.plan.curriculum.refreshEvery ?? "default"}. `
@@ -373,7 +376,7 @@ export async function benchCommand(
       `Targets of the issue: SAGE reaches the target in ≤ 0.6× uniform's steps (${fmtTarget(targets.stepsRatioAtMost0_6)}), ` +
       `≤ 0.8× its wall-clock with scoring (${fmtTarget(targets.wallRatioAtMost0_8)}), and ends with hardest-stratum pass@1 ≥ uniform's (${fmtTarget(targets.hardestAtLeastUniform)}). ` +
       `Start policy: ${source}. Accuracy: ${evalDescription(s.plan)}, ${s.plan.evalProblemsPerLevel} held-out problems per level. ` +
-      `DPO: β ${s.plan.train.beta ?? 0.1}, learning rate ${s.plan.train.learningRate ?? "default"}, rpoAlpha ${s.plan.train.rpoAlpha ?? 0}; pairs graded with their work (syntheticPairGrade). ` +
+      `DPO: β ${dpo.beta}, learning rate ${dpo.learningRate}, rpoAlpha ${dpo.rpoAlpha}; pairs graded with their work (syntheticPairGrade). ` +
       `Wall-clock is training time with scoring passes, evaluation excluded. Total benchmark time ${(seconds / 60).toFixed(1)} min.`;
     const reportDir = join(resultsDir, base);
     const written = await writeReport(

@@ -1,6 +1,4 @@
-import { createReadStream } from "node:fs";
 import { basename } from "node:path";
-import { createInterface } from "node:readline";
 import {
   type GradeOptions,
   gradeResponse,
@@ -9,7 +7,7 @@ import {
   summarize,
   toJsonl,
 } from "@sage/eval-math";
-import { atomicWriteFile, atomicWriteJson, describeZodError } from "@sage/trainer";
+import { atomicWriteFile, atomicWriteJson, readJsonlLines, TrainerError } from "@sage/trainer";
 import { z } from "zod";
 import { loadConfigFile } from "../config.js";
 import { CliError } from "../errors.js";
@@ -41,6 +39,21 @@ export interface EvalCommandOptions {
 }
 
 /**
+ * The validated lines of the responses file (`readJsonlLines` of `@sage/trainer`): a bad line is an
+ * input error naming file, line and field; a file that cannot be read is an IO error.
+ */
+async function* responseLines(path: string) {
+  try {
+    yield* readJsonlLines(path, responseLineSchema);
+  } catch (error) {
+    if (error instanceof TrainerError) throw new CliError("INPUT_INVALID", error.message, { cause: error });
+    throw new CliError("IO", `cannot read responses file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
  * `sage eval`: grade an existing JSONL of model responses with `@sage/eval-math` (answer
  * extraction + equivalence), write the graded records and a summary (pass@1, pass@k, maj@k,
  * by level/subject/benchmark).
@@ -54,34 +67,7 @@ export async function evalCommand(
   const records: SampleRecord[] = [];
   const samples = new Map<string, number>();
   const t0 = performance.now();
-  let lines: AsyncIterable<string>;
-  try {
-    const stream = createReadStream(o.responses, { encoding: "utf8" });
-    await new Promise<void>((resolve, reject) => {
-      stream.once("open", () => resolve());
-      stream.once("error", reject);
-    });
-    lines = createInterface({ input: stream, crlfDelay: Infinity });
-  } catch (error) {
-    throw new CliError("IO", `cannot read responses file ${o.responses}: ${(error as Error).message}`);
-  }
-  let n = 0;
-  for await (const text of lines) {
-    n++;
-    if (text.trim() === "") continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (error) {
-      throw new CliError(
-        "INPUT_INVALID",
-        `${name}:${n}: field "(line)": expected one JSON object; ${(error as Error).message}`,
-      );
-    }
-    const parsed = responseLineSchema.safeParse(raw);
-    if (!parsed.success)
-      throw new CliError("INPUT_INVALID", `${name}:${n}: ${describeZodError(parsed.error, raw).text}`);
-    const line = parsed.data;
+  for await (const { value: line } of responseLines(o.responses)) {
     const id = String(line.id);
     const reference = line.reference ?? String(line.answer);
     const benchmark = line.benchmark ?? "responses";

@@ -3,7 +3,6 @@ import { join } from "node:path";
 import {
   type BatchLogProbs,
   type LogProbGradient,
-  type LossGradientInput,
   type PolicyLike,
   type PreferencePair,
   Rng,
@@ -129,7 +128,7 @@ export class ToyPolicy implements PolicyLike {
 
   async accumulateGradient(
     pairs: readonly PreferencePair[],
-    lossGradient: (logps: LossGradientInput) => LogProbGradient,
+    lossGradient: (logps: BatchLogProbs) => LogProbGradient,
   ): Promise<BatchLogProbs> {
     this.calls.accumulateGradient++;
     const lp = await this.sequenceLogProbs(pairs);

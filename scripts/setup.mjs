@@ -5,10 +5,16 @@
 //    Otherwise, on Debian/Ubuntu as root, install Mesa's software Vulkan driver (lavapipe):
 //    `libvulkan1` + `mesa-vulkan-drivers` (Debian 12: from bookworm-backports, since bookworm's
 //    own Mesa 22.3 is rejected by Dawn). Elsewhere print what to install and exit 1.
+//    The backports source uses the mirror this machine's own Debian sources already use (a machine
+//    behind a proxy or a local mirror keeps it), falling back to deb.debian.org only when none is set.
 // 2. A font for the report's PNG charts (DejaVu Sans, Debian/Ubuntu `fonts-dejavu-core`): if
 //    missing, install it on Debian/Ubuntu as root; elsewhere warn (charts are drawn without text).
+// 3. `python3` (standard library only): the test suite checks the Python reference of the
+//    token-dropout masks against the TypeScript one. Installed where missing on Debian/Ubuntu as
+//    root; elsewhere a warning (and those tests fail in CI, never skip).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { debianMirror } from "./apt-sources.mjs";
 
 const PROBE = `
 import { create, globals } from "webgpu";
@@ -81,6 +87,16 @@ if (!FONT_PATHS.some((p) => existsSync(p))) {
   }
 }
 
+const hasPython = spawnSync("python3", ["-c", "import json, sys; sys.exit(0)"]).status === 0;
+if (!hasPython) {
+  if (isDebianLike && isRoot) {
+    console.log("setup: installing python3 (the token-dropout mask reference the tests check)…");
+    aptInstall(["python3"]);
+  } else {
+    console.warn("setup: python3 not found; the Python mask-reference tests will fail. Install python3.");
+  }
+}
+
 const found = probe();
 if (found) {
   if (process.env.SAGE_SETUP_VERBOSE) console.log(`setup: adapter ${JSON.stringify(found)}`);
@@ -99,10 +115,12 @@ console.log(`setup: no WebGPU adapter; installing ${pkgs.join(" ")} (Mesa lavapi
 if (bookworm) {
   const src = "/etc/apt/sources.list.d/bookworm-backports.sources";
   if (!existsSync(src)) {
+    const mirror = debianMirror("bookworm") ?? { uri: "http://deb.debian.org/debian", signedBy: null };
+    const keyring = mirror.signedBy ?? "/usr/share/keyrings/debian-archive-keyring.gpg";
+    console.log(`setup: adding bookworm-backports from ${mirror.uri} (the mirror of this machine's sources)`);
     writeFileSync(
       src,
-      "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\n" +
-        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
+      `Types: deb\nURIs: ${mirror.uri}\nSuites: bookworm-backports\nComponents: main\nSigned-By: ${keyring}\n`,
     );
   }
   aptUpdated = false; // the new backports source needs an update

@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // program.ts is its own entry so that `sage --help` loads the command tree without the libraries.
+  entry: ["src/index.ts", "src/program.ts"],
   format: ["esm"],
   dts: true,
   sourcemap: true,

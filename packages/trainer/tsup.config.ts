@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // atomic.ts is a light entry of its own (`@sage/trainer/atomic`): `sage select` needs only it.
+  entry: ["src/index.ts", "src/atomic.ts"],
   format: ["esm"],
   dts: true,
   sourcemap: true,

@@ -5,35 +5,65 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { CliError } from "./errors.js";
 
+/** Errno codes that mean the user named the wrong path (exit 2), not a failing disk. */
+const INPUT_ERRNO = new Set(["ENOENT", "ENOTDIR", "EISDIR", "EACCES", "EPERM"]);
+
 /**
- * Read a JSON (`.json`) or YAML (`.yaml`, `.yml`) config file and validate it with `schema`.
+ * How a config file is parsed: by its extension (`.json`; `.yaml`, `.yml`), or, without one of
+ * those (`--config <(…)` gives `/dev/fd/63`), by its content: JSON when it starts with `{`,
+ * YAML otherwise.
+ */
+export function configFormat(path: string, text: string): "JSON" | "YAML" {
+  const ext = extname(path).toLowerCase();
+  if (ext === ".json") return "JSON";
+  if (ext === ".yaml" || ext === ".yml") return "YAML";
+  return text
+    .trimStart()
+    .replace(/^\uFEFF/, "")
+    .startsWith("{")
+    ? "JSON"
+    : "YAML";
+}
+
+/**
+ * Read a JSON or YAML config file (see {@link configFormat}) and validate it with `schema`.
  * Errors name the file and the field: `sage.yaml: field "curriculum.stability.k": …; received 0`.
  * YAML is parsed as data only (no custom tags, nothing is evaluated).
  */
 export async function loadConfigFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
-  const name = basename(path);
+  // `--config <(…)` names /dev/fd/63: "63" alone would say nothing
+  const name = /^\/(dev|proc\/self)\/fd\//.test(path) ? path : basename(path);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(
+      code !== undefined && INPUT_ERRNO.has(code) ? "CONFIG_INVALID" : "IO",
+      `cannot read config file ${path}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   let text: string;
   try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new CliError("IO", `cannot read config file ${path}: ${(error as Error).message}`);
-  }
-  const ext = extname(path).toLowerCase();
-  let raw: unknown;
-  try {
-    if (ext === ".json") raw = JSON.parse(text);
-    else if (ext === ".yaml" || ext === ".yml") raw = parseYaml(text, { customTags: [], merge: false });
-    else {
-      throw new CliError(
-        "CONFIG_INVALID",
-        `${name}: expected a .json, .yaml or .yml config file; received extension ${JSON.stringify(ext)}`,
-      );
-    }
-  } catch (error) {
-    if (error instanceof CliError) throw error;
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
     throw new CliError(
       "CONFIG_INVALID",
-      `${name}: not valid ${ext === ".json" ? "JSON" : "YAML"}: ${(error as Error).message}`,
+      `${name}: expected UTF-8 text; received bytes that are not valid UTF-8`,
+    );
+  }
+  const format = configFormat(path, text);
+  let raw: unknown;
+  try {
+    raw = format === "JSON" ? JSON.parse(text) : parseYaml(text, { customTags: [], merge: false });
+  } catch (error) {
+    throw new CliError("CONFIG_INVALID", `${name}: not valid ${format}: ${(error as Error).message}`);
+  }
+  if (raw !== null && raw !== undefined && (typeof raw !== "object" || Array.isArray(raw))) {
+    throw new CliError(
+      "CONFIG_INVALID",
+      `${name}: expected a JSON object or YAML mapping of settings; received ${Array.isArray(raw) ? "a list" : JSON.stringify(raw).slice(0, 80)} (read as ${format})`,
     );
   }
   return validateConfig(raw ?? {}, schema, name);

@@ -33,12 +33,17 @@ export {
   syntheticPrompt,
   syntheticSftExamples,
 } from "./commands/demo.js";
-export { type EvalCommandOptions, evalCommand, responseLineSchema } from "./commands/eval.js";
+export {
+  type EvalCommandOptions,
+  type EvalCommandResult,
+  evalCommand,
+  responseLineSchema,
+} from "./commands/eval.js";
 export { type PairsCommandOptions, pairsCommand } from "./commands/pairs.js";
 export { type SelectCommandOptions, type SelectCommandResult, selectCommand } from "./commands/select.js";
 export { type SftCommandOptions, sftCommand } from "./commands/sft.js";
 export { type TrainCommandOptions, type TrainCommandResult, trainCommand } from "./commands/train.js";
-export { loadConfigFile, validateConfig } from "./config.js";
+export { configFormat, loadConfigFile, validateConfig } from "./config.js";
 export { CliError, type CliErrorCode } from "./errors.js";
 export { type CliIo, createProgram, runCli } from "./program.js";
 export {

@@ -1,7 +1,16 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { evalCommand } from "./commands/eval.js";
-import { selectCommand } from "./commands/select.js";
+import type { SelectCommandOptions, SelectCommandResult } from "./commands/select.js";
 import { CliError } from "./errors.js";
+import { checkCommandPaths } from "./preflight.js";
+
+// This module loads no library at start-up (commander, node: and its own light modules only):
+// every command imports its implementation when it runs, so `sage --help` stays fast.
+
+/** `sage select`, loaded on first use. */
+async function selectCommand(opts: SelectCommandOptions): Promise<SelectCommandResult> {
+  const { selectCommand: run } = await import("./commands/select.js");
+  return run(opts);
+}
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
@@ -65,23 +74,41 @@ export function createProgram(io: CliIo = processIo): Command {
   program
     .command("select")
     .description(
-      "Select training pairs with SAGE (or a baseline) from per-pair log-probs computed by any trainer; writes one line per step {step, ids}",
+      "Select training pairs with SAGE (or a baseline) from per-pair log-probs computed by any trainer (TRL, …): --plan lists the pairs to score for the next refresh, then select writes the batches ({step, ids} lines, and TRL rows with --rows); --serve keeps one session over JSON lines on stdin/stdout",
     )
-    .requiredOption(
+    .option(
+      "--pairs <file>",
+      "TRL preference JSONL: prompt, chosen, rejected, optional id (default line:<n>), level, difficulty, pass_rate, ref_chosen_logps/ref_rejected_logps",
+    )
+    .option(
       "--stats <file>",
-      "JSONL of pair statistics: id, policy_/reference_chosen/rejected_logp, chosen_/rejected_tokens, perturbed_margins, pass_rate, level",
+      "instead of --pairs: JSONL of every pair's statistics: id, policy_/reference_chosen/rejected_logp, chosen_/rejected_tokens, perturbed_margins, pass_rate, level",
     )
-    .requiredOption("--out <file>", "where to write the selection JSONL")
+    .option(
+      "--plan",
+      "write the pairs to score for the next refresh (ids, pair_key, text, perturbation) to --out",
+    )
+    .option("--scores <file>", "statistics of the planned pairs (the --stats fields; id required)")
+    .option("--out <file>", "where to write the selection JSONL {step, ids} (with --plan: the plan)")
+    .option("--rows <file>", "also write the selected pairs as TRL rows {prompt, chosen, rejected, id, step}")
+    .option(
+      "--serve",
+      "serve JSON-line requests on stdin ({op: plan | scores | next | state}), one reply line each",
+    )
     .option(
       "--state <file>",
-      "selector state: continued from when the file exists, then overwritten (atomically)",
+      "selector state: continued from when the file exists, then overwritten (atomically); the same --config may be given again",
     )
     .option("--config <file>", "JSON or YAML config: {selector, steps, curriculum: {…, stability: {…}}}")
     .option(
       "--selector <name>",
       "sage, uniform, random, curriculum-only, score-only, hard-mining, small-margin or selective",
     )
-    .option("--steps <n>", "steps (batches) to select (default: refreshEvery)", intOption("--steps", 1))
+    .option(
+      "--steps <n>",
+      "steps (batches) to select, answering refreshes from the given statistics (default: up to the next refresh)",
+      intOption("--steps", 1),
+    )
     .option(
       "--batch-size <n>",
       "pairs per step (overrides curriculum.batchSize)",
@@ -91,10 +118,26 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--events <file>", "also write the selector's refresh/batch events as JSONL")
     .exitOverride()
     .action(async (opts) => {
+      if (opts.serve) {
+        const { serveSelect } = await import("./commands/select.js");
+        await serveSelect(opts, { input: process.stdin, write: io.stdout });
+        return;
+      }
       const r = await selectCommand(opts);
+      const next = r.next
+        ? `next: refresh ${r.next.refresh} at step ${r.next.step} needs ${r.next.ids.length} pairs scored (${r.next.kind}; sage select --plan lists them)`
+        : "next: no scoring due before the next batch";
+      if (opts.plan) {
+        io.stdout(
+          r.plan
+            ? `plan: refresh ${r.plan.refresh} at step ${r.plan.step}: score ${r.plan.ids.length} pairs (${r.plan.kind}) → ${opts.out}\n`
+            : `plan: nothing to score before step ${r.startStep}; run sage select for the batches (${opts.out} is empty)\n`,
+        );
+        return;
+      }
       io.stdout(
-        `selected ${r.steps} batches (steps ${r.startStep}–${r.startStep + r.steps - 1})${r.continued ? " continuing from the state file" : ""}; ` +
-          `${r.refreshes} refreshes scored ${r.scoredPairs} pairs → ${opts.out}\n`,
+        `selected ${r.steps} batches${r.steps > 0 ? ` (steps ${r.startStep}–${r.startStep + r.steps - 1})` : ""}${r.continued ? " continuing from the state file" : ""}; ` +
+          `${r.refreshes} refreshes scored ${r.scoredPairs} pairs → ${opts.out}\n${next}\n`,
       );
     });
 
@@ -104,15 +147,21 @@ export function createProgram(io: CliIo = processIo): Command {
       "Grade a JSONL of model responses (id, response, reference|answer, [level, subject, benchmark, sample]) with @sage/eval-math",
     )
     .requiredOption("--responses <file>", "JSONL of responses to grade")
-    .option("--out <file>", "write graded records (JSONL) here and the summary to <file>.summary.json")
+    .option(
+      "--out <file>",
+      "write graded records (JSONL, one line per response as it is graded) here and the summary to <file>.summary.json",
+    )
     .option(
       "--config <file>",
       "JSON or YAML config: {grade: {relTol, absTol, percentLeniency, unorderedLists, equationScaling, symbolic, timeBudgetMs}}",
     )
     .option("--json", "print the summary as JSON")
+    .option("--resume", "continue an interrupted run: keep the records already in --out, grade only the rest")
     .exitOverride()
     .action(async (opts) => {
-      const { summary } = await evalCommand(opts);
+      const { evalCommand } = await import("./commands/eval.js");
+      const { summary, resumed } = await evalCommand(opts);
+      if (opts.resume) io.stderr(`resumed: ${resumed} records were already graded in ${opts.out}\n`);
       if (opts.json) {
         io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
         return;
@@ -265,7 +314,7 @@ export function createProgram(io: CliIo = processIo): Command {
     )
     .option(
       "--quick",
-      "a smaller run (about 3 minutes on a 2-core CPU with lavapipe; the default takes about 15)",
+      "a smaller run (about 1 minute on a 2-core CPU with lavapipe; the default takes about 2.5)",
     )
     .option("--out <dir>", "report folder (default runs/demo-<timestamp>)")
     .option(
@@ -349,8 +398,63 @@ export function createProgram(io: CliIo = processIo): Command {
       io.stdout(`${r.verdict}\nresults: ${r.json}\nreport: ${r.html}\n`);
     });
 
+  program.addHelpText("after", examplesText(EXAMPLES.sage ?? []));
+  for (const command of program.commands) {
+    command.usage(usageLine(command));
+    const examples = EXAMPLES[command.name()];
+    if (examples) command.addHelpText("after", examplesText(examples));
+  }
+  // Paths are checked before any command starts work (before a model loads or the GPU opens).
+  program.hook("preAction", async (_program, action) => {
+    await checkCommandPaths(action.name(), action.opts());
+  });
   return program;
 }
+
+/** `--stats <file> --out <file> [options]`: the required options first, then the rest. */
+function usageLine(command: Command): string {
+  const required = command.options.filter((o) => o.mandatory).map((o) => o.flags);
+  const args = command.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`));
+  return [...args, ...required, "[options]"].join(" ");
+}
+
+function examplesText(lines: readonly string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
+}
+
+/** Examples shown at the end of each command's `--help` (`sage` for the top level). */
+const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  sage: [
+    "$ sage demo --quick                # the whole pipeline on synthetic tasks (≈ 1 min on a CPU)",
+    "$ sage train --help                # options of one command",
+  ],
+  select: [
+    "$ sage select --stats stats.jsonl --out batches.jsonl --state selector.json --steps 10",
+    "$ sage select --stats stats.jsonl --out batches.jsonl --selector uniform --batch-size 32",
+  ],
+  eval: [
+    "$ sage eval --responses responses.jsonl --out graded.jsonl",
+    "$ sage eval --responses responses.jsonl --out graded.jsonl --resume   # after a crash",
+    `$ sage eval --responses responses.jsonl --config <(echo '{"grade": {"relTol": 1e-4}}') --json`,
+  ],
+  train: [
+    "$ sage train --pairs pairs.jsonl --model models/sft --run-dir runs/dpo --steps 200",
+    "$ sage train --pairs pairs.jsonl --model models/sft --run-dir runs/dpo --steps 200 --resume",
+    "$ sage train --pairs pairs.jsonl --model models/sft --run-dir runs/uniform --selector uniform --steps 200",
+  ],
+  pairs: [
+    "$ sage pairs --problems problems.jsonl --model models/sft --out pairs.jsonl",
+    "$ sage pairs --problems problems.jsonl --model models/sft --out pairs.jsonl --n 16 --temperature 0.8",
+  ],
+  sft: [
+    "$ sage sft --data sft.jsonl --model models/base --run-dir runs/sft --steps 500 --save-model models/sft",
+  ],
+  demo: ["$ sage demo --quick", "$ sage demo --out runs/my-demo --seed 1"],
+  bench: [
+    "$ sage bench convergence --quick",
+    "$ sage bench convergence --methods uniform,sage --seeds 1,2,3",
+  ],
+};
 
 /** Thrown by an action to end with a given exit code after its output is written. */
 class ExitCode extends Error {

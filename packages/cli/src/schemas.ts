@@ -15,6 +15,7 @@ export const stabilityConfigSchema = z
     alpha: z.number().min(0).finite(),
     s0: z.number().positive().finite(),
     mCap: z.number().positive(),
+    scale: z.enum(["pool", "raw"]),
   })
   .partial()
   .strict();
@@ -26,6 +27,7 @@ export const curriculumConfigSchema = z
     refreshEvery: z.number().int().min(1),
     poolSize: z.number().int().min(1).nullable(),
     nStrata: z.number().int().min(1),
+    competence: z.enum(["candidates", "probe"]),
     probeSize: z.number().int().min(0),
     cAdv: z.number().min(0).max(1),
     maxRefreshes: z.number().int().min(1),

@@ -100,6 +100,8 @@ describe("sage bench convergence: arguments", () => {
       "sage:implicit",
       "sage:R2",
       "sage:R20",
+      "sage:raw",
+      "sage:probe",
       "sage:probe4",
       "sage:probe4-strata2",
     ]);

@@ -79,7 +79,7 @@ describe("config files", () => {
     ["bad.json", JSON.stringify({ curriculum: { refreshEvry: 3 } }), "refreshEvry"],
     ["bad2.yaml", "selector: best\n", 'field "selector"'],
     ["bad3.yaml", "steps: [1\n", "not valid YAML"],
-    ["bad.toml", "steps = 1\n", "expected a .json, .yaml or .yml"],
+    ["bad.toml", "steps = 1\n", "expected a JSON object or YAML mapping"],
   ];
   it.each(cases)("%s is rejected naming the field", async (name, text, expected) => {
     const dir = await tempDir();
@@ -285,7 +285,8 @@ describe("sage eval", () => {
     expect(r3.code).toBe(2);
     expect(r3.err).toContain('j.jsonl:1: field "(line)": expected one JSON object');
     const missing = await run(["eval", "--responses", join(dir, "missing.jsonl")]);
-    expect(missing.code).toBe(1);
-    expect(missing.err).toContain("cannot read responses file");
+    expect(missing.code).toBe(2); // a wrong path is an input error
+    expect(missing.err).toContain("--responses");
+    expect(missing.err).toContain("missing.jsonl: expected an existing file");
   });
 });

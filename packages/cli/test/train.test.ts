@@ -85,18 +85,20 @@ describe("sage train", () => {
   it("trains on the WebGPU policy, resumes with more steps, and saves a loadable model", async () => {
     const runDir = join(dir, "run");
     const base = trainArgs(runDir);
-    const first = await run([...base, "--steps", "4"]);
+    // Kept to 2 + 1 steps: each `sage train` process compiles its pipelines from a cold shader cache
+    // on CI, which dominates this test; 2 steps still cross a refresh and a checkpoint (every 2).
+    const first = await run([...base, "--steps", "2"]);
     expect(first.code, first.err).toBe(0);
-    expect(first.out).toContain("completed at step 4");
+    expect(first.out).toContain("completed at step 2");
     expect(first.out).toContain("reference log-probs: computed");
     expect(first.err).toMatch(/adapter: /);
     const saved = join(dir, "trained");
-    const second = await run([...base, "--steps", "6", "--resume", "--save-model", saved]);
+    const second = await run([...base, "--steps", "3", "--resume", "--save-model", saved]);
     expect(second.code, second.err).toBe(0);
-    expect(second.out).toContain("completed at step 6 (resumed from 4)");
+    expect(second.out).toContain("completed at step 3 (resumed from 2)");
     expect(second.out).toContain("reference log-probs: cache");
     const m = (await readMetrics(join(runDir, "metrics.jsonl"))).filter((r) => r.event === "train");
-    expect(m.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(m.map((r) => r.step)).toEqual([1, 2, 3]);
     for (const r of m) for (const name of TRL_METRIC_NAMES) expect(Number.isFinite(r[name]), name).toBe(true);
     const trained = loadModelDir(saved);
     expect(trained.tokenizer).toBeDefined();
@@ -294,15 +296,22 @@ describe("sage train and signals", () => {
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += String(d)));
     child.stderr.on("data", (d) => (stderr += String(d)));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const t0 = Date.now();
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => {
+        exitCode = code;
+        resolve(code);
+      }),
+    );
+    // Poll until step 2 is in the metrics; a child that exits first fails the test at once, and the
+    // test timeout bounds a hang. No clock is read.
     for (;;) {
       const m = await readMetrics(join(runDir, "metrics.jsonl"), {
         allowMissing: true,
         allowTornTail: true,
       }).catch(() => []);
       if (m.some((r) => r.step >= 2)) break;
-      if (Date.now() - t0 > 60_000) throw new Error(`no training step within 60 s: ${stderr}`);
+      if (exitCode !== undefined) throw new Error(`sage train exited (${exitCode}) before step 2: ${stderr}`);
       await new Promise((r) => setTimeout(r, 25));
     }
     child.kill("SIGTERM");

@@ -45,36 +45,6 @@ export abstract class SelectorBase {
     this.lastBatchStep = step;
   }
 
-  protected checkIds(ids: readonly number[], values: ArrayLike<number>): void {
-    if (ids.length !== values.length) {
-      throw CurriculumError.mismatch(
-        "SHAPE_MISMATCH",
-        "observeTrainingMargins margins length",
-        `${ids.length} (ids length)`,
-        values.length,
-      );
-    }
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (!Number.isInteger(id) || id < 0 || id >= this.size) {
-        throw CurriculumError.mismatch(
-          "SHAPE_MISMATCH",
-          `observeTrainingMargins ids[${i}]`,
-          `a dataset index in [0, ${this.size})`,
-          id,
-        );
-      }
-      if (!Number.isFinite(values[i]!)) {
-        throw CurriculumError.mismatch(
-          "NON_FINITE",
-          `observeTrainingMargins: margin of pair ${id}`,
-          "a finite number",
-          values[i],
-        );
-      }
-    }
-  }
-
   protected baseState(data: Record<string, unknown>): SelectorState {
     return {
       version: 1,

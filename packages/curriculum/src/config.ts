@@ -29,6 +29,15 @@ export const SELECTOR_NAMES: readonly SelectorName[] = [
  */
 export type PerturbationMode = "token-dropout" | "policy-dropout" | "history" | "none";
 
+/**
+ * Where the curriculum measures competence (spec v2, "Competence"): `candidates` (default) — the
+ * reward accuracy of each stratum's scored pool candidates not yet trained on (all of them once
+ * every one has been trained on), from the pool's own scoring pass, nothing held out; `probe` —
+ * the first spec version: `probeSize` probe pairs per stratum, held out of training and scored
+ * with extra forward passes.
+ */
+export type CompetenceMode = "candidates" | "probe";
+
 /** Selection configuration; every field has the spec's default (`DEFAULT_CURRICULUM_CONFIG`). */
 export interface CurriculumConfig {
   /** B: pairs per training step. Not fixed by the spec. */
@@ -39,7 +48,9 @@ export interface CurriculumConfig {
   readonly poolSize: number | null;
   /** Number of difficulty strata (equal-count quantile buckets, easiest first). */
   readonly nStrata: number;
-  /** Probe pairs held out per stratum for competence (at most half of a stratum). */
+  /** Where competence is measured: pool candidates (default, nothing held out) or held-out probes. */
+  readonly competence: CompetenceMode;
+  /** Probe pairs held out per stratum (at most half of a stratum); used only with `competence: "probe"`. */
   readonly probeSize: number;
   /** Competence of the highest unlocked stratum that unlocks the next one. */
   readonly cAdv: number;
@@ -72,6 +83,7 @@ export const DEFAULT_CURRICULUM_CONFIG: CurriculumConfig = Object.freeze({
   refreshEvery: 25,
   poolSize: null,
   nStrata: 4,
+  competence: "candidates",
   probeSize: 64,
   cAdv: 0.7,
   maxRefreshes: 4,
@@ -112,6 +124,12 @@ export function resolveCurriculumConfig(input: CurriculumConfigInput = {}): Curr
   check(posInt(c.refreshEvery), "refreshEvery", "an integer ≥ 1", c.refreshEvery);
   check(c.poolSize === null || posInt(c.poolSize), "poolSize", "null or an integer ≥ 1", c.poolSize);
   check(posInt(c.nStrata), "nStrata", "an integer ≥ 1", c.nStrata);
+  check(
+    c.competence === "candidates" || c.competence === "probe",
+    "competence",
+    '"candidates" or "probe"',
+    c.competence,
+  );
   check(Number.isInteger(c.probeSize) && c.probeSize >= 0, "probeSize", "an integer ≥ 0", c.probeSize);
   check(finite(c.cAdv) && c.cAdv >= 0 && c.cAdv <= 1, "cAdv", "a number in [0, 1]", c.cAdv);
   check(posInt(c.maxRefreshes), "maxRefreshes", "an integer ≥ 1", c.maxRefreshes);

@@ -50,6 +50,20 @@ export function createSelector(name: SelectorName, options: SelectorOptions): Se
 }
 
 /**
+ * A state written before spec v2 has no `competence` and no `stability.scale` field; it was taken
+ * with held-out probes and the raw score, so it resumes with those (not with the v2 defaults).
+ */
+function withPreV2Defaults(config: SelectorState["config"]): CurriculumConfigInput {
+  const c = config as Partial<SelectorState["config"]> | undefined;
+  if (typeof c !== "object" || c === null) {
+    throw CurriculumError.mismatch("INVALID_STATE", "selector state config", "an object", c);
+  }
+  const stability = { ...c.stability };
+  if (stability.scale === undefined) stability.scale = "raw";
+  return { ...c, competence: c.competence ?? "probe", stability } as CurriculumConfigInput;
+}
+
+/**
  * Restore a selector from `selector.state()` (e.g. a checkpoint). The dataset must be the one the
  * state was taken with (checked by size and fingerprint); the config comes from the state.
  */
@@ -62,7 +76,7 @@ export function selectorFromState(state: SelectorState, dataset: DatasetInput): 
       state,
     );
   }
-  const config = resolveCurriculumConfig({ ...state.config });
+  const config = resolveCurriculumConfig(withPreV2Defaults(state.config));
   const s = build(state.name, { dataset }, config);
   s.load(state);
   return s;

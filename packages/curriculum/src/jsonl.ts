@@ -1,6 +1,6 @@
 import { describeValue } from "@sage/stability";
 import { CurriculumError } from "./errors.js";
-import type { DatasetPair, SelectPairsResult } from "./standalone.js";
+import type { DatasetPair, ScoringPlan, SelectPairsResult } from "./standalone.js";
 
 /** JSONL field → `DatasetPair` field, for the numeric fields. */
 const NUMBER_FIELDS = {
@@ -18,6 +18,72 @@ function fail(line: number, msg: string): never {
   throw new CurriculumError("JSONL", `line ${line}: ${msg}`);
 }
 
+function parseObject(raw: string, lineNo: number): Record<string, unknown> {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(raw);
+  } catch (e) {
+    fail(lineNo, `invalid JSON (${(e as Error).message}), received ${describeValue(raw)}`);
+  }
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+    fail(lineNo, `expected a JSON object, received ${describeValue(obj)}`);
+  }
+  return obj as Record<string, unknown>;
+}
+
+/** The numeric statistics and difficulty fields of a line (shared by stats and pairs files). */
+function parseNumbers(o: Record<string, unknown>, lineNo: number, pair: Record<string, unknown>): void {
+  for (const [field, key] of Object.entries(NUMBER_FIELDS)) {
+    const v = o[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      fail(lineNo, `field "${field}": expected a finite number, received ${describeValue(v)}`);
+    }
+    if ((field === "chosen_tokens" || field === "rejected_tokens") && !(Number.isInteger(v) && v >= 1)) {
+      fail(lineNo, `field "${field}": expected an integer ≥ 1, received ${describeValue(v)}`);
+    }
+    if (field === "pass_rate" && !(v >= 0 && v <= 1))
+      fail(lineNo, `field "pass_rate": expected a number in [0, 1], received ${v}`);
+    pair[key] = v;
+  }
+  const pm = o.perturbed_margins;
+  if (pm !== undefined && pm !== null) {
+    if (!Array.isArray(pm) || pm.length === 0) {
+      fail(
+        lineNo,
+        `field "perturbed_margins": expected a non-empty array of numbers, received ${describeValue(pm)}`,
+      );
+    }
+    pm.forEach((v, j) => {
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        fail(
+          lineNo,
+          `field "perturbed_margins[${j}]": expected a finite number, received ${describeValue(v)}`,
+        );
+      }
+    });
+    pair.perturbed = pm as number[];
+  }
+}
+
+function parseId(o: Record<string, unknown>, lineNo: number, hint: string): string | undefined {
+  const id = o.id;
+  if (id === undefined || id === null) return undefined;
+  if (!(typeof id === "string" && id.length > 0) && !(typeof id === "number" && Number.isSafeInteger(id))) {
+    fail(
+      lineNo,
+      `field "id": expected a non-empty string or an integer, received ${describeValue(id)}${hint}`,
+    );
+  }
+  return String(id);
+}
+
+function claimId(seen: Map<string, number>, id: string, lineNo: number): void {
+  const prev = seen.get(id);
+  if (prev !== undefined) fail(lineNo, `field "id": ${JSON.stringify(id)} already appeared on line ${prev}`);
+  seen.set(id, lineNo);
+}
+
 /**
  * Parse pair statistics, one JSON object per line (blank lines skipped, unknown fields ignored):
  * `id` (string or integer, required, unique), `policy_chosen_logp`, `policy_rejected_logp`,
@@ -33,60 +99,175 @@ export function readStatsJsonl(text: string): DatasetPair[] {
     const lineNo = li + 1;
     const raw = lines[li]!.trim();
     if (raw === "") continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch (e) {
-      fail(lineNo, `invalid JSON (${(e as Error).message}), received ${describeValue(raw)}`);
+    const o = parseObject(raw, lineNo);
+    const looksTrl = o.chosen !== undefined && o.rejected !== undefined;
+    const hint = looksTrl
+      ? " (this line holds prompt/chosen/rejected: a TRL pairs file goes to `sage select --pairs` / readPairsJsonl, which gives id-less rows the id line:<n>)"
+      : "";
+    const id = parseId(o, lineNo, hint);
+    if (id === undefined) {
+      fail(lineNo, `field "id": expected a non-empty string or an integer, received undefined${hint}`);
     }
-    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
-      fail(lineNo, `expected a JSON object, received ${describeValue(obj)}`);
-    }
-    const o = obj as Record<string, unknown>;
-    const id = o.id;
-    if (!(typeof id === "string" && id.length > 0) && !(typeof id === "number" && Number.isSafeInteger(id))) {
-      fail(lineNo, `field "id": expected a non-empty string or an integer, received ${describeValue(id)}`);
-    }
-    const sid = String(id);
-    const prev = seen.get(sid);
-    if (prev !== undefined)
-      fail(lineNo, `field "id": ${JSON.stringify(sid)} already appeared on line ${prev}`);
-    seen.set(sid, lineNo);
-    const pair: Record<string, unknown> = { id: sid };
-    for (const [field, key] of Object.entries(NUMBER_FIELDS)) {
-      const v = o[field];
-      if (v === undefined || v === null) continue;
-      if (typeof v !== "number" || !Number.isFinite(v)) {
-        fail(lineNo, `field "${field}": expected a finite number, received ${describeValue(v)}`);
-      }
-      if ((field === "chosen_tokens" || field === "rejected_tokens") && !(Number.isInteger(v) && v >= 1)) {
-        fail(lineNo, `field "${field}": expected an integer ≥ 1, received ${describeValue(v)}`);
-      }
-      if (field === "pass_rate" && !(v >= 0 && v <= 1))
-        fail(lineNo, `field "pass_rate": expected a number in [0, 1], received ${v}`);
-      pair[key] = v;
-    }
-    const pm = o.perturbed_margins;
-    if (pm !== undefined && pm !== null) {
-      if (!Array.isArray(pm) || pm.length === 0) {
-        fail(
-          lineNo,
-          `field "perturbed_margins": expected a non-empty array of numbers, received ${describeValue(pm)}`,
-        );
-      }
-      pm.forEach((v, j) => {
-        if (typeof v !== "number" || !Number.isFinite(v)) {
-          fail(
-            lineNo,
-            `field "perturbed_margins[${j}]": expected a finite number, received ${describeValue(v)}`,
-          );
-        }
-      });
-      pair.perturbed = pm as number[];
-    }
+    claimId(seen, id, lineNo);
+    const pair: Record<string, unknown> = { id };
+    parseNumbers(o, lineNo, pair);
     out.push(pair as unknown as DatasetPair);
   }
   return out;
+}
+
+/** The text of one preference pair, kept exactly as the file has it (TRL's standard or conversational format). */
+export interface PairRow {
+  readonly id: string;
+  /** 1-based line of the pair in its file. */
+  readonly line: number;
+  /** Absent for TRL's "implicit prompt" format. */
+  readonly prompt?: unknown;
+  readonly chosen: unknown;
+  readonly rejected: unknown;
+}
+
+/** A TRL pairs file: selection inputs and the text rows, aligned by index. */
+export interface PairsFile {
+  readonly pairs: DatasetPair[];
+  readonly rows: PairRow[];
+}
+
+function isText(v: unknown): boolean {
+  return (typeof v === "string" && v.length > 0) || (Array.isArray(v) && v.length > 0);
+}
+
+const LEVEL = /^(Level )?(\d+)$/;
+
+/**
+ * Parse a preference file in TRL's format (one JSON object per line, blank lines skipped, unknown
+ * fields ignored): `prompt` (optional: TRL's implicit-prompt form), `chosen`, `rejected` (strings or
+ * message lists, kept as they are), and optionally `id` (string or integer; a line without one gets
+ * `line:<n>`, n its 1-based line number — the same rule as `sage train`), `difficulty` ([0, 1],
+ * used as pass rate `1 − difficulty`), `pass_rate`, `level` (number or `"Level n"`), the reference
+ * log-probs `ref_chosen_logps` / `ref_rejected_logps` (TRL's precomputed columns; or
+ * `reference_chosen_logp` / `reference_rejected_logp`), and any field of `readStatsJsonl`.
+ */
+export function readPairsJsonl(text: string): PairsFile {
+  const pairs: DatasetPair[] = [];
+  const rows: PairRow[] = [];
+  const seen = new Map<string, number>();
+  const lines = text.split(/\r?\n/);
+  for (let li = 0; li < lines.length; li++) {
+    const lineNo = li + 1;
+    const raw = lines[li]!.trim();
+    if (raw === "") continue;
+    const o = parseObject(raw, lineNo);
+    const id = parseId(o, lineNo, "") ?? `line:${lineNo}`;
+    claimId(seen, id, lineNo);
+    for (const f of ["chosen", "rejected"] as const) {
+      if (!isText(o[f])) {
+        fail(
+          lineNo,
+          `field "${f}": expected a non-empty string or message list (TRL format), received ${describeValue(o[f])}`,
+        );
+      }
+    }
+    if (o.prompt !== undefined && o.prompt !== null && !isText(o.prompt)) {
+      fail(
+        lineNo,
+        `field "prompt": expected a non-empty string or message list, received ${describeValue(o.prompt)}`,
+      );
+    }
+    const numbers: Record<string, unknown> = { ...o };
+    for (const [trl, ours] of [
+      ["ref_chosen_logps", "reference_chosen_logp"],
+      ["ref_rejected_logps", "reference_rejected_logp"],
+    ] as const) {
+      if (o[trl] !== undefined && o[trl] !== null) {
+        if (o[ours] !== undefined && o[ours] !== null)
+          fail(lineNo, `fields "${trl}" and "${ours}": expected one of them, received both`);
+        numbers[ours] = o[trl];
+      }
+    }
+    if (typeof o.level === "string") {
+      const m = LEVEL.exec(o.level);
+      if (m === null)
+        fail(lineNo, `field "level": expected a number or "Level <n>", received ${describeValue(o.level)}`);
+      numbers.level = Number(m[2]);
+    }
+    const pair: Record<string, unknown> = { id };
+    parseNumbers(numbers, lineNo, pair);
+    if ((pair.referenceChosen === undefined) !== (pair.referenceRejected === undefined)) {
+      fail(lineNo, "reference log-probs: expected both (chosen and rejected) or neither, received one");
+    }
+    const d = o.difficulty;
+    if (d !== undefined && d !== null) {
+      if (typeof d !== "number" || !(d >= 0 && d <= 1))
+        fail(lineNo, `field "difficulty": expected a number in [0, 1], received ${describeValue(d)}`);
+      if (pair.passRate === undefined) pair.passRate = 1 - d;
+    }
+    pairs.push(pair as unknown as DatasetPair);
+    const row: Record<string, unknown> = { id, line: lineNo };
+    if (o.prompt !== undefined && o.prompt !== null) row.prompt = o.prompt;
+    row.chosen = o.chosen;
+    row.rejected = o.rejected;
+    rows.push(row as unknown as PairRow);
+  }
+  return { pairs, rows };
+}
+
+/**
+ * Training rows in TRL's format, one line per selected pair in training order:
+ * `{"prompt", "chosen", "rejected", "id", "step"}` (prompt omitted for implicit-prompt pairs), ready
+ * for `datasets.load_dataset("json", data_files=…)`.
+ */
+export function writePairRowsJsonl(
+  result: Pick<SelectPairsResult, "startStep" | "batches">,
+  rows: readonly PairRow[],
+): string {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  let out = "";
+  result.batches.forEach((ids, j) => {
+    for (const id of ids) {
+      const r = byId.get(id);
+      if (r === undefined)
+        throw new CurriculumError("INVALID_DATASET", `pair ${JSON.stringify(id)}: no text row for it`);
+      const o: Record<string, unknown> = {};
+      if (r.prompt !== undefined) o.prompt = r.prompt;
+      o.chosen = r.chosen;
+      o.rejected = r.rejected;
+      o.id = id;
+      o.step = result.startStep + j;
+      out += `${JSON.stringify(o)}\n`;
+    }
+  });
+  return out;
+}
+
+/**
+ * The pairs to score, one line each: `{"id", "pair_key", "kind", "refresh", "step",
+ * "error_margin", "perturbation"}` plus the pair's `prompt`/`chosen`/`rejected` when `rows` are
+ * given. `pair_key` is the pair's token-dropout key; `perturbation` is `{kind, k, rho, seed}` or null.
+ */
+export function writePlanJsonl(plan: ScoringPlan | null, rows?: readonly PairRow[]): string {
+  if (plan === null) return "";
+  const byId = rows ? new Map(rows.map((r) => [r.id, r])) : null;
+  return plan.ids
+    .map((id, j) => {
+      const o: Record<string, unknown> = {
+        id,
+        pair_key: plan.pairKeys[j],
+        kind: plan.kind,
+        refresh: plan.refresh,
+        step: plan.step,
+        error_margin: plan.errorMargin,
+        perturbation: plan.perturbation,
+      };
+      const r = byId?.get(id);
+      if (r !== undefined) {
+        if (r.prompt !== undefined) o.prompt = r.prompt;
+        o.chosen = r.chosen;
+        o.rejected = r.rejected;
+      }
+      return `${JSON.stringify(o)}\n`;
+    })
+    .join("");
 }
 
 /** Serialise `DatasetPair`s to the JSONL form `readStatsJsonl` reads. */

@@ -22,7 +22,7 @@ import { buildStrata, type Strata } from "./strata.js";
 
 /** How a pool-based selector behaves. */
 export interface PoolMode {
-  /** Draw the pool from the unlocked strata (frontier + replay), with probes and the frontier rule. */
+  /** Draw the pool from the unlocked strata (frontier + replay), with competence and the frontier rule. */
   readonly curriculum: boolean;
   /** Score inside the pool: SAGE's score, a baseline score, or none (uniform inside the pool). */
   readonly scoring: "sage" | "hard-mining" | "small-margin" | "none";
@@ -65,9 +65,12 @@ const NO_STEP = -1;
 
 /**
  * The pool-based selectors: `sage`, `curriculum-only`, `score-only`, `hard-mining`, `small-margin`.
- * At each refresh: (curriculum) score the probes of the unlocked strata → competence → frontier
- * rule → draw the pool (half frontier, half replay); (scoring) score the pool → filters → Gumbel
- * order. Batches are taken along that order, each pair at most once per refresh.
+ * At each refresh, with a curriculum and `competence: "candidates"` (default): draw the pool from
+ * the unlocked strata (half frontier, half replay) → score it (one pass per pair) → competence of
+ * each unlocked stratum from its not-yet-trained candidates → frontier rule (a newly unlocked
+ * stratum enters the pools from the next refresh on); with `competence: "probe"`: score the probes
+ * of the unlocked strata → competence → frontier rule → draw and score the pool. Then filters →
+ * Gumbel order. Batches are taken along that order, each pair at most once per refresh.
  */
 export class PoolSelector extends SelectorBase {
   private readonly mode: PoolMode;
@@ -86,6 +89,8 @@ export class PoolSelector extends SelectorBase {
   private pool: Pool | null = null;
   private poolPos = new Map<number, number>();
   private readonly history: MarginHistory | null;
+  /** 1 for every pair `nextBatch` has returned (curriculum selectors only). */
+  private trained: Uint8Array | null = null;
 
   constructor(
     name: SelectorName,
@@ -111,7 +116,9 @@ export class PoolSelector extends SelectorBase {
         levelMax: config.levelMax,
         lengthNormalize: config.stability.lengthNormalize,
       });
-      this.strata = buildStrata(difficulty, config.nStrata, config.probeSize, config.seed);
+      const probeSize = config.competence === "probe" ? config.probeSize : 0;
+      this.strata = buildStrata(difficulty, config.nStrata, probeSize, config.seed);
+      this.trained = new Uint8Array(size);
       this.allPairs = null;
       this.competence = new Array(this.strata.count).fill(null);
     } else {
@@ -175,7 +182,7 @@ export class PoolSelector extends SelectorBase {
     this.lastRefreshStep = step;
     this.pendingPasses = 0;
     this.lastAdvance = null;
-    if (this.strata !== null) {
+    if (this.strata !== null && this.config.competence === "probe") {
       const probes: number[] = [];
       for (let s = 0; s <= this.frontier; s++) for (const i of this.strata.probes[s]!) probes.push(i);
       if (probes.length > 0) {
@@ -183,19 +190,47 @@ export class PoolSelector extends SelectorBase {
         this.pending = Int32Array.from(probes);
         return;
       }
-      this.applyCompetence(new Map());
+      this.applyCompetence(this.probeCompetence(new Map()));
     }
     this.drawPoolAndContinue();
   }
 
-  /** Competence per unlocked stratum from probe margins, then the frontier rule. */
-  private applyCompetence(marginOf: Map<number, number>): void {
+  /** `competence: "probe"`: reward accuracy of each unlocked stratum's probe set. */
+  private probeCompetence(marginOf: Map<number, number>): (number | null)[] {
     const strata = this.strata!;
     const competence: (number | null)[] = new Array(strata.count).fill(null);
     for (let s = 0; s <= this.frontier; s++) {
       const probe = strata.probes[s]!;
       competence[s] = rewardAccuracy(Array.from(probe, (i) => marginOf.get(i)!));
     }
+    return competence;
+  }
+
+  /**
+   * `competence: "candidates"`: reward accuracy (`m > 0`) of each unlocked stratum's scored pool
+   * candidates that have not been trained on yet; all of its scored candidates when every one has
+   * been trained on; null when the pool holds none of the stratum.
+   */
+  private candidateCompetence(ids: Int32Array, margin: Float64Array): (number | null)[] {
+    const strata = this.strata!;
+    const trained = this.trained!;
+    const fresh: number[][] = Array.from({ length: strata.count }, () => []);
+    const all: number[][] = Array.from({ length: strata.count }, () => []);
+    for (let i = 0; i < ids.length; i++) {
+      const s = strata.stratumOf[ids[i]!]!;
+      all[s]!.push(margin[i]!);
+      if (trained[ids[i]!] === 0) fresh[s]!.push(margin[i]!);
+    }
+    const competence: (number | null)[] = new Array(strata.count).fill(null);
+    for (let s = 0; s <= this.frontier; s++) {
+      competence[s] = rewardAccuracy(fresh[s]!.length > 0 ? fresh[s]! : all[s]!);
+    }
+    return competence;
+  }
+
+  /** Record the competence of this refresh, then apply the frontier rule. */
+  private applyCompetence(competence: (number | null)[]): void {
+    const strata = this.strata!;
     this.competence = competence;
     const r = advanceFrontier(
       { frontier: this.frontier, refreshesWithoutAdvance: this.refreshesWithoutAdvance },
@@ -248,9 +283,14 @@ export class PoolSelector extends SelectorBase {
     return out;
   }
 
+  /** Whether the pool needs a scoring pass: to score it, or to measure competence on it. */
+  private poolNeedsScoring(): boolean {
+    return this.mode.scoring !== "none" || (this.strata !== null && this.config.competence === "candidates");
+  }
+
   private drawPoolAndContinue(): void {
     const ids = this.drawPool();
-    if (this.mode.scoring === "none") {
+    if (!this.poolNeedsScoring()) {
       this.finalizePool(ids, null, null, null, new Uint8Array(ids.length), 0, 0);
       return;
     }
@@ -320,7 +360,7 @@ export class PoolSelector extends SelectorBase {
       const marginOf = new Map<number, number>();
       for (let i = 0; i < pending.length; i++) marginOf.set(pending[i]!, m[i]!);
       this.pendingPasses += pending.length;
-      this.applyCompetence(marginOf);
+      this.applyCompetence(this.probeCompetence(marginOf));
       this.pending = null;
       this.phase = "idle";
       this.drawPoolAndContinue();
@@ -329,7 +369,12 @@ export class PoolSelector extends SelectorBase {
     const scheme = this.perturbation();
     this.pendingPasses += pending.length * forwardPassesPerPair(scheme);
     const stab = this.config.stability;
-    if (this.mode.scoring === "sage") {
+    if (this.strata !== null && this.config.competence === "candidates") {
+      this.applyCompetence(this.candidateCompetence(pending, implicitMargins(batch, stab)));
+    }
+    if (this.mode.scoring === "none") {
+      this.finalizePool(pending, null, null, null, new Uint8Array(pending.length), 0, 0);
+    } else if (this.mode.scoring === "sage") {
       let scored: ReturnType<typeof scorePool>;
       if (scheme?.kind === "token-dropout" || scheme?.kind === "policy-dropout") {
         if (batch.perturbed === undefined || batch.k !== scheme.k) {
@@ -427,6 +472,7 @@ export class PoolSelector extends SelectorBase {
     for (let j = 0; j < take; j++) {
       const pos = p.order[p.cursor + j]!;
       out.push(p.ids[pos]!);
+      if (this.trained !== null) this.trained[p.ids[pos]!] = 1;
       if (p.score !== null) scores.push(p.score[pos]!);
       if (p.cls[pos] !== 0) fallback++;
     }
@@ -441,17 +487,6 @@ export class PoolSelector extends SelectorBase {
       frontier: this.frontierStratum,
     });
     return out;
-  }
-
-  observeTrainingMargins(ids: readonly number[], errorMargins: ArrayLike<number>): void {
-    this.checkIds(ids, errorMargins);
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      const e = errorMargins[i]!;
-      this.history?.record(id, e);
-      const pos = this.poolPos.get(id);
-      if (pos !== undefined && this.pool?.mu) this.pool.mu[pos] = e;
-    }
   }
 
   /** Current μ of a pool pair (undefined if not in the pool or not scored). */
@@ -488,6 +523,7 @@ export class PoolSelector extends SelectorBase {
               eligible: p.eligible,
             },
       history: this.history === null ? null : this.history.toJSON(),
+      trained: this.trained === null ? null : trainedIds(this.trained),
     });
   }
 
@@ -550,10 +586,43 @@ export class PoolSelector extends SelectorBase {
       this.poolPos = new Map();
       for (let i = 0; i < p.ids.length; i++) this.poolPos.set(p.ids[i]!, i);
     }
+    if (this.trained !== null) {
+      this.trained.fill(0);
+      const t = d.trained;
+      // states written before spec v2 carry no trained set
+      if (t !== undefined && t !== null) {
+        if (!Array.isArray(t)) {
+          throw CurriculumError.mismatch(
+            "INVALID_STATE",
+            "state.data.trained",
+            "an array of dataset indices",
+            t,
+          );
+        }
+        for (const id of t) {
+          if (!Number.isInteger(id) || id < 0 || id >= this.size) {
+            throw CurriculumError.mismatch(
+              "INVALID_STATE",
+              "state.data.trained entry",
+              `a dataset index in [0, ${this.size})`,
+              id,
+            );
+          }
+          this.trained[id] = 1;
+        }
+      }
+    }
     if (this.history !== null) {
       const h = MarginHistory.fromJSON(d.history as MarginHistoryState);
       // copy entries into the selector's own history
       for (const [key, values] of h.toJSON().entries) for (const v of values) this.history.record(key, v);
     }
   }
+}
+
+/** Dataset indices marked in a 0/1 array, ascending. */
+function trainedIds(trained: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < trained.length; i++) if (trained[i] === 1) out.push(i);
+  return out;
 }

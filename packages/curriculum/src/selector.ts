@@ -3,8 +3,10 @@ import type { CurriculumConfig, SelectorName } from "./config.js";
 
 /**
  * What the selector needs the trainer to compute before it can continue. `kind`:
- * - `probe`: policy + reference log-probs of held-out probe pairs (competence); no perturbation;
- * - `pool`: the same for the new candidate pool, plus perturbed error margins per `perturbation`.
+ * - `pool`: policy + reference log-probs of the new candidate pool (one forward pass per pair),
+ *   plus perturbed error margins per `perturbation`; with a curriculum and the default
+ *   `competence: "candidates"` the same pass also measures competence;
+ * - `probe` (only with `competence: "probe"`): the same for the held-out probe pairs; no perturbation.
  * The trainer answers with `Selector.refresh(stats)`, `stats` aligned row by row with `pairIds`.
  */
 export interface ScoringRequest {
@@ -47,7 +49,10 @@ export type SelectorEvent =
       readonly refresh: number;
       /** Highest unlocked stratum (null without a curriculum). */
       readonly frontier: number | null;
-      /** Reward accuracy on each stratum's probe set (null: not measured / empty). */
+      /**
+       * Reward accuracy of each stratum at this refresh, measured on its not-yet-trained pool
+       * candidates (`competence: "candidates"`) or its probe set (`"probe"`); null: not measured.
+       */
       readonly competence: readonly (number | null)[];
       readonly advanced: "competence" | "stall" | null;
       readonly poolSize: number;
@@ -96,9 +101,12 @@ export interface SelectorState {
  *   selector.refresh(await computeStats(req));    // forward passes on the GPU
  * }
  * const ids = selector.nextBatch(step);           // dataset indices to train on
- * const out = await trainStep(ids);
- * selector.observeTrainingMargins(ids, out.errorMargins); // free μ update
+ * await trainStep(ids);
  * ```
+ *
+ * Statistics come from refresh scoring only (spec v2): the first version's "free μ update" from
+ * training passes (`observeTrainingMargins`) is gone. A pair returned by `nextBatch` counts as
+ * trained on (competence is measured on candidates not trained on yet).
  */
 export interface Selector {
   readonly name: SelectorName;
@@ -114,11 +122,6 @@ export interface Selector {
   refresh(stats: PairStatsBatch): void;
   /** Dataset indices of the batch for `step` (throws `PROTOCOL` if a refresh is due). */
   nextBatch(step: number): number[];
-  /**
-   * Error margins (configured source) that the training forward pass computed for `ids`; they update
-   * those pairs' μ (and the `history` scheme) at no cost.
-   */
-  observeTrainingMargins(ids: readonly number[], errorMargins: ArrayLike<number>): void;
   /** JSON-serialisable state. */
   state(): SelectorState;
   /** Events since the last call (drains the queue). */

@@ -28,10 +28,6 @@ abstract class NoScoringSelector extends SelectorBase {
     );
   }
 
-  observeTrainingMargins(ids: readonly number[], errorMargins: ArrayLike<number>): void {
-    this.checkIds(ids, errorMargins);
-  }
-
   protected pushBatch(step: number, size: number): void {
     this.events.push({
       type: "batch",

@@ -42,6 +42,7 @@ const arbConfig = fc.record({
   refreshEvery: fc.integer({ min: 1, max: 8 }),
   nStrata: fc.integer({ min: 1, max: 5 }),
   probeSize: fc.integer({ min: 0, max: 12 }),
+  competence: fc.constantFrom("candidates" as const, "probe" as const),
   seed: fc.integer({ min: 0, max: 1_000_000 }),
   zMin: fc.constantFrom(0, 0.25, 2),
   perturbation: fc.constantFrom(
@@ -58,6 +59,7 @@ interface Cfg {
   refreshEvery: number;
   nStrata: number;
   probeSize: number;
+  competence: "candidates" | "probe";
   seed: number;
   zMin: number;
   perturbation: "token-dropout" | "history" | "none" | "policy-dropout";
@@ -70,6 +72,7 @@ function build(name: SelectorName, c: Cfg, dataset?: PairMeta[]): Selector {
     refreshEvery: c.refreshEvery,
     nStrata: c.nStrata,
     probeSize: c.probeSize,
+    competence: c.competence,
     seed: c.seed,
     perturbation: c.perturbation,
     stability: { zMin: c.zMin },
@@ -165,7 +168,8 @@ describe("selector properties (fast-check)", () => {
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 0, max: 1000 }),
-        (nStrata, maxRefreshes, seed) => {
+        fc.constantFrom("candidates" as const, "probe" as const),
+        (nStrata, maxRefreshes, seed, competence) => {
           const sel = createSelector("sage", {
             dataset: fakeDataset(300, seed),
             nStrata,
@@ -173,13 +177,17 @@ describe("selector properties (fast-check)", () => {
             refreshEvery: 1,
             batchSize: 2,
             probeSize: 8,
+            competence,
             seed,
           });
           // every implicit margin −5 < 0: competence stays 0
           const { events } = drive(sel, (nStrata - 1) * maxRefreshes + 1, { margin: -5 });
           const refreshes = events.filter((e) => e.type === "refresh");
           refreshes.forEach((e, r) => {
-            expect(e.competence[0]).toBe(0);
+            // probes measure every unlocked stratum; candidates only the strata the pool drew from
+            // (always the frontier's), so a lower stratum may be null there
+            if (competence === "probe") expect(e.competence[0]).toBe(0);
+            for (const c of e.competence) expect(c === null || c === 0).toBe(true);
             // refresh r (0-based) has seen r+1 frontier updates
             expect(e.frontier).toBe(Math.min(nStrata - 1, Math.floor((r + 1) / maxRefreshes)));
             expect(e.advanced).toBe(
@@ -196,8 +204,14 @@ describe("selector properties (fast-check)", () => {
 describe("selectors, example-based", () => {
   const dataset = fakeDataset(1000, 1);
 
-  it("sage: competence advances the frontier; pool is half frontier, half replay; forward passes are counted", () => {
-    const sel = createSelector("sage", { dataset, batchSize: 4, refreshEvery: 5, seed: 2 });
+  it("sage, competence probe (v1): probe competence advances the frontier; pool is half frontier, half replay; forward passes are counted", () => {
+    const sel = createSelector("sage", {
+      dataset,
+      batchSize: 4,
+      refreshEvery: 5,
+      seed: 2,
+      competence: "probe",
+    });
     // every probe margin +5 > 0 → competence 1 → advance at each refresh
     const { events, requests } = drive(sel, 20, { probeMargin: 5 });
     const refreshes = events.filter((e) => e.type === "refresh");
@@ -323,30 +337,21 @@ describe("selectors, example-based", () => {
     expect(events.filter((e) => e.type === "refresh").every((e) => e.frontier === 0)).toBe(true);
   });
 
-  it("observeTrainingMargins updates μ of pool pairs for free", () => {
-    const sel = createSelector("score-only", { dataset: 100, batchSize: 4, refreshEvery: 5 });
-    drive(sel, 1);
-    const ids = sel.nextBatch(1);
-    sel.observeTrainingMargins(ids, [1.5, 2.5, 3.5, 4.5]);
-    expect((sel as unknown as Strat).poolMu(ids[2]!)).toBe(3.5);
-    expect(() => sel.observeTrainingMargins([ids[0]!], [Number.NaN])).toThrow(
-      /margin of pair \d+: expected a finite number, received NaN/,
-    );
-  });
-
   it("a state taken in the middle of a refresh restores the pending request", () => {
-    const sel = createSelector("sage", { dataset, batchSize: 4, refreshEvery: 3, seed: 8 });
-    expect(sel.needsRefresh(0)).toBe(true);
-    const probe = sel.requestScoring();
-    const restored = selectorFromState(JSON.parse(JSON.stringify(sel.state())), dataset);
-    expect(restored.needsRefresh(0)).toBe(true);
-    expect(restored.requestScoring()).toEqual(probe);
-    for (const s of [sel, restored]) {
-      s.refresh(fakeStats(probe));
-      s.needsRefresh(0);
-      s.refresh(fakeStats(s.requestScoring()));
+    for (const competence of ["candidates", "probe"] as const) {
+      const sel = createSelector("sage", { dataset, batchSize: 4, refreshEvery: 3, seed: 8, competence });
+      expect(sel.needsRefresh(0)).toBe(true);
+      const first = sel.requestScoring();
+      expect(first.kind).toBe(competence === "probe" ? "probe" : "pool");
+      const restored = selectorFromState(JSON.parse(JSON.stringify(sel.state())), dataset);
+      expect(restored.needsRefresh(0)).toBe(true);
+      expect(restored.requestScoring()).toEqual(first);
+      for (const s of [sel, restored]) {
+        s.refresh(fakeStats(first));
+        while (s.needsRefresh(0)) s.refresh(fakeStats(s.requestScoring()));
+      }
+      expect(restored.nextBatch(0)).toEqual(sel.nextBatch(0));
     }
-    expect(restored.nextBatch(0)).toEqual(sel.nextBatch(0));
   });
 
   it("protocol and input errors are typed and explicit", () => {
@@ -357,21 +362,21 @@ describe("selectors, example-based", () => {
     expect(() => sel.requestScoring()).toThrow(CurriculumError);
     expect(() => sel.nextBatch(0)).toThrow(/refresh due at this step/);
     expect(sel.needsRefresh(0)).toBe(true);
-    const probe = sel.requestScoring();
-    expect(() => sel.refresh({ ...fakeStats(probe), policyChosen: new Float64Array(1) })).toThrow(
+    const pool = sel.requestScoring();
+    expect(pool.kind).toBe("pool");
+    expect(() => sel.refresh({ ...fakeStats(pool), policyChosen: new Float64Array(1) })).toThrow(
       /rows \(one per requested pair\)/,
     );
-    const bad = fakeStats(probe);
+    const bad = fakeStats(pool);
     bad.policyRejected[3] = Number.NaN;
     expect(() => sel.refresh(bad)).toThrow(
       new RegExp(
-        `pair ${probe.pairIds[3]} \\(index 3\\): policyRejected: expected a finite number, received NaN`,
+        `pair ${pool.pairIds[3]} \\(index 3\\): policyRejected: expected a finite number, received NaN`,
       ),
     );
-    sel.refresh(fakeStats(probe));
-    const pool = sel.requestScoring();
     const { perturbed: _p, k: _k, ...plain } = fakeStats(pool);
     expect(() => sel.refresh(plain)).toThrow(/perturbed error margins with k = 4/);
+    sel.refresh(fakeStats(pool));
     expect(() => selectorFromState({ ...sel.state(), datasetFingerprint: 1 }, dataset)).toThrow(
       /state dataset/,
     );

@@ -42,7 +42,8 @@ describe("selectPairs (use outside our trainer)", () => {
     expect(a.batches.every((b) => b.length === 8)).toBe(true);
     const all = a.batches.flat();
     expect(new Set(all).size).toBe(all.length);
-    expect(a.requests.map((r) => r.kind)).toEqual(["probe", "pool"]);
+    // spec v2 default (competence on the candidates): one scoring request per refresh, no probes
+    expect(a.requests.map((r) => r.kind)).toEqual(["pool"]);
     const state = JSON.parse(JSON.stringify(a.state));
     const b = selectPairs(data, state, {});
     expect(b.startStep).toBe(5);
@@ -67,7 +68,7 @@ describe("selectPairs (use outside our trainer)", () => {
     const missing = data.map((p, i) => (i === r.requests[0]!.pairIds[0] ? { id: p.id, level: p.level! } : p));
     expect(() => selectPairs(missing, null, { batchSize: 4, refreshEvery: 2, perturbation: "none" })).toThrow(
       new RegExp(
-        `pair "${data[r.requests[0]!.pairIds[0]!]!.id}": the selector asked to score it \\(probe\\), expected field "policyChosen"`,
+        `pair "${data[r.requests[0]!.pairIds[0]!]!.id}": the selector asked to score it \\(pool\\), expected field "policyChosen"`,
       ),
     );
   });
@@ -77,7 +78,25 @@ describe("selectPairs (use outside our trainer)", () => {
     expect(() => selectPairs([...data, data[0]!], null)).toThrow(/appears twice \(indices 0 and 50\)/);
     const a = selectPairs(data, null, { batchSize: 2, refreshEvery: 2, nStrata: 2, probeSize: 4 });
     expect(() => selectPairs([...data].reverse(), a.state)).toThrow(CurriculumError);
-    expect(() => selectPairs(data, a.state, { batchSize: 3 })).toThrow(/config stored in the state/);
+    expect(() => selectPairs(data, a.state, { batchSize: 3 })).toThrow(
+      /config differs from the one stored in the state: "batchSize": the state holds 2, this call asks for 3\. /,
+    );
+    // only the differing field is named; equal fields given again are accepted
+    expect(() => selectPairs(data, a.state, { batchSize: 2, stability: { k: 5 } })).toThrow(
+      /: "stability\.k": the state holds 4, this call asks for 5\. Give the same config/,
+    );
+    expect(() => selectPairs(data, a.state, { selector: "uniform" })).toThrow(
+      /selector name: expected "sage"/,
+    );
+    const again = selectPairs(data, a.state, {
+      selector: "sage",
+      batchSize: 2,
+      refreshEvery: 2,
+      nStrata: 2,
+      probeSize: 4,
+    });
+    expect(again.startStep).toBe(2);
+    expect(again.batches).toEqual(selectPairs(data, a.state).batches);
   });
 
   it("works with every selector", () => {

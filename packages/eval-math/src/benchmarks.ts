@@ -73,6 +73,23 @@ function lastBoxed(solution: string, where: string): string {
   return b[b.length - 1]!.content;
 }
 
+/**
+ * The reference of a GSM8K answer field, in either style: the original worked solution ending in
+ * `#### N`, or the chain-of-thought style ending in "The answer is N." / "A: N"; a field that is
+ * just a number is its own reference. Thousands separators are removed. Null when none is found.
+ */
+export function gsm8kReference(field: string): string | null {
+  const t = field.trim();
+  if (/^-?\$?\d[\d,]*(?:\.\d+)?$/.test(t)) return t.replace(/[$,]/g, "");
+  const ex = extractAnswer(t, { order: ["gsm8k", "short-answer", "answer-is"] });
+  if (ex === null) return null;
+  const v = ex.answer
+    .replace(/^\\?\$/, "")
+    .replace(/,/g, "")
+    .trim();
+  return v === "" ? null : v;
+}
+
 function toProblem(name: BenchmarkName, row: Record<string, unknown>, index: number): Problem {
   const where = `${name} row ${index + 1}`;
   switch (name) {
@@ -157,14 +174,18 @@ function toProblem(name: BenchmarkName, row: Record<string, unknown>, index: num
       };
     case "gsm8k": {
       const sol = str(row, "answer", where);
-      const ex = extractAnswer(sol, { order: ["gsm8k"] });
-      if (ex === null)
-        throw new EvalMathError("DATA_FORMAT", `${where}: no "#### answer" line in ${truncate(sol)}`);
+      const answer = gsm8kReference(sol);
+      if (answer === null)
+        throw new EvalMathError(
+          "DATA_FORMAT",
+          `${where}: expected the answer field to end in "#### N", "The answer is N." or "A: N", or to be a bare number; received ${truncate(sol)}`,
+        );
+      const id = row.idx ?? row.id ?? index;
       return {
-        id: `gsm8k/${str(row, "idx", where)}`,
+        id: `gsm8k/${typeof id === "string" || typeof id === "number" ? id : index}`,
         benchmark: name,
         question: str(row, "question", where),
-        answer: ex.answer.replace(/,/g, ""),
+        answer,
         solution: sol,
       };
     }

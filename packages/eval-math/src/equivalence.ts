@@ -2,13 +2,16 @@
  * Answer equivalence: normalise → parse (see `latex.ts`) → compare structurally, symbolically
  * (mathjs `simplify` of the difference) and numerically (seeded random points).
  *
- * Every check is bounded: parse limits (length, tokens, depth), a node limit for symbolic
- * simplification, and a wall-clock budget that is checked between steps (JavaScript cannot
- * pre-empt a synchronous call, so one `simplify` of at most `maxSymbolicNodes` nodes is the longest
- * uninterruptible step). Nothing is evaluated as JavaScript: mathjs compiles trees we build.
+ * Every check is bounded by construction and counted in steps (see {@link StepCounter}), never
+ * in milliseconds: inputs longer than {@link MAX_NORMALIZE_LENGTH} are rejected before any
+ * rule runs; parse limits (length, tokens, depth); a node limit for symbolic simplification;
+ * factorials and binomials whose exact value would take long are compared by magnitude
+ * (log-gamma) or not at all; and a step budget (`maxSteps`) charged before every superlinear call
+ * turns a long comparison into `unknown`. Nothing is evaluated as JavaScript: mathjs compiles
+ * trees we build.
  */
 import { all, create, type EvalFunction, type MathNode, parse as mathParse, simplify } from "mathjs";
-import { EvalMathError, truncate } from "./errors.js";
+import { EvalMathError, StepBudgetExceeded, StepCounter, truncate } from "./errors.js";
 import {
   countNodes,
   DEFAULT_PARSE_LIMITS,
@@ -16,13 +19,14 @@ import {
   expandPm,
   freeSymbols,
   LatexParseError,
+  PARSE_WORK_PER_TOKEN,
   type ParseLimits,
   parseLatex,
   type RelOp,
   symbolId,
   toMathjs,
 } from "./latex.js";
-import { type NormalizedAnswer, normalizeAnswer, textKey } from "./normalize.js";
+import { MAX_NORMALIZE_LENGTH, type NormalizedAnswer, normalizeAnswer, textKey } from "./normalize.js";
 
 export type Verdict = "equal" | "not-equal" | "unknown" | "unparseable";
 
@@ -54,8 +58,13 @@ export interface EquivalenceOptions {
   symbolic?: boolean;
   /** Largest combined node count given to `simplify`. Default 40. */
   maxSymbolicNodes?: number;
-  /** Wall-clock budget per comparison in ms (checked between steps). Default 500. */
-  timeBudgetMs?: number;
+  /**
+   * Step budget per comparison (see {@link StepCounter}); a comparison that would need more
+   * returns `unknown`. Default {@link DEFAULT_MAX_STEPS}.
+   */
+  maxSteps?: number;
+  /** Counts the steps taken; pass one to read `counter.steps` afterwards. */
+  counter?: StepCounter;
   /** Parser limits. Defaults {@link DEFAULT_PARSE_LIMITS}. */
   limits?: Partial<ParseLimits>;
 }
@@ -70,18 +79,28 @@ interface Ctx {
   seed: number;
   symbolic: boolean;
   maxSymbolicNodes: number;
-  deadline: number;
-  budgetMs: number;
+  counter: StepCounter;
 }
+
+/** Default step budget of one comparison. */
+export const DEFAULT_MAX_STEPS = 2_000_000;
+/** Steps charged per node for one mathjs `simplify` call (the costliest library call). */
+export const SIMPLIFY_STEPS_PER_NODE = 5_000;
+/** Steps charged per node for one 64-digit BigNumber evaluation. */
+export const BIGNUMBER_STEPS_PER_NODE = 2_000;
+/** Steps charged per node for one double-precision evaluation. */
+const EVAL_STEPS_PER_NODE = 20;
+/** Largest n whose n! is evaluated (as a double, or exactly with BigNumbers); beyond: magnitude. */
+const MAX_FACTORIAL_ARG = 1000;
+/** Largest min(k, n−k) of a binomial that is evaluated; beyond: magnitude. */
+const MAX_BINOMIAL_LOOP = 1000;
 
 const eq = (reason: string): EquivalenceResult => ({ verdict: "equal", reason });
 const ne = (reason: string): EquivalenceResult => ({ verdict: "not-equal", reason });
 const unk = (reason: string): EquivalenceResult => ({ verdict: "unknown", reason });
 
-class BudgetExceeded extends Error {}
-
-function checkBudget(ctx: Ctx): void {
-  if (Date.now() > ctx.deadline) throw new BudgetExceeded(`time budget of ${ctx.budgetMs} ms exceeded`);
+function checkBudget(ctx: Ctx, steps = 1): void {
+  ctx.counter.charge(steps);
 }
 
 function validateOptions(o: EquivalenceOptions): void {
@@ -97,7 +116,19 @@ function validateOptions(o: EquivalenceOptions): void {
   pos("absTol", o.absTol, true);
   pos("numericPoints", o.numericPoints);
   pos("maxSymbolicNodes", o.maxSymbolicNodes, true);
-  pos("timeBudgetMs", o.timeBudgetMs);
+  pos("maxSteps", o.maxSteps);
+  if ((o as { timeBudgetMs?: unknown }).timeBudgetMs !== undefined) {
+    throw new EvalMathError(
+      "INVALID_ARGUMENT",
+      `timeBudgetMs is no longer supported (received ${truncate((o as { timeBudgetMs?: unknown }).timeBudgetMs)}): work is bounded in counted steps, not milliseconds; pass maxSteps (default ${DEFAULT_MAX_STEPS}) instead`,
+    );
+  }
+  if (o.counter !== undefined && !(o.counter instanceof StepCounter)) {
+    throw new EvalMathError(
+      "INVALID_ARGUMENT",
+      `counter must be a StepCounter, received ${truncate(o.counter)}`,
+    );
+  }
   if (o.numericPoints !== undefined && !Number.isInteger(o.numericPoints)) {
     throw new EvalMathError(
       "INVALID_ARGUMENT",
@@ -137,7 +168,10 @@ function toComplex(v: unknown): C | null {
   return null;
 }
 
-function evalExpr(e: Expr, scope: Record<string, number>): C | null {
+function evalExpr(e: Expr, scope: Record<string, number>, ctx: Ctx): C | null {
+  const nodes = countNodes(e);
+  checkBudget(ctx, EVAL_STEPS_PER_NODE * nodes);
+  if (hugeIntegerFunction(e, scope, ctx)) return null;
   try {
     return toComplex(compile(toMathjs(e)).evaluate({ ...scope }));
   } catch {
@@ -211,11 +245,178 @@ function usesI(e: Expr): boolean {
   }
 }
 
-function symbolicZero(diff: string, nodes: number, ctx: Ctx): boolean | null {
-  if (!ctx.symbolic || nodes > ctx.maxSymbolicNodes) return null;
-  checkBudget(ctx);
+/** Every direct child of a tree node. */
+function children(e: Expr): Expr[] {
+  switch (e.k) {
+    case "bin":
+      return [e.a, e.b];
+    case "neg":
+      return [e.a];
+    case "pm":
+      return e.b ? [e.a, e.b] : [e.a];
+    case "fn":
+      return e.args;
+    case "seq":
+      return e.items;
+    case "rel":
+    case "union":
+      return e.parts;
+    case "matrix":
+      return e.rows.flat();
+    default:
+      return [];
+  }
+}
+
+/** Evaluate a subtree already known to hold no huge factorial/binomial. */
+function rawEval(e: Expr, scope: Record<string, number>, ctx: Ctx): C | null {
+  checkBudget(ctx, EVAL_STEPS_PER_NODE * countNodes(e));
   try {
-    const s: MathNode = simplify(diff);
+    return toComplex(compile(toMathjs(e)).evaluate({ ...scope }));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the tree holds a factorial or binomial too large to evaluate in a bounded step (an
+ * argument over {@link MAX_FACTORIAL_ARG}, or a binomial loop over {@link MAX_BINOMIAL_LOOP}).
+ * Checked bottom-up, so an argument is only evaluated once its own subtree is known to be small.
+ */
+function hugeIntegerFunction(e: Expr, scope: Record<string, number>, ctx: Ctx): boolean {
+  for (const c of children(e)) if (hugeIntegerFunction(c, scope, ctx)) return true;
+  if (e.k !== "fn" || (e.name !== "factorial" && e.name !== "binom")) return false;
+  const vals = e.args.map((a) => rawEval(a, scope, ctx));
+  if (vals.some((v) => v !== null && !isFiniteC(v))) return true;
+  if (e.name === "factorial") {
+    const n = vals[0];
+    return n !== null && n !== undefined && n.re > MAX_FACTORIAL_ARG;
+  }
+  const n = vals[0];
+  const k = vals[1];
+  if (n === null || k === null || n === undefined || k === undefined) return false;
+  return Math.min(Math.abs(k.re), Math.abs(n.re - k.re)) > MAX_BINOMIAL_LOOP || n.re > 1e7;
+}
+
+/** ln Γ(x) for x > 0 (Stirling series after shifting x above 10; about 1e-15 relative). */
+function lnGamma(x: number): number {
+  let shift = 0;
+  let y = x;
+  while (y < 10) {
+    shift += Math.log(y);
+    y += 1;
+  }
+  const y2 = y * y;
+  const series = 1 / (12 * y) - 1 / (360 * y * y2) + 1 / (1260 * y * y2 * y2);
+  return (y - 0.5) * Math.log(y) - y + 0.5 * Math.log(2 * Math.PI) + series - shift;
+}
+
+interface Magnitude {
+  sign: 1 | -1;
+  /** ln of the absolute value. */
+  log: number;
+}
+
+/** Sign and natural log of the absolute value of a constant tree, or null when not computable. */
+function magnitude(e: Expr, ctx: Ctx): Magnitude | null {
+  checkBudget(ctx, EVAL_STEPS_PER_NODE);
+  switch (e.k) {
+    case "neg": {
+      const m = magnitude(e.a, ctx);
+      return m === null ? null : { sign: m.sign === 1 ? -1 : 1, log: m.log };
+    }
+    case "fn": {
+      if (e.name === "factorial" || e.name === "binom") {
+        const vals = e.args.map((a) => (hugeIntegerFunction(a, {}, ctx) ? null : rawEval(a, {}, ctx)));
+        if (vals.some((v) => v === null || v.im !== 0 || !Number.isInteger(v.re) || v.re < 0)) return null;
+        const n = vals[0]!.re;
+        if (e.name === "factorial") return { sign: 1, log: lnGamma(n + 1) };
+        const k = vals[1]!.re;
+        if (k > n) return null;
+        return { sign: 1, log: lnGamma(n + 1) - lnGamma(k + 1) - lnGamma(n - k + 1) };
+      }
+      break;
+    }
+    case "bin": {
+      const a = magnitude(e.a, ctx);
+      if (e.op === "^") {
+        const ex = hugeIntegerFunction(e.b, {}, ctx) ? null : rawEval(e.b, {}, ctx);
+        if (a === null || ex === null || ex.im !== 0) return null;
+        if (a.sign === -1 && !Number.isInteger(ex.re)) return null;
+        const sign = a.sign === -1 && Math.abs(ex.re % 2) === 1 ? -1 : 1;
+        return { sign, log: ex.re * a.log };
+      }
+      const b = magnitude(e.b, ctx);
+      if (a === null || b === null) return null;
+      if (e.op === "*") return { sign: a.sign === b.sign ? 1 : -1, log: a.log + b.log };
+      if (e.op === "/") return { sign: a.sign === b.sign ? 1 : -1, log: a.log - b.log };
+      const bs = e.op === "-" ? (b.sign === 1 ? -1 : 1) : b.sign;
+      const [hi, lo] = a.log >= b.log ? [a, { sign: bs, log: b.log }] : [{ sign: bs, log: b.log }, a];
+      const r = Math.exp(lo.log - hi.log);
+      const same = hi.sign === lo.sign;
+      if (!same && r === 1) return null; // cancels: the difference is below the log's precision
+      return { sign: hi.sign as 1 | -1, log: hi.log + Math.log1p(same ? r : -r) };
+    }
+    default:
+      break;
+  }
+  if (hugeIntegerFunction(e, {}, ctx)) return null;
+  const v = rawEval(e, {}, ctx);
+  if (v === null || v.im !== 0 || !Number.isFinite(v.re) || v.re === 0) return null;
+  return { sign: v.re > 0 ? 1 : -1, log: Math.log(Math.abs(v.re)) };
+}
+
+/**
+ * Compare constants too large to evaluate (`(10^9)!`, `\binom{10^9}{5\cdot10^8}`) by the sign and
+ * logarithm of their magnitude: equal when the logs agree to within `relTol` after allowing for
+ * rounding of the logs themselves, not equal when they clearly differ, otherwise unknown.
+ */
+function compareMagnitudes(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
+  const ma = magnitude(a, ctx);
+  const mb = magnitude(b, ctx);
+  if (ma === null || mb === null || !Number.isFinite(ma.log) || !Number.isFinite(mb.log)) {
+    return unk("too large to evaluate exactly, and the magnitude could not be computed");
+  }
+  if (ma.sign !== mb.sign) return ne("magnitude: opposite signs");
+  const d = Math.abs(ma.log - mb.log);
+  // error of the logs: a few ulps of the largest log, plus the series error
+  const err = 1e-13 * Math.max(1, Math.abs(ma.log), Math.abs(mb.log));
+  if (d + err <= ctx.relTol) return eq(`magnitude: ln values agree (|Δln| ≤ ${ctx.relTol})`);
+  if (d - err > ctx.relTol) {
+    return ne(`magnitude: ln|a| = ${ma.log.toPrecision(10)} vs ln|b| = ${mb.log.toPrecision(10)}`);
+  }
+  return unk("magnitude: too close to decide without exact arithmetic");
+}
+
+/**
+ * Whether a constant tree is undefined: a division by zero, `0` to a negative power, or the log of
+ * 0. Undefined values are never equal to anything (`\frac{1}{0}` is not `\infty`).
+ */
+function isUndefinedValue(e: Expr, ctx: Ctx): boolean {
+  for (const c of children(e)) if (isUndefinedValue(c, ctx)) return true;
+  const zero = (x: Expr): boolean => {
+    if (freeSymbols(x).size > 0 || hugeIntegerFunction(x, {}, ctx)) return false;
+    const v = rawEval(x, {}, ctx);
+    return v !== null && v.re === 0 && v.im === 0;
+  };
+  if (e.k === "bin" && e.op === "/") return zero(e.b);
+  if (e.k === "bin" && e.op === "^") {
+    if (!zero(e.a) || freeSymbols(e.b).size > 0) return false;
+    const ex = rawEval(e.b, {}, ctx);
+    return ex !== null && ex.re < 0;
+  }
+  if (e.k === "fn" && (e.name === "log" || e.name === "log10")) return zero(e.args[0]!);
+  return false;
+}
+
+function symbolicZero(a: Expr, b: Expr, op: "-" | "+", ctx: Ctx): boolean | null {
+  const nodes = countNodes(a) + countNodes(b);
+  if (!ctx.symbolic || nodes > ctx.maxSymbolicNodes) return null;
+  // constant folding inside simplify would evaluate a huge factorial/binomial in one step
+  if (hugeIntegerFunction(a, {}, ctx) || hugeIntegerFunction(b, {}, ctx)) return null;
+  checkBudget(ctx, SIMPLIFY_STEPS_PER_NODE * nodes);
+  try {
+    const s: MathNode = simplify(`(${toMathjs(a)}) ${op} (${toMathjs(b)})`);
     return s.type === "ConstantNode" && (s as unknown as { value: unknown }).value === 0;
   } catch {
     return null;
@@ -244,7 +445,7 @@ let bigMath: ReturnType<typeof create> | null = null;
 
 /** Compare two constant expressions with 64-significant-digit BigNumbers; null when not possible. */
 function bigCompare(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult | null {
-  checkBudget(ctx);
+  checkBudget(ctx, BIGNUMBER_STEPS_PER_NODE * (countNodes(a) + countNodes(b)));
   if (all === undefined) return null;
   bigMath ??= create(all, { number: "BigNumber", precision: 64 });
   const m = bigMath;
@@ -273,11 +474,16 @@ function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
   }
   const vars = [...freeSymbols(a, freeSymbols(b))].sort();
   if (vars.length === 0) {
-    const va = evalExpr(a, {});
-    const vb = evalExpr(b, {});
+    if (isUndefinedValue(a, ctx) || isUndefinedValue(b, ctx)) {
+      return ne("undefined value (division by zero): not equal to anything");
+    }
+    if (hugeIntegerFunction(a, {}, ctx) || hugeIntegerFunction(b, {}, ctx)) {
+      return compareMagnitudes(a, b, ctx);
+    }
+    const va = evalExpr(a, {}, ctx);
+    const vb = evalExpr(b, {}, ctx);
     if (va === null || vb === null) {
-      const z = symbolicZero(`(${toMathjs(a)}) - (${toMathjs(b)})`, countNodes(a) + countNodes(b), ctx);
-      if (z === true) return eq("symbolic: difference simplifies to 0");
+      if (symbolicZero(a, b, "-", ctx) === true) return eq("symbolic: difference simplifies to 0");
       return unk("could not evaluate numerically");
     }
     if (!isFiniteC(va) || !isFiniteC(vb)) {
@@ -288,8 +494,9 @@ function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
       // overflow of doubles (2^{2000}): redo the comparison with 64-digit BigNumbers
       const big = bigCompare(a, b, ctx);
       if (big !== null) return big;
-      const z = symbolicZero(`(${toMathjs(a)}) - (${toMathjs(b)})`, countNodes(a) + countNodes(b), ctx);
-      if (z === true) return eq("symbolic: difference simplifies to 0");
+      const mag = compareMagnitudes(a, b, ctx);
+      if (mag.verdict !== "unknown") return mag;
+      if (symbolicZero(a, b, "-", ctx) === true) return eq("symbolic: difference simplifies to 0");
       return unk("values overflow double precision");
     }
     if (closeC(va, vb, ctx)) return eq(`numeric: ${fmt(va)} ≈ ${fmt(vb)}`);
@@ -304,8 +511,8 @@ function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
   let valid = 0;
   for (const scope of samplePoints(vars, ctx, needsIntegerPoints(a, b))) {
     checkBudget(ctx);
-    const va = evalExpr(a, scope);
-    const vb = evalExpr(b, scope);
+    const va = evalExpr(a, scope, ctx);
+    const vb = evalExpr(b, scope, ctx);
     if (va === null || vb === null || !isFiniteC(va) || !isFiniteC(vb)) continue;
     // outside the real domain of one side only (e.g. 2ln x vs ln x^2 at x<0): skip the point
     if (!complexOk && (va.im !== 0) !== (vb.im !== 0)) continue;
@@ -317,8 +524,7 @@ function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
   const need = Math.max(2, Math.ceil(ctx.numericPoints / 2));
   if (valid >= need) return eq(`numeric: agree at ${valid} random points`);
   // numeric inconclusive (domain problems): fall back to symbolic simplification
-  const sym = symbolicZero(`(${toMathjs(a)}) - (${toMathjs(b)})`, countNodes(a) + countNodes(b), ctx);
-  if (sym === true) return eq("symbolic: difference simplifies to 0");
+  if (symbolicZero(a, b, "-", ctx) === true) return eq("symbolic: difference simplifies to 0");
   return unk(`numeric: only ${valid} of ${ctx.numericPoints} points evaluable; symbolic inconclusive`);
 }
 
@@ -401,23 +607,84 @@ function compareUnordered(p: Expr[], r: Expr[], ctx: Ctx, what: string): Equival
   return eq(`${what}: all ${p.length} elements matched (unordered)`);
 }
 
-/** `x = 5` (single-symbol left side, or constant right side) → `5`. */
+/**
+ * The value side of "label = value": `x = 5`, `|AB| = 1`, `f(2) = 3`, `a_1 = 2` (the left side is
+ * a label), a pure computation `2+3 = 5` (no unknown on the left), or `B^{-1} = M` (a structured
+ * right side). `x + 1 = 6` and `2x = 10` are equations with an unknown and give null: they are not
+ * equal to their right-hand side. Used in both directions (prediction and reference).
+ */
 function valueOfEquation(e: Expr): Expr | null {
   if (e.k !== "rel" || e.ops.some((o) => o !== "=")) return null;
   const last = e.parts[e.parts.length - 1]!;
   const first = e.parts[0]!;
   if (isStructure(last)) return e.parts.length === 2 ? last : null;
-  if (isNameLike(first) || freeSymbols(last).size === 0) return last;
+  if (isLabel(first) || freeSymbols(first).size === 0) return last;
   return null;
 }
 
-/** `y`, `a_1`, or a function-call-looking `f(x)` (parsed as f·x). */
-function isNameLike(e: Expr): boolean {
-  return e.k === "sym" || (e.k === "bin" && e.op === "*" && e.a.k === "sym" && e.b.k === "sym");
+/** The factors of a product chain, left to right. */
+function factors(e: Expr): Expr[] {
+  return e.k === "bin" && e.op === "*" ? [...factors(e.a), ...factors(e.b)] : [e];
+}
+
+/**
+ * A label: `y`, `a_1`, `AB`, `|AB|`, `\overline{AB}`, or a function-call-looking `f(x)` / `P(2)`
+ * (parsed as a product starting with a symbol).
+ */
+function isLabel(e: Expr): boolean {
+  if (e.k === "sym") return true;
+  if (e.k === "fn" && e.name === "abs" && e.args.length === 1) return isLabel(e.args[0]!);
+  if (e.k === "bin" && e.op === "*") {
+    const fs = factors(e);
+    return fs[0]!.k === "sym" && fs.every((f) => f.k === "sym" || f.k === "num");
+  }
+  return false;
 }
 
 function sub(a: Expr, b: Expr): Expr {
   return { k: "bin", op: "-", a, b };
+}
+
+/**
+ * Whether d1 = c·d2 for a constant c (c > 0 when `positive`), checked at seeded points: "equal",
+ * "not-equal", or null when too few points evaluate. Returns the ratio for the reason.
+ */
+function proportional(
+  d1: Expr,
+  d2: Expr,
+  vars: string[],
+  ctx: Ctx,
+  positive: boolean,
+): { verdict: "equal" | "not-equal"; reason: string; ratio: number } | null {
+  let ratio: number | null = null;
+  let valid = 0;
+  for (const scope of samplePoints(vars, ctx, needsIntegerPoints(d1, d2))) {
+    checkBudget(ctx);
+    const a = evalExpr(d1, scope, ctx);
+    const b = evalExpr(d2, scope, ctx);
+    if (a === null || b === null || a.im !== 0 || b.im !== 0 || !isFiniteC(a) || !isFiniteC(b)) continue;
+    const za = Math.abs(a.re) <= ctx.absTol;
+    const zb = Math.abs(b.re) <= ctx.absTol;
+    if (za && zb) continue;
+    if (za !== zb) {
+      return {
+        verdict: "not-equal",
+        reason: `one side vanishes at ${describePoint(scope)} and the other does not`,
+        ratio: Number.NaN,
+      };
+    }
+    const q = a.re / b.re;
+    valid++;
+    if (positive && q < 0) {
+      return { verdict: "not-equal", reason: `opposite sign at ${describePoint(scope)}`, ratio: q };
+    }
+    if (ratio === null) ratio = q;
+    else if (!close(ratio, q, ctx))
+      return { verdict: "not-equal", reason: `not proportional at ${describePoint(scope)}`, ratio: q };
+  }
+  const need = Math.max(2, Math.ceil(ctx.numericPoints / 2));
+  if (ratio === null || valid < need) return null;
+  return { verdict: "equal", reason: `proportional at ${valid} points`, ratio };
 }
 
 function compareEquations(p: Expr & { k: "rel" }, r: Expr & { k: "rel" }, ctx: Ctx): EquivalenceResult {
@@ -433,38 +700,47 @@ function compareEquations(p: Expr & { k: "rel" }, r: Expr & { k: "rel" }, ctx: C
   const d2 = sub(r.parts[0]!, r.parts[1]!);
   const vars = [...freeSymbols(d1, freeSymbols(d2))].sort();
   if (vars.length === 0) return compareAny(p.parts[1]!, r.parts[1]!, ctx);
-  let ratio: number | null = null;
-  let valid = 0;
-  for (const scope of samplePoints(vars, ctx, needsIntegerPoints(d1, d2))) {
-    checkBudget(ctx);
-    const a = evalExpr(d1, scope);
-    const b = evalExpr(d2, scope);
-    if (a === null || b === null || a.im !== 0 || b.im !== 0 || !isFiniteC(a) || !isFiniteC(b)) continue;
-    const za = Math.abs(a.re) <= ctx.absTol;
-    const zb = Math.abs(b.re) <= ctx.absTol;
-    if (za && zb) continue;
-    if (za !== zb) return ne(`equation: one side vanishes at ${describePoint(scope)} and the other does not`);
-    const q = a.re / b.re;
-    valid++;
-    if (ratio === null) ratio = q;
-    else if (!close(ratio, q, ctx))
-      return ne(`equation: (lhs - rhs) not proportional at ${describePoint(scope)}`);
-  }
-  const need = Math.max(2, Math.ceil(ctx.numericPoints / 2));
-  if (ratio === null || valid < need) {
-    const nodes = countNodes(d1) + countNodes(d2);
-    if (symbolicZero(`(${toMathjs(d1)}) - (${toMathjs(d2)})`, nodes, ctx) === true) {
+  const pr = proportional(d1, d2, vars, ctx, false);
+  if (pr === null) {
+    if (symbolicZero(d1, d2, "-", ctx) === true) {
       return eq("equation: same after moving sides (symbolic)");
     }
-    if (symbolicZero(`(${toMathjs(d1)}) + (${toMathjs(d2)})`, nodes, ctx) === true) {
+    if (symbolicZero(d1, d2, "+", ctx) === true) {
       return eq("equation: same up to sign (symbolic)");
     }
     return unk("equation: too few evaluable points; symbolic inconclusive");
   }
-  if (close(Math.abs(ratio), 1, ctx)) return eq(`equation: lhs - rhs equal up to sign at ${valid} points`);
+  if (pr.verdict === "not-equal") return ne(`equation: (lhs - rhs) ${pr.reason}`);
+  const ratio = pr.ratio;
+  if (close(Math.abs(ratio), 1, ctx)) return eq(`equation: lhs - rhs equal up to sign (${pr.reason})`);
   if (ctx.equationScaling)
     return eq(`equation: lhs - rhs proportional (factor ${Number(ratio.toPrecision(6))})`);
   return ne(`equation: differ by factor ${Number(ratio.toPrecision(6))} (equationScaling off)`);
+}
+
+/**
+ * One-sided inequalities, normalised by sign: `a < b` is `b - a > 0`; two are equal when their
+ * `b - a` agree up to a positive constant factor (`-x > -1` = `x < 1`; `2x < 2` = `x < 1` unless
+ * `equationScaling` is off). Null when this rule cannot decide.
+ */
+function compareInequalities(
+  po: { ops: RelOp[]; parts: Expr[] },
+  ro: { ops: RelOp[]; parts: Expr[] },
+  ctx: Ctx,
+): EquivalenceResult | null {
+  if (po.ops.length !== 1 || ro.ops.length !== 1) return null;
+  if ([...po.parts, ...ro.parts].some(isStructure)) return null;
+  const d1 = sub(po.parts[1]!, po.parts[0]!);
+  const d2 = sub(ro.parts[1]!, ro.parts[0]!);
+  const vars = [...freeSymbols(d1, freeSymbols(d2))].sort();
+  if (vars.length === 0) return null;
+  const pr = proportional(d1, d2, vars, ctx, true);
+  if (pr === null) return null;
+  if (pr.verdict === "not-equal") return ne(`inequality: (greater - lesser side) ${pr.reason}`);
+  if (!close(pr.ratio, 1, ctx) && !ctx.equationScaling) {
+    return ne(`inequality: differ by factor ${Number(pr.ratio.toPrecision(6))} (equationScaling off)`);
+  }
+  return eq(`inequality: same after normalising the sign (${pr.reason})`);
 }
 
 const FLIP: Record<RelOp, RelOp> = {
@@ -545,9 +821,8 @@ function compareAny(p0: Expr, r0: Expr, ctx: Ctx): EquivalenceResult {
     return ne("relation vs value");
   }
   if (r.k === "rel" && p.k !== "rel") {
-    if (r.ops.length === 1 && r.ops[0] === "=" && (isNameLike(r.parts[0]!) || isStructure(r.parts[1]!))) {
-      return compareAny(p, r.parts[1]!, ctx);
-    }
+    const v = valueOfEquation(r);
+    if (v !== null) return compareAny(p, v, ctx);
     const iv = relToInterval(r);
     if (iv !== null && (isInterval(p) || p.k === "union")) return compareAny(p, iv, ctx);
     return ne("value vs relation");
@@ -559,6 +834,8 @@ function compareAny(p0: Expr, r0: Expr, ctx: Ctx): EquivalenceResult {
       return compareEquations(p, r, ctx);
     }
     if (po.ops.join() !== ro.ops.join()) return ne(`relations ${po.ops.join(" ")} vs ${ro.ops.join(" ")}`);
+    const byRatio = compareInequalities(po, ro, ctx);
+    if (byRatio !== null) return byRatio;
     return compareOrdered(po.parts, ro.parts, ctx, "relation sides");
   }
   if (p.k === "emptyset" || r.k === "emptyset") {
@@ -627,7 +904,6 @@ function choiceOf(s: string, re: RegExp): string | null {
 
 function makeCtx(o: EquivalenceOptions): Ctx {
   validateOptions(o);
-  const budgetMs = o.timeBudgetMs ?? 500;
   return {
     relTol: o.relTol ?? 1e-6,
     absTol: o.absTol ?? 1e-10,
@@ -638,8 +914,7 @@ function makeCtx(o: EquivalenceOptions): Ctx {
     seed: o.seed ?? 20240607,
     symbolic: o.symbolic ?? true,
     maxSymbolicNodes: o.maxSymbolicNodes ?? 40,
-    deadline: Date.now() + budgetMs,
-    budgetMs,
+    counter: o.counter ?? new StepCounter(),
   };
 }
 
@@ -678,9 +953,32 @@ export function isEquivalent(pred: string, ref: string, opts: EquivalenceOptions
   const limits = { ...DEFAULT_PARSE_LIMITS, ...(opts.limits ?? {}) };
   if (pred.trim() === "") return { verdict: "unparseable", reason: "empty prediction" };
   if (ref.trim() === "") return { verdict: "unparseable", reason: "empty reference" };
-  const np = normalizeAnswer(pred);
-  const nr = normalizeAnswer(ref);
+  // size check before any rule runs
+  for (const [what, s] of [
+    ["prediction", pred],
+    ["reference", ref],
+  ] as const) {
+    if (s.length > MAX_NORMALIZE_LENGTH) {
+      ctx.counter.charge(1);
+      return {
+        verdict: "unparseable",
+        reason: `${what}: answer too long (${s.length} > ${MAX_NORMALIZE_LENGTH} characters)`,
+      };
+    }
+  }
+  try {
+    return ctx.counter.withLimit(opts.maxSteps ?? DEFAULT_MAX_STEPS, () => decide(pred, ref, ctx, limits));
+  } catch (e) {
+    if (e instanceof StepBudgetExceeded) return unk(e.message);
+    throw e;
+  }
+}
+
+function decide(pred: string, ref: string, ctx: Ctx, limits: ParseLimits): EquivalenceResult {
+  const np = normalizeAnswer(pred, ctx.counter);
+  const nr = normalizeAnswer(ref, ctx.counter);
   if (np.text === nr.text && np.percent === nr.percent) return eq("identical after normalisation");
+  ctx.counter.charge(20 * (pred.length + ref.length));
   if (textKey(pred) === textKey(ref)) return eq("identical as text");
   const rc = choiceOf(nr.text, CHOICE_RE);
   if (rc !== null) {
@@ -693,6 +991,8 @@ export function isEquivalent(pred: string, ref: string, opts: EquivalenceOptions
   }
   let pe: Expr;
   let re: Expr;
+  // the parser's work is capped at PARSE_WORK_PER_TOKEN rule entries per token (tokens ≤ chars)
+  ctx.counter.charge(PARSE_WORK_PER_TOKEN * (np.text.length + nr.text.length + 32));
   try {
     re = parseLatex(nr.text, limits);
   } catch (e) {
@@ -709,7 +1009,6 @@ export function isEquivalent(pred: string, ref: string, opts: EquivalenceOptions
   try {
     return compareAny(expandTop(pe), expandTop(re), ctx);
   } catch (e) {
-    if (e instanceof BudgetExceeded) return unk(e.message);
     if (e instanceof LatexParseError) return unk(e.message);
     if (e instanceof RangeError) return unk(`too deep: ${e.message}`);
     throw e;

@@ -8,7 +8,8 @@
  * and matrices (`pmatrix`/`bmatrix`/…). Anything else is a {@link LatexParseError}.
  *
  * The parser only builds data; nothing here is executed. Limits on input length, token count and
- * nesting depth keep it bounded.
+ * nesting depth keep it bounded, and the rule entries of one parse are capped at
+ * {@link PARSE_WORK_PER_TOKEN} per token, so backtracking cannot multiply the work.
  */
 
 export type Expr =
@@ -248,13 +249,21 @@ const REL_CMDS: Record<string, RelOp> = {
   simeq: "~",
 };
 
+/** Parser work allowed per token: backtracking (mixed numbers, set-builder) re-reads a subtree. */
+export const PARSE_WORK_PER_TOKEN = 64;
+
 class Parser {
   private pos = 0;
   private depth = 0;
+  /** Rule entries so far; bounded so that backtracking can never blow up (see `enter`). */
+  private work = 0;
+  private readonly maxWork: number;
   constructor(
     private readonly toks: Tok[],
     private readonly limits: ParseLimits,
-  ) {}
+  ) {
+    this.maxWork = PARSE_WORK_PER_TOKEN * (toks.length + 16);
+  }
 
   private peek(o = 0): Tok | undefined {
     return this.toks[this.pos + o];
@@ -277,6 +286,9 @@ class Parser {
     if (t.t !== "op" || t.v !== v) throw new LatexParseError(`expected '${v}', got '${t.v}'`);
   }
   private enter(): void {
+    if (++this.work > this.maxWork) {
+      throw new LatexParseError(`parse work over ${this.maxWork} rule entries (${this.toks.length} tokens)`);
+    }
     if (++this.depth > this.limits.maxDepth)
       throw new LatexParseError(`nesting deeper than ${this.limits.maxDepth}`);
   }

@@ -4,11 +4,18 @@
  * Rules (in order): outer `$…$`/`\(…\)` removed; `\left`/`\right`/`\big…` sizing dropped; spacing
  * commands (`\!`, `\,`, `\;`, `\quad`, `~`) → space; `\dfrac`/`\tfrac` → `\frac`; `\dbinom` →
  * `\binom`; `\mathrm`/`\mbox`/`\textbf`/… → `\text`; `^\circ`/`°`/`\degree` removed (kept as a conversion to radians when a trig function is present); `\$` and `$`
- * removed; `\%` → `%`; thousands separators (`{,}`, `,\!`, and `1,234,567` when it is the whole
- * answer) removed; `0.\overline{3}` → exact fraction; unit words (in `\text{…}` after a value, or a
- * known unit word after a number) removed; a whole-answer `\text{…}` unwrapped; trailing `.` removed.
+ * removed; `\%` → `%`; percent words (`pct`, `percent`, `percentage`) → percent; scale words
+ * (`1.8 billion`) → `×10^k`; thousands separators (`{,}`, `,\!`, and `1,234,567` when it is the whole
+ * answer, with no space after a comma and no leading `0` group) removed; `0.\overline{3}` and
+ * `0.333...` → exact fraction; vulgar fractions (`½`) → `\frac`; unit words (in `\text{…}` after a
+ * value, or a known unit word after a number) removed; a whole-answer `\text{…}` unwrapped;
+ * "or"/"and" between items → list comma; trailing `.` removed.
+ *
+ * Every rule is a linear pass (or an anchored pattern whose backtracking the length cap
+ * {@link MAX_NORMALIZE_LENGTH} bounds); a longer input is returned with only its delimiters stripped.
  */
-import { findBoxed, stripAnswerDelimiters } from "./extract.js";
+import type { StepCounter } from "./errors.js";
+import { findBoxed, stripAnswerDelimiters, VULGAR_FRACTIONS } from "./extract.js";
 
 /** Unit and counting words stripped after a value (lower-case; plural `s` handled). */
 export const UNIT_WORDS: readonly string[] = (
@@ -105,14 +112,21 @@ export function unwrapText(s: string): string {
   return t;
 }
 
-/** A key for comparing answers as text: `\text` unwrapped, case, spaces and `$` ignored. */
+/**
+ * A key for comparing answers as text: `\text` unwrapped, case, spaces and `$` ignored — except a
+ * space after a comma before a digit, which marks a list rather than a thousands separator.
+ */
 export function textKey(s: string): string {
-  return unwrapText(stripAnswerDelimiters(s))
-    .replace(/\\[,;:! ]|~|\\quad|\\left|\\right|\$/g, "")
-    .replace(/\\[dt]frac/g, "\\frac")
-    .replace(/\s+/g, "")
-    .replace(/\.$/, "")
-    .toLowerCase();
+  return (
+    unwrapText(stripAnswerDelimiters(s))
+      .replace(/\\[,;:! ]|~|\\quad|\\left|\\right|\$/g, "")
+      .replace(/\\[dt]frac/g, "\\frac")
+      // "1, 234" (a list) and "1,234" (a thousands number) stay different as text
+      .replace(/,\s+(?=\d)/g, ",_")
+      .replace(/\s+/g, "")
+      .replace(/\.$/, "")
+      .toLowerCase()
+  );
 }
 
 export interface NormalizedAnswer {
@@ -124,9 +138,53 @@ export interface NormalizedAnswer {
   wasText: boolean;
 }
 
+/**
+ * Longest input {@link normalizeAnswer} rewrites; a longer one is returned with only its outer
+ * delimiters stripped (the parser rejects it by length anyway). Every rule below is a linear pass,
+ * and this cap also bounds the few anchored patterns that may backtrack.
+ */
+export const MAX_NORMALIZE_LENGTH = 5000;
+
+/** Steps charged per input character by {@link normalizeAnswer} (about one per rule pass). */
+export const NORMALIZE_STEPS_PER_CHAR = 60;
+
+const SCALE: Record<string, string> = { thousand: "3", million: "6", billion: "9", trillion: "12" };
+
+/** Period and start of the repeating tail of a digit string (`1666` → 1, 1), or null. */
+function repeatingTail(f: string): { start: number; period: number } | null {
+  for (let p = 1; p <= 6 && 2 * p <= f.length; p++) {
+    let s = f.length - p;
+    while (s > 0 && f[s - 1] === f[s - 1 + p]) s--;
+    if (f.length - s >= 2 * p) return { start: s, period: p };
+  }
+  return null;
+}
+
+/** `0.333...`, `0.1666…`, `0.142857142857\ldots` → exact fraction; other text unchanged. */
+function ellipsisDecimal(s: string): string {
+  const m = /^(-?)(\d*)\.(\d{2,40})\s*(?:\.\.\.|…|\\[lc]?dots)$/.exec(s);
+  if (!m) return s;
+  const t = repeatingTail(m[3]!);
+  if (t === null) return s;
+  const nonRep = m[3]!.slice(0, t.start);
+  const rep = m[3]!.slice(t.start, t.start + t.period);
+  return `${m[1]}${repeatingDecimal(m[2]!, nonRep, rep)}`;
+}
+
 /** Apply the normalisation rules listed in the module comment. */
-export function normalizeAnswer(input: string): NormalizedAnswer {
-  let s = stripAnswerDelimiters(input);
+export function normalizeAnswer(input: string, counter?: StepCounter): NormalizedAnswer {
+  if (input.length > MAX_NORMALIZE_LENGTH) {
+    counter?.charge(4 * input.length);
+    return { text: stripAnswerDelimiters(input), percent: false, wasText: false };
+  }
+  counter?.charge(NORMALIZE_STEPS_PER_CHAR * input.length);
+  let s = ellipsisDecimal(stripAnswerDelimiters(input));
+  // vulgar fractions: 1½ → 1\frac{1}{2} (a mixed number), ¾ → \frac{3}{4}
+  s = s.replace(/[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅐⅛⅜⅝⅞⅑⅒]/g, (ch) => {
+    const [a, b] = (VULGAR_FRACTIONS[ch] ?? "0/1").split("/");
+    return `\\frac{${a}}{${b}}`;
+  });
+  s = s.replace(/\u2044/g, "/");
   // a whole-answer \boxed{…}
   for (let guard = 0; guard < 3; guard++) {
     const b = findBoxed(s);
@@ -157,6 +215,8 @@ export function normalizeAnswer(input: string): NormalizedAnswer {
   // currency
   s = s
     .replace(/\\\$/g, "")
+    // "$48$,$384$": a comma between math spans separates list items (never thousands)
+    .replace(/\$\s*([,;])\s*\$/g, "$1 ")
     .replace(/\$/g, "")
     .replace(/\\(?:euro|pounds)\b/g, "");
   // percent
@@ -169,12 +229,24 @@ export function normalizeAnswer(input: string): NormalizedAnswer {
       s = t.replace(/%\s*$/, "");
     }
   }
-  s = s.replace(/\\text\s*\{\s*percent\s*\}|\s+percent$/i, () => {
-    percent = true;
-    return "";
-  });
+  // percent words: "28 pct", "28 percent", "28\text{ percentage}", "28 per cent"
+  s = s.replace(
+    /(?:\\text\s*\{\s*)?\b(?:pct|percent(?:age)?|per\s?cent)\.?\s*\}?\s*$/i,
+    (m: string, offset: number) => {
+      if (offset === 0 || m.includes("}") !== /\\text\s*\{/.test(m)) return m;
+      percent = true;
+      return "";
+    },
+  );
+  s = s.trimEnd();
+  // scale words: "1.8 billion" → 1.8\times10^{9}
+  s = s.replace(
+    /(\d)\s*(?:\\text\s*\{\s*)?(thousand|million|billion|trillion)s?\s*\}?$/i,
+    (m: string, d: string, w: string) =>
+      m.includes("}") !== /\\text\s*\{/.test(m) ? m : `${d}\\times10^{${SCALE[w.toLowerCase()]}}`,
+  );
   // repeating decimals 0.\overline{3}, 1.2\overline{34}
-  s = s.replace(/(\d*)\.(\d*)\\overline\s*\{?(\d+)\}?/g, (_m, a: string, b: string, c: string) =>
+  s = s.replace(/(?<![\d.])(\d*)\.(\d*)\\overline\s*\{?(\d+)\}?/g, (_m, a: string, b: string, c: string) =>
     repeatingDecimal(a, b, c),
   );
   // \text{…}: unwrap when it is the whole answer; drop unit-like text after a value.
@@ -212,6 +284,8 @@ export function normalizeAnswer(input: string): NormalizedAnswer {
   s = s.trim();
   // "2 and 3", "x=1 or x=2" → lists
   s = s.replace(/\s+(?:and|or)\s+/g, ", ");
+  // "(11,7)or(7,11)": a connector word between bracketed items
+  s = s.replace(/([)\]}])\s*(?:and|or)\s*(?=[([{\\])/g, "$1, ");
   // Trailing unit words after a number: "5 cm", "12 square units", "3 dollars".
   for (let guard = 0; guard < 3; guard++) {
     const m = TRAILING_UNIT_RE.exec(s);
@@ -219,8 +293,9 @@ export function normalizeAnswer(input: string): NormalizedAnswer {
     s = m[1]!.trim();
   }
   // Whole-answer thousands separators: 1,234,567 (and -1,234.5)
-  if (/^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(s.replace(/\s/g, ""))) s = s.replace(/[,\s]/g, "");
-  s = s.replace(/\.$/, "").trim();
+  // (no space after a comma, and no leading 0: "32, 349" and "0,111" are lists)
+  if (/^-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$/.test(s)) s = s.replace(/,/g, "");
+  s = s.replace(/\.(?:\.\.|…)?$/, "").trim();
   // "x \in [1,2]" -> "[1,2]"
   s = s.replace(/^[a-zA-Z]\s*\\in\s*/, "");
   return { text: s, percent, wasText };

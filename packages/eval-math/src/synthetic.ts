@@ -258,3 +258,361 @@ export function verifySynthetic(
     extracted !== null && /^-?\d+$/.test(extracted) && BigInt(extracted) === BigInt(problem.answer);
   return { correct, extracted, stepsValid: checkArithmeticSteps(response).valid };
 }
+
+// ───────────────────────────── chains: a smooth difficulty ladder ─────────────────────────────
+
+/** Longest chain `generateChains` makes (difficulty labels are 1..CHAINS_MAX_STEPS). */
+export const CHAINS_MAX_STEPS = 6;
+
+/** Operators of a chain step (additions and subtractions of one small operand). */
+export type ChainOp = "+" | "-";
+
+/** One operation of a chain: apply `op` with `operand` to the running value. */
+export interface ChainStep {
+  readonly op: ChainOp;
+  readonly operand: number;
+}
+
+/**
+ * A chain problem: a start value and `steps` operations, told as a word problem in the sentences
+ * of the level-1/2 synthetic problems (so a checkpoint trained on those can read it), solved by one
+ * `a op b=c` line per step then `\boxed{answer}`. Every true intermediate lies in 1..maxValue.
+ */
+export interface ChainsProblem {
+  id: string;
+  benchmark: "chains";
+  /** Difficulty label for strata: the number of steps (1..CHAINS_MAX_STEPS). */
+  level: number;
+  steps: number;
+  question: string;
+  /** The one correct worked solution. */
+  solution: string;
+  answer: string;
+  start: number;
+  chain: ChainStep[];
+}
+
+export interface ChainsOptions {
+  seed: number;
+  /** Chain length = difficulty label, 1..CHAINS_MAX_STEPS. */
+  steps: number;
+  count: number;
+  /** Largest intermediate value (default 9: every step is single-digit arithmetic); 2..99. */
+  maxValue?: number;
+}
+
+/** A seeded uniform generator on [0, 1) (mulberry32): pass it to {@link teacherSolution}. */
+export function seededRandom(seed: number): () => number {
+  if (!Number.isInteger(seed))
+    throw new EvalMathError("INVALID_ARGUMENT", `seed must be an integer, received ${truncate(seed)}`);
+  return rng(seed);
+}
+
+function apply(a: number, op: ChainOp, b: number): number {
+  return op === "+" ? a + b : a - b;
+}
+
+/** The worked solution of a chain from `start`: one `a op b=c` line per step, then the box. */
+function chainSolution(start: number, chain: readonly ChainStep[]): string {
+  const lines: string[] = [];
+  let cur = start;
+  for (const s of chain) {
+    const next = apply(cur, s.op, s.operand);
+    lines.push(`${cur}${s.op}${s.operand}=${next}`);
+    cur = next;
+  }
+  return `${lines.join("\n")}\n\\boxed{${cur}}`;
+}
+
+function chainQuestion(name: string, item: string, start: number, chain: readonly ChainStep[]): string {
+  const sentences = [`${name} has ${start} ${item}.`];
+  for (const s of chain)
+    sentences.push(s.op === "+" ? `${name} gets ${s.operand} more.` : `${name} gives away ${s.operand}.`);
+  sentences.push(`how many ${item} does ${name} have?`);
+  return sentences.join(" ");
+}
+
+/**
+ * Generate `count` chains of exactly `steps` operations; the same options always give the same
+ * problems and a shorter run is a prefix of a longer one. Each step is `+` or `−` (whichever keep
+ * the value in 1..maxValue, at random) with an operand drawn uniformly from those that do.
+ */
+export function generateChains(opts: ChainsOptions): ChainsProblem[] {
+  const { seed, steps, count } = opts;
+  const maxValue = opts.maxValue ?? 9;
+  if (!Number.isInteger(steps) || steps < 1 || steps > CHAINS_MAX_STEPS) {
+    throw new EvalMathError(
+      "INVALID_ARGUMENT",
+      `steps must be an integer in 1..${CHAINS_MAX_STEPS}, received ${truncate(steps)}`,
+    );
+  }
+  if (!Number.isInteger(count) || count < 0)
+    throw new EvalMathError(
+      "INVALID_ARGUMENT",
+      `count must be a non-negative integer, received ${truncate(count)}`,
+    );
+  if (!Number.isInteger(seed))
+    throw new EvalMathError("INVALID_ARGUMENT", `seed must be an integer, received ${truncate(seed)}`);
+  if (!Number.isInteger(maxValue) || maxValue < 2 || maxValue > 99) {
+    throw new EvalMathError(
+      "INVALID_ARGUMENT",
+      `maxValue must be an integer in 2..99, received ${truncate(opts.maxValue)}`,
+    );
+  }
+  const r = rng(seed * 31 + 977 * steps + maxValue);
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const out: ChainsProblem[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = pick(NAMES);
+    const item = pick(ITEMS);
+    const start = int(1, maxValue);
+    const chain: ChainStep[] = [];
+    let cur = start;
+    for (let s = 0; s < steps; s++) {
+      // + fits while cur < maxValue, − while cur ≥ 2; at least one always fits since maxValue ≥ 2
+      const fits: ChainOp[] = [];
+      if (cur < maxValue) fits.push("+");
+      if (cur >= 2) fits.push("-");
+      const op = pick(fits);
+      const operand = op === "+" ? int(1, maxValue - cur) : int(1, cur - 1);
+      chain.push({ op, operand });
+      cur = apply(cur, op, operand);
+    }
+    out.push({
+      id: `chains/k${steps}/s${seed}/${i}`,
+      benchmark: "chains",
+      level: steps,
+      steps,
+      question: chainQuestion(name, item, start, chain),
+      solution: chainSolution(start, chain),
+      answer: String(cur),
+      start,
+      chain,
+    });
+  }
+  return out;
+}
+
+const QUESTION_START = /([a-z]+) has (\d+) ([a-z]+)\./g;
+
+/**
+ * Recover the chain told by a chain question (or a level-1/2 style synthetic word problem without
+ * multiplication, division or distractors) anywhere in `text`, e.g. inside a prompt template.
+ * Returns null unless the whole question follows the grammar of {@link generateChains}.
+ */
+export function parseChainsQuestion(text: string): { start: number; chain: ChainStep[] } | null {
+  for (const m of text.matchAll(QUESTION_START)) {
+    const [head, name, startText, item] = m;
+    let rest = text.slice(m.index + head.length);
+    const chain: ChainStep[] = [];
+    for (;;) {
+      const step = new RegExp(`^ ${name} (?:gets (\\d+) more|gives away (\\d+))\\.`).exec(rest);
+      if (!step) break;
+      chain.push(
+        step[1] !== undefined ? { op: "+", operand: Number(step[1]) } : { op: "-", operand: Number(step[2]) },
+      );
+      rest = rest.slice(step[0].length);
+    }
+    if (chain.length > 0 && rest.startsWith(` how many ${item} does ${name} have?`))
+      return { start: Number(startText), chain };
+  }
+  return null;
+}
+
+export interface ChainsVerdict {
+  /** The last boxed answer equals the exact answer (as {@link verifySynthetic}). */
+  correct: boolean;
+  extracted: string | null;
+  /**
+   * The work is the chain's work: exactly one `a op b=c` line per step, in order, each with the
+   * running value, the step's operator and operand, and the right result — and nothing else but
+   * the final `\boxed{}` line. A wrong result, a swapped operator or a miscopied value all fail it.
+   */
+  workValid: boolean;
+  /** Index (0-based) of the first step whose line is missing or wrong; null when the work is valid. */
+  firstWrongStep: number | null;
+}
+
+const STEP_LINE = /^(-?\d+)([+-])(\d+)=(-?\d+)$/;
+
+/** Exact verifier of a chain response: the answer and every step of the work. */
+export function verifyChains(
+  problem: Pick<ChainsProblem, "answer" | "start" | "chain">,
+  response: string,
+): ChainsVerdict {
+  const { correct, extracted } = verifySynthetic(problem, response);
+  const lines = response
+    .split("\n")
+    .map((l) => l.replace(/ /g, ""))
+    .filter((l) => l.length > 0);
+  const last = lines.length > 0 ? lines[lines.length - 1]! : "";
+  const work = /^\\boxed\{[^{}]*\}$/.test(last) ? lines.slice(0, -1) : lines;
+  let cur = problem.start;
+  let firstWrongStep: number | null = null;
+  for (let i = 0; i < problem.chain.length; i++) {
+    const s = problem.chain[i]!;
+    const next = apply(cur, s.op, s.operand);
+    const m = STEP_LINE.exec(work[i] ?? "");
+    if (!m || Number(m[1]) !== cur || m[2] !== s.op || Number(m[3]) !== s.operand || Number(m[4]) !== next) {
+      firstWrongStep = i;
+      break;
+    }
+    cur = next;
+  }
+  if (firstWrongStep === null && work.length !== problem.chain.length) firstWrongStep = problem.chain.length;
+  return { correct, extracted, workValid: firstWrongStep === null, firstWrongStep };
+}
+
+// ───────────────────────────── the noisy teacher ─────────────────────────────
+
+/**
+ * Step errors of {@link teacherSolution}:
+ * - `off-by-one`: the result is one too many or too few (a slip);
+ * - `off-by-ten`: the result is ten too many or too few (a carry/borrow slip);
+ * - `swapped-op`: the other operator is applied (and written), correctly;
+ * - `wrong-copy`: the step starts from a wrong earlier number (a previous intermediate or a
+ *   number of the question) instead of the running value, and is computed correctly from it.
+ */
+export const CHAIN_ERROR_KINDS = ["off-by-one", "off-by-ten", "swapped-op", "wrong-copy"] as const;
+export type ChainErrorKind = (typeof CHAIN_ERROR_KINDS)[number];
+
+/** Default relative weights of the error kinds (renormalised over the kinds that fit a step). */
+export const DEFAULT_CHAIN_ERROR_WEIGHTS: Readonly<Record<ChainErrorKind, number>> = {
+  "off-by-one": 0.4,
+  "off-by-ten": 0.1,
+  "swapped-op": 0.25,
+  "wrong-copy": 0.25,
+};
+
+export interface TeacherOptions {
+  /** Probability that each step is wrong, independently (0..1). */
+  stepErrorRate: number;
+  /** Uniform [0, 1) source, e.g. {@link seededRandom}; the same sequence gives the same solution. */
+  rng: () => number;
+  /** Relative weights of the error kinds (default {@link DEFAULT_CHAIN_ERROR_WEIGHTS}); 0 disables a kind. */
+  weights?: Partial<Record<ChainErrorKind, number>>;
+}
+
+export interface TeacherLine {
+  a: number;
+  op: ChainOp;
+  b: number;
+  c: number;
+  /** The kind of error made in this step, or null when the step is right given its start `a`. */
+  error: ChainErrorKind | null;
+}
+
+export interface TeacherSolution {
+  /** The worked solution as written: one `a op b=c` line per step, then `\boxed{answer}`. */
+  text: string;
+  lines: TeacherLine[];
+  /** The steps that were wrong, in order. */
+  errors: { step: number; kind: ChainErrorKind }[];
+  answer: string;
+  /** The teacher's answer is the true answer; false exactly when some step was wrong. */
+  correct: boolean;
+  stepErrorRate: number;
+}
+
+/**
+ * A worked solution from a noisy teacher: each step is wrong with probability `stepErrorRate`,
+ * independently, with an error kind drawn by `weights` among the kinds that fit the step. Errors
+ * are carried forward: later steps start from the value the teacher wrote. The deviation from the
+ * true running value keeps one sign once an error is made, so errors never cancel and the final
+ * answer is wrong exactly when some step is. Values never go below 0 except in the rare step where
+ * no kind fits, which falls back to an off-by-one in the deviation's direction.
+ */
+export function teacherSolution(
+  problem: Pick<ChainsProblem, "start" | "chain">,
+  options: TeacherOptions,
+): TeacherSolution {
+  const p = options.stepErrorRate;
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new EvalMathError(
+      "INVALID_ARGUMENT",
+      `stepErrorRate must be a number in 0..1, received ${truncate(p)}`,
+    );
+  }
+  const weights = { ...DEFAULT_CHAIN_ERROR_WEIGHTS, ...options.weights };
+  for (const k of CHAIN_ERROR_KINDS) {
+    const w = weights[k];
+    if (!(typeof w === "number" && Number.isFinite(w) && w >= 0)) {
+      throw new EvalMathError(
+        "INVALID_ARGUMENT",
+        `weights["${k}"] must be a finite number ≥ 0, received ${truncate(w)}`,
+      );
+    }
+  }
+  if (CHAIN_ERROR_KINDS.every((k) => weights[k] === 0) && p > 0)
+    throw new EvalMathError(
+      "INVALID_ARGUMENT",
+      "weights must enable at least one error kind when stepErrorRate > 0",
+    );
+  const r = options.rng;
+  const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0);
+  const lines: TeacherLine[] = [];
+  const errors: { step: number; kind: ChainErrorKind }[] = [];
+  // numbers a miscopy can start from: the question's numbers and every value written so far
+  const seen: number[] = [problem.start, ...problem.chain.map((s) => s.operand)];
+  let truth = problem.start;
+  let cur = problem.start;
+  problem.chain.forEach((s, i) => {
+    const trueNext = apply(truth, s.op, s.operand);
+    const right = apply(cur, s.op, s.operand);
+    let line: TeacherLine = { a: cur, op: s.op, b: s.operand, c: right, error: null };
+    if (r() < p) {
+      const dir = sign(cur - truth);
+      // candidate wrong lines per kind: each keeps the deviation non-zero and of sign `dir` (when set)
+      const ok = (c: number) => c >= 0 && c !== trueNext && (dir === 0 || sign(c - trueNext) === dir);
+      const candidates: Partial<Record<ChainErrorKind, TeacherLine[]>> = {};
+      const slip = (size: number): TeacherLine[] =>
+        [right + size, right - size]
+          .filter(ok)
+          .map((c) => ({ a: cur, op: s.op, b: s.operand, c, error: null }));
+      candidates["off-by-one"] = slip(1);
+      candidates["off-by-ten"] = slip(10);
+      const other: ChainOp = s.op === "+" ? "-" : "+";
+      candidates["swapped-op"] = [apply(cur, other, s.operand)]
+        .filter(ok)
+        .map((c) => ({ a: cur, op: other, b: s.operand, c, error: null }));
+      candidates["wrong-copy"] = [...new Set(seen)]
+        .filter((a) => a !== cur && ok(apply(a, s.op, s.operand)))
+        .map((a) => ({ a, op: s.op, b: s.operand, c: apply(a, s.op, s.operand), error: null }));
+      const kinds = CHAIN_ERROR_KINDS.filter((k) => weights[k] > 0 && candidates[k]!.length > 0);
+      let kind: ChainErrorKind = "off-by-one";
+      let choice: TeacherLine;
+      if (kinds.length === 0) {
+        choice = { a: cur, op: s.op, b: s.operand, c: right + (dir === 0 ? 1 : dir), error: null };
+      } else {
+        const total = kinds.reduce((t, k) => t + weights[k], 0);
+        let u = r() * total;
+        kind = kinds[kinds.length - 1]!;
+        for (const k of kinds) {
+          u -= weights[k];
+          if (u < 0) {
+            kind = k;
+            break;
+          }
+        }
+        const options = candidates[kind]!;
+        choice = options[Math.floor(r() * options.length)]!;
+      }
+      line = { ...choice, error: kind };
+      errors.push({ step: i, kind });
+    }
+    lines.push(line);
+    seen.push(line.c);
+    cur = line.c;
+    truth = trueNext;
+  });
+  const answer = String(cur);
+  return {
+    text: `${lines.map((l) => `${l.a}${l.op}${l.b}=${l.c}`).join("\n")}\n\\boxed{${answer}}`,
+    lines,
+    errors,
+    answer,
+    correct: cur === truth,
+    stepErrorRate: p,
+  };
+}

@@ -35,10 +35,11 @@ describe("extractAnswer", () => {
     expect(extractAnswer("\\boxed{12")).toEqual({ answer: "12", method: "last-number" });
   });
 
-  it("respects a custom order", () => {
+  it("the last answer statement wins by position; `order` picks the methods used", () => {
     const text = "The answer is 3. \\boxed{4}";
     expect(extractAnswer(text)?.answer).toBe("4");
-    expect(extractAnswer(text, { order: ["answer-is", "boxed"] })?.answer).toBe("3");
+    expect(extractAnswer("\\boxed{4}. So the answer is 3.")?.answer).toBe("3");
+    expect(extractAnswer(text, { order: ["answer-is"] })?.answer).toBe("3");
     expect(extractAnswer(text, { order: ["gsm8k"] })).toBeNull();
   });
 

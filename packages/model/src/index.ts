@@ -25,7 +25,16 @@ export {
 } from "./config.js";
 export { ModelError, type ModelErrorCode } from "./errors.js";
 export { type FinishReason, type GenerateOptions, type GenerateResult, generate } from "./gpu/generate.js";
-export { AdamW, learningRate, type OptimizerOptions, type StepInfo } from "./gpu/optimizer.js";
+export {
+  AdamW,
+  type LearningRateSchedule,
+  learningRateAt,
+  type OptimizerOptions,
+  type OptimizerState,
+  optimizerSchedule,
+  type StepInfo,
+  type TryStepInfo,
+} from "./gpu/optimizer.js";
 export { Policy, type PolicyOptions, type TrainForward } from "./gpu/policy.js";
 export {
   logSoftmaxRow,

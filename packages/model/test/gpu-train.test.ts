@@ -9,9 +9,10 @@ import {
   CharTokenizer,
   createConfig,
   initWeights,
-  learningRate,
+  learningRateAt,
   loadModelDir,
   ModelError,
+  optimizerSchedule,
   Policy,
   packPromptResponse,
   parameterSpecs,
@@ -56,14 +57,19 @@ const batchB = packPromptResponse(
 );
 
 describe("learning-rate schedule", () => {
-  it("warms up linearly, then follows a cosine to minLr", () => {
-    const o = { lr: 1, warmupSteps: 4, totalSteps: 14, minLr: 0.1 };
-    expect(learningRate(o, 1)).toBeCloseTo(0.25, 12);
-    expect(learningRate(o, 4)).toBeCloseTo(1, 12);
-    expect(learningRate(o, 9)).toBeCloseTo(0.1 + 0.9 * 0.5, 12);
-    expect(learningRate(o, 14)).toBeCloseTo(0.1, 12);
-    expect(learningRate(o, 100)).toBeCloseTo(0.1, 12);
-    expect(learningRate({ lr: 0.5 }, 7)).toBe(0.5);
+  it("warms up linearly, then follows a cosine to minLr (0-based update index)", () => {
+    const s = optimizerSchedule({ lr: 1, warmupSteps: 4, totalSteps: 14, minLr: 0.1 });
+    expect(s.type).toBe("cosine");
+    expect(learningRateAt(0, s)).toBeCloseTo(0.25, 12); // first update: peak / warmup, never 0
+    expect(learningRateAt(3, s)).toBeCloseTo(1, 12);
+    expect(learningRateAt(4, s)).toBeCloseTo(1, 12); // first update after warm-up: progress 0
+    expect(learningRateAt(9, s)).toBeCloseTo(0.1 + 0.9 * 0.5, 12); // progress (9 − 4) / 10
+    expect(learningRateAt(14, s)).toBeCloseTo(0.1, 12);
+    expect(learningRateAt(100, s)).toBeCloseTo(0.1, 12);
+    expect(learningRateAt(7, optimizerSchedule({ lr: 0.5 }))).toBe(0.5);
+    const lin = optimizerSchedule({ lr: 2, totalSteps: 10, decay: "linear" });
+    expect(learningRateAt(5, lin)).toBeCloseTo(1, 12);
+    expect(learningRateAt(10, lin)).toBe(0);
   });
 
   it("rejects invalid options", () => {
@@ -161,6 +167,57 @@ describe("AdamW on the GPU", () => {
       o2.destroy();
       p1.destroy();
       p2.destroy();
+    }
+    await expectClean(ctx);
+  });
+});
+
+describe("AdamW state and non-finite gradients", () => {
+  it("export → import resumes bit for bit; a non-finite gradient changes nothing", async () => {
+    const w = initWeights(c, 11, { std: 0.3, biasStd: 0.1 });
+    const opts = { lr: 0.02, warmupSteps: 2, totalSteps: 6 };
+    const step = async (p: Policy, o: AdamW, b: ScoredBatch) => {
+      await p.backward(await p.forwardTrain(b), [-1, -0.5]);
+      return o.tryStep();
+    };
+    const a = Policy.create(ctx, c, w);
+    const oa = new AdamW(a, opts);
+    let b: Policy | undefined;
+    let ob: AdamW | undefined;
+    try {
+      for (const batch of [batchA, batchB]) expect((await step(a, oa, batch)).applied).toBe(true);
+      const state = await oa.exportState();
+      expect(state.step).toBe(2);
+      b = Policy.create(ctx, c, await a.readWeights());
+      ob = new AdamW(b, opts);
+      await ob.importState(state);
+      expect(ob.stepCount).toBe(2);
+      const ra = await step(a, oa, batchA);
+      const rb = await step(b, ob, batchA);
+      expect(rb.lr).toBe(ra.lr); // the schedule resumes at update 3
+      const wa = await a.readWeights();
+      const wb = await b.readWeights();
+      for (const s of parameterSpecs(c)) expect(Array.from(s.get(wb)), s.name).toEqual(Array.from(s.get(wa)));
+
+      // A gradient whose norm overflows f32 (dSeq 1e30: finite gradients, infinite norm) is refused:
+      // no update, step count unchanged.
+      const before = await a.readWeights();
+      await a.backward(await a.forwardTrain(batchA), [1e30, 0]);
+      const r = await oa.tryStep();
+      expect(r.applied).toBe(false);
+      expect(Number.isFinite(r.gradNorm)).toBe(false);
+      expect(oa.stepCount).toBe(3);
+      const after = await a.readWeights();
+      for (const s of parameterSpecs(c))
+        expect(Array.from(s.get(after)), s.name).toEqual(Array.from(s.get(before)));
+      await expect(ob.importState({ ...state, m: state.m.subarray(1) })).rejects.toThrow(
+        /expected \d+ values/,
+      );
+    } finally {
+      oa.destroy();
+      ob?.destroy();
+      a.destroy();
+      b?.destroy();
     }
     await expectClean(ctx);
   });

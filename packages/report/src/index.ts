@@ -8,6 +8,27 @@ export {
   resolveFont,
   svgToPng,
 } from "./charts.js";
+export {
+  type ArmEndpoints,
+  type ArmOptions,
+  areaUnderCurve,
+  type BootstrapOptions,
+  type ConvergenceEndpoints,
+  type ConvergenceEndpointsOptions,
+  type CrossingRule,
+  convergenceEndpoints,
+  crossingOf,
+  holmAdjust,
+  minimumDetectableDifference,
+  type PairedDifference,
+  type PairedEndpoint,
+  pairedDifference,
+  type RatioCensoring,
+  type RatioEndpoint,
+  type TargetRatio,
+  targetRatio,
+  tuningTarget,
+} from "./endpoints.js";
 export { describeValue, ReportError, type ReportErrorCode } from "./errors.js";
 export { escapeHtml, type PageContent, type RenderedChart, renderHtml, summaryTable } from "./html.js";
 export {
@@ -15,6 +36,7 @@ export {
   mean,
   meanInterval,
   mulberry32,
+  pairedBootstrapRatio,
   sampleStd,
   studentTCdf,
   studentTQuantile,

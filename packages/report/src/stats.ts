@@ -185,3 +185,49 @@ export function bootstrapRatio(
   const alpha = (1 - confidence) / 2;
   return { value, lo: sortedQuantile(ratios, alpha), hi: sortedQuantile(ratios, 1 - alpha) };
 }
+
+/**
+ * Ratio of means `mean(num) / mean(den)` of PAIRED values (`num[i]` and `den[i]` from the same
+ * seed) with a paired percentile-bootstrap interval: each resample draws seed indices with
+ * replacement and takes `Σ num[i] / Σ den[i]` over the drawn indices, `resamples` times, from a
+ * mulberry32 RNG seeded with `seed` (same input, same interval). Bounds are null with fewer than
+ * two pairs. Throws when the lengths differ or a `den` value is not > 0.
+ */
+export function pairedBootstrapRatio(
+  num: readonly number[],
+  den: readonly number[],
+  options: { confidence?: number; resamples?: number; seed?: number } = {},
+): { value: number; lo: number | null; hi: number | null } {
+  if (num.length !== den.length || num.length === 0) {
+    throw ReportError.mismatch(
+      "INVALID_INPUT",
+      "pairedBootstrapRatio",
+      `two non-empty lists of equal length (one value per seed; numerator has ${num.length})`,
+      den.length,
+    );
+  }
+  for (const d of den) {
+    if (!(d > 0))
+      throw ReportError.mismatch("INVALID_INPUT", "pairedBootstrapRatio denominator", "values > 0", d);
+  }
+  const confidence = options.confidence ?? 0.95;
+  const resamples = options.resamples ?? 2000;
+  const value = mean(num) / mean(den);
+  const n = num.length;
+  if (n < 2) return { value, lo: null, hi: null };
+  const rand = mulberry32(options.seed ?? 0x5a6e);
+  const ratios: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    let a = 0;
+    let b = 0;
+    for (let k = 0; k < n; k++) {
+      const i = Math.floor(rand() * n);
+      a += num[i]!;
+      b += den[i]!;
+    }
+    ratios.push(a / b);
+  }
+  ratios.sort((x, y) => x - y);
+  const alpha = (1 - confidence) / 2;
+  return { value, lo: sortedQuantile(ratios, alpha), hi: sortedQuantile(ratios, 1 - alpha) };
+}

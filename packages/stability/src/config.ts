@@ -3,6 +3,13 @@ import { describeValue, StabilityError } from "./errors.js";
 /** Which margin measures an error (spec, "Which margin measures an error"). */
 export type ErrorMarginSource = "policy" | "implicit";
 
+/**
+ * How the score's two terms are combined (spec v2, "Score"): `pool` (default) standardises each
+ * term over the current pool with a robust z-score before `S = ẑ(a) − α·ẑ(b)`; `raw` is the
+ * first spec version's unstandardised `S = a − α·b`, kept as an ablation.
+ */
+export type ScoreScale = "pool" | "raw";
+
 /** Fine-level configuration. Every field has the spec's default (see `DEFAULT_STABILITY_CONFIG`). */
 export interface StabilityConfig {
   /** DPO β in `m = β (r(y_w) − r(y_l))`. Not fixed by the spec; 0.1 is the common DPO default. */
@@ -19,12 +26,14 @@ export interface StabilityConfig {
   readonly zMin: number;
   /** Trivial filter `σ(−m) < g_min`. */
   readonly gMin: number;
-  /** Weight α of the noise term `−α log(s + s0)`. */
+  /** Weight α of the noise term (`−α·ẑ(b)` with `scale: "pool"`, `−α·b` with `"raw"`; `b = log(s + s0)`). */
   readonly alpha: number;
   /** Noise floor s0 (margin units). */
   readonly s0: number;
   /** Cap on `−μ` in the score. */
   readonly mCap: number;
+  /** `pool`: standardise both score terms over the pool (default); `raw`: the v1 sum. */
+  readonly scale: ScoreScale;
 }
 
 export const DEFAULT_STABILITY_CONFIG: StabilityConfig = Object.freeze({
@@ -38,6 +47,7 @@ export const DEFAULT_STABILITY_CONFIG: StabilityConfig = Object.freeze({
   alpha: 1,
   s0: 0.05,
   mCap: 8,
+  scale: "pool",
 });
 
 function check(ok: boolean, field: string, expected: string, value: unknown): void {
@@ -76,5 +86,6 @@ export function resolveStabilityConfig(partial: Partial<StabilityConfig> = {}): 
     "a number > 0 (Infinity = no cap)",
     c.mCap,
   );
+  check(c.scale === "pool" || c.scale === "raw", "scale", '"pool" or "raw"', c.scale);
   return c;
 }

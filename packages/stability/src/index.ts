@@ -2,6 +2,7 @@ export {
   DEFAULT_STABILITY_CONFIG,
   type ErrorMarginSource,
   resolveStabilityConfig,
+  type ScoreScale,
   type StabilityConfig,
 } from "./config.js";
 export { describeValue, StabilityError, type StabilityErrorCode } from "./errors.js";
@@ -11,9 +12,13 @@ export {
   dpoMargin,
   logNewtonDecrement,
   logSigmoid,
+  MAD_SCALE,
   meanStd,
+  median,
   newtonDecrement,
   quantiles,
+  robustSpread,
+  robustZ,
   sigmoid,
   signal,
   softplus,

@@ -86,3 +86,46 @@ export function quantiles(values: ArrayLike<number>, qs: readonly number[]): num
     return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
   });
 }
+
+/** Median of a sample (mean of the two middle order statistics for an even count); empty → NaN. */
+export function median(values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const h = n >> 1;
+  return n % 2 === 1 ? sorted[h]! : (sorted[h - 1]! + sorted[h]!) / 2;
+}
+
+/** Consistency constant of the MAD: `1.4826 · MAD` estimates σ for normal data. */
+export const MAD_SCALE = 1.4826;
+
+/**
+ * Robust spread used by the pool standardisation (spec v2, "Score"): `1.4826 · MAD(x)`
+ * (`MAD = median |x_i − median(x)|`), falling back to the population standard deviation when the
+ * MAD is 0 (e.g. more than half of the values are equal); 0 when both are 0 or the sample is empty.
+ */
+export function robustSpread(values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n === 0) return 0;
+  const med = median(values);
+  const dev = new Float64Array(n);
+  for (let i = 0; i < n; i++) dev[i] = Math.abs(values[i]! - med);
+  const mad = median(dev);
+  if (mad > 0) return MAD_SCALE * mad;
+  return meanStd(values).std;
+}
+
+/**
+ * Robust z-scores over a sample: `ẑ(x)_i = (x_i − median(x)) / d(x)` with `d = robustSpread(x)`;
+ * every entry is 0 when `d = 0` (all values equal). This is the `scale: "pool"` standardisation of
+ * the SAGE score's two terms.
+ */
+export function robustZ(values: ArrayLike<number>): Float64Array {
+  const n = values.length;
+  const out = new Float64Array(n);
+  const d = robustSpread(values);
+  if (d === 0) return out;
+  const med = median(values);
+  for (let i = 0; i < n; i++) out[i] = (values[i]! - med) / d;
+  return out;
+}

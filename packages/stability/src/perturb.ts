@@ -260,9 +260,9 @@ export interface MarginHistoryState {
 }
 
 /**
- * The `history` perturbation: each pair's last K error margins (from refreshes and, for free,
- * from training forward passes). `perturbed(keys, current)` returns the `n × K'` matrix to score
- * with, where the current margin is the newest entry.
+ * The `history` perturbation: each pair's last K error margins, one per refresh that scored it
+ * (spec v2: statistics come from refresh scoring only; margins of training passes are not
+ * recorded). `recordAndSummarise(keys, current)` appends the current margins and returns μ and s.
  */
 export class MarginHistory {
   readonly k: number;

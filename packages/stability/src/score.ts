@@ -1,6 +1,6 @@
 import type { StabilityConfig } from "./config.js";
 import { StabilityError } from "./errors.js";
-import { logSigmoid, softplus } from "./math.js";
+import { logSigmoid, robustZ, softplus } from "./math.js";
 import {
   errorMargins,
   implicitMargins,
@@ -24,7 +24,14 @@ export interface PoolScores {
   readonly sd: Float64Array;
   /** Gradient weight `σ(−m)`. */
   readonly signal: Float64Array;
-  /** SAGE score `S = min(−μ, m_cap) − α log(s + s0)`. */
+  /** Error term `a = min(−μ, m_cap)` (unstandardised). */
+  readonly errorTerm: Float64Array;
+  /** Noise term `b = log(s + s0)` (unstandardised). */
+  readonly noiseTerm: Float64Array;
+  /**
+   * SAGE score: `S = ẑ(a) − α·ẑ(b)` with both terms standardised over this pool (`scale: "pool"`,
+   * see `robustZ`), or `S = a − α·b` (`scale: "raw"`).
+   */
   readonly score: Float64Array;
   /** 1 where `|μ| < z_min · s`. */
   readonly unstable: Uint8Array;
@@ -35,7 +42,8 @@ export interface PoolScores {
 }
 
 /**
- * SAGE's fine-level score for every pair of a batch (vectorised; O(n·K)). μ and s come from
+ * SAGE's fine-level score for every pair of a batch (vectorised; O(n·K + n log n)). With the
+ * default `scale: "pool"` the batch IS the pool the terms are standardised over. μ and s come from
  * `moments` when given (e.g. the `history` scheme), else from `batch.perturbed`, else μ = e, s = 0.
  * Validates the batch first: a NaN or ±Infinity anywhere throws an error naming the pair.
  */
@@ -57,6 +65,8 @@ export function scorePool(
   const sd = new Float64Array(n);
   const signal = new Float64Array(n);
   const score = new Float64Array(n);
+  const errorTerm = new Float64Array(n);
+  const noiseTerm = new Float64Array(n);
   const unstable = new Uint8Array(n);
   const trivial = new Uint8Array(n);
   const { alpha, s0, mCap, zMin } = config;
@@ -97,8 +107,8 @@ export function scorePool(
     const m = margin[i]!;
     const logG = logSigmoid(-m);
     signal[i] = Math.exp(logG);
-    const neg = -mean;
-    score[i] = Math.min(neg, mCap) - alpha * Math.log(std + s0);
+    errorTerm[i] = Math.min(-mean, mCap);
+    noiseTerm[i] = Math.log(std + s0);
     if (Math.abs(mean) < zMin * std) {
       unstable[i] = 1;
       unstableCount++;
@@ -108,10 +118,36 @@ export function scorePool(
       trivialCount++;
     }
   }
-  return { n, k, margin, errorMargin, mu, sd, signal, score, unstable, trivial, unstableCount, trivialCount };
+  if (config.scale === "raw") {
+    for (let i = 0; i < n; i++) score[i] = errorTerm[i]! - alpha * noiseTerm[i]!;
+  } else {
+    const za = robustZ(errorTerm);
+    const zb = robustZ(noiseTerm);
+    for (let i = 0; i < n; i++) score[i] = za[i]! - alpha * zb[i]!;
+  }
+  return {
+    n,
+    k,
+    margin,
+    errorMargin,
+    mu,
+    sd,
+    signal,
+    errorTerm,
+    noiseTerm,
+    score,
+    unstable,
+    trivial,
+    unstableCount,
+    trivialCount,
+  };
 }
 
-/** Single-pair SAGE score from μ and s. */
+/**
+ * Single-pair SAGE score from μ and s in the `raw` form `min(−μ, m_cap) − α log(s + s0)`. The
+ * default `scale: "pool"` score standardises both terms over a pool, so it exists only for a pool:
+ * use `scorePool`.
+ */
 export function sageScore(
   mu: number,
   s: number,

@@ -146,7 +146,9 @@ describe("scalar formulas", () => {
         [1, 1, 1, 1],
       ],
     });
-    const c = DEFAULT_STABILITY_CONFIG;
+    // the scalar sageScore is the raw (v1) form; under the default scale "pool" the score is
+    // standardised over the pool (tested in scale.test.ts), so compare with scale "raw" here
+    const c = resolveStabilityConfig({ scale: "raw" });
     const r = scorePool(b, c);
     close(r.margin[0]!, 0.1 * (-1 - 1));
     close(r.errorMargin[0]!, -2 + 2);
@@ -172,12 +174,16 @@ describe("config and validation", () => {
       alpha: 1,
       s0: 0.05,
       mCap: 8,
+      scale: "pool",
     });
   });
 
   it("rejects bad config values and unknown keys", () => {
     expect(() => resolveStabilityConfig({ s0: 0 })).toThrow(/s0.*expected a finite number > 0, received 0/);
     expect(() => resolveStabilityConfig({ k: 0 })).toThrow(StabilityError);
+    expect(() => resolveStabilityConfig({ scale: "zscore" } as never)).toThrow(
+      /stability config "scale": expected "pool" or "raw", received "zscore"/,
+    );
     expect(() => resolveStabilityConfig({ bogus: 1 } as never)).toThrow(
       /unknown stability config field "bogus"/,
     );

@@ -140,11 +140,15 @@ describe("policy dropout and history", () => {
 
   it("scorePool accepts moments from the history", () => {
     const b = makeBatch({ policyChosen: [-1, -1], policyRejected: [-1, -1] });
-    const r = scorePool(b, resolveStabilityConfig(), {
+    // raw scale for the closed form S = min(2, 8) − ln(0.45 + 0.05) = 2 + ln 2 (the default pool
+    // scale standardises over the pool; its formula is tested in pool-scale.test.ts)
+    const r = scorePool(b, resolveStabilityConfig({ scale: "raw" }), {
       mu: Float64Array.of(-2, 0),
       sd: Float64Array.of(0.45, 0),
     });
     expect(r.score[0]).toBeCloseTo(2 + Math.log(2), 14);
+    expect(Array.from(r.mu)).toEqual([-2, 0]);
+    expect(Array.from(r.sd)).toEqual([0.45, 0]);
     expect(() =>
       scorePool(b, resolveStabilityConfig(), { mu: Float64Array.of(1), sd: Float64Array.of(1) }),
     ).toThrow(/moments/);

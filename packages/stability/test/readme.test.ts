@@ -13,7 +13,7 @@ describe("README example", () => {
         referenceRejected: -30.8,
         chosenTokens: 20,
         rejectedTokens: 15,
-        perturbed: [-0.9, -1.1, -1.0, -0.95],
+        perturbed: [-0.98, -1.02, -1.0, -0.97],
       },
       {
         id: "b",

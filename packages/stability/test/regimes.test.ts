@@ -3,6 +3,8 @@ import { DEFAULT_STABILITY_CONFIG, resolveStabilityConfig, scorePool } from "../
 import { makeBatch } from "./helpers.js";
 
 const C = DEFAULT_STABILITY_CONFIG;
+/** The first spec version's unstandardised score (`scale: "raw"`), for closed-form values. */
+const RAW = resolveStabilityConfig({ scale: "raw" });
 
 describe("regime tests", () => {
   it("a confident error outranks a boundary pair, which outranks a trivial pair", () => {
@@ -21,9 +23,16 @@ describe("regime tests", () => {
         [3.0, 3.1, 2.9, 3.0],
       ],
     });
+    // raw (v1) scale: the full order confident error > boundary > trivial
+    const raw = scorePool(b, RAW);
+    expect(raw.score[0]).toBeGreaterThan(raw.score[1]!);
+    expect(raw.score[1]).toBeGreaterThan(raw.score[2]!);
+    // pool scale (default): in this 3-pair pool the boundary pair's s (0.158 vs 0.071) is 2.1 robust
+    // units above the others, which puts it below the trivial pair; the confident error still ranks
+    // first, and the trivial pair is set aside by the trivial filter (used only to fill batches).
     const r = scorePool(b, C);
     expect(r.score[0]).toBeGreaterThan(r.score[1]!);
-    expect(r.score[1]).toBeGreaterThan(r.score[2]!);
+    expect(r.score[0]).toBeGreaterThan(r.score[2]!);
     // implicit margins: 0, 0, 0.1·(40 + 40) = 8 → the third pair is trivial (σ(−8) < 0.02)
     expect(Array.from(r.trivial)).toEqual([0, 0, 1]);
   });
@@ -55,7 +64,7 @@ describe("regime tests", () => {
     });
     const r = scorePool(b, C);
     expect(r.score[0]).toBe(r.score[1]); // both capped at m_cap = 8
-    expect(r.score[0]).toBeCloseTo(8 - Math.log(0.05), 12);
+    expect(scorePool(b, RAW).score[0]).toBeCloseTo(8 - Math.log(0.05), 12);
     expect(Number.isFinite(r.score[2]!)).toBe(true);
     const uncapped = scorePool(b, resolveStabilityConfig({ mCap: Number.POSITIVE_INFINITY }));
     expect(uncapped.score[0]).toBeGreaterThan(uncapped.score[1]!);
@@ -63,18 +72,32 @@ describe("regime tests", () => {
 
   it("K = 1 reduces to margin-only scoring", () => {
     const e = [0.3, -1.2, 2.5, -0.1, -4];
-    const withK1 = scorePool(
-      makeBatch({ policyChosen: e, policyRejected: [0, 0, 0, 0, 0], perturbed: e.map((v) => [v]) }),
-      C,
-    );
-    const none = scorePool(makeBatch({ policyChosen: e, policyRejected: [0, 0, 0, 0, 0] }), C);
-    for (let i = 0; i < e.length; i++) {
-      expect(withK1.sd[i]).toBe(0);
-      expect(withK1.score[i]).toBe(-e[i]! - Math.log(C.s0)); // = −e − α log s0 for −e < m_cap
-      expect(none.score[i]).toBe(withK1.score[i]);
-    }
+    const k1 = makeBatch({
+      policyChosen: e,
+      policyRejected: [0, 0, 0, 0, 0],
+      perturbed: e.map((v) => [v]),
+    });
+    const plain = makeBatch({ policyChosen: e, policyRejected: [0, 0, 0, 0, 0] });
     const order = (s: Float64Array) => [...s.keys()].sort((a, b) => s[b]! - s[a]!);
-    expect(order(withK1.score)).toEqual([...e.keys()].sort((a, b) => e[a]! - e[b]!));
+    const byError = [...e.keys()].sort((a, b) => e[a]! - e[b]!);
+    for (const cfg of [RAW, C]) {
+      const withK1 = scorePool(k1, cfg);
+      const none = scorePool(plain, cfg);
+      for (let i = 0; i < e.length; i++) {
+        expect(withK1.sd[i]).toBe(0);
+        expect(none.score[i]).toBe(withK1.score[i]);
+      }
+      expect(order(withK1.score)).toEqual(byError);
+    }
+    // raw: S = −e − α log s0 for −e < m_cap; pool: the noise term is constant, so ẑ(b) = 0 and
+    // S = ẑ(−e) = (−e − median(−e)) / (1.4826 · MAD): median(−e) = 0.1, MAD = median(0.2, 1.1,
+    // 2.6, 0, 3.9) = 1.1
+    const raw = scorePool(k1, RAW);
+    const pool = scorePool(k1, C);
+    for (let i = 0; i < e.length; i++) {
+      expect(raw.score[i]).toBe(-e[i]! - Math.log(C.s0));
+      expect(pool.score[i]).toBeCloseTo((-e[i]! - 0.1) / (1.4826 * 1.1), 12);
+    }
   });
 
   it("the policy error margin ranks pairs at step 0, where every implicit margin is 0", () => {

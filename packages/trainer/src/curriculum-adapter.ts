@@ -8,7 +8,7 @@ import {
   type SelectorState,
   selectorFromState,
 } from "@sage/curriculum";
-import { errorMargins, type PairStatsBatch } from "@sage/stability";
+import type { PairStatsBatch } from "@sage/stability";
 import { describeValue, TrainerError } from "./errors.js";
 import type { BatchLogProbs } from "./policy.js";
 import type { ScoredPairs, ScoringRequest, SelectorContext, TrainingSelector } from "./selector.js";
@@ -30,8 +30,12 @@ interface AdapterState {
  *   β (perturbed ℓθ(y_w) − ℓref(y_w) − perturbed ℓθ(y_l) + ℓref(y_l)) (length-normalised when
  *   `stability.lengthNormalize`). Deviation: for `implicit` only the policy term is perturbed (the
  *   reference's per-token log-probs are not kept).
- * - Refresh metrics (frontier, competence of the frontier stratum, pool size, filtered fractions)
- *   are repeated on every step until the next refresh; score quantiles are per batch.
+ * - Refresh metrics (frontier, competence of the highest stratum measured at the refresh, pool size,
+ *   filtered fractions) are repeated on every step until the next refresh; score quantiles are per
+ *   batch.
+ * - Statistics come from refresh scoring only (spec v2): the margins of the training pass are not
+ *   fed back (`observeTrained` does nothing), and the selector itself knows which pairs it handed
+ *   out for training.
  */
 export function curriculumSelector(name: SelectorName, config: CurriculumConfigInput = {}): TrainingSelector {
   return new CurriculumTrainingSelector(name, config);
@@ -40,7 +44,6 @@ export function curriculumSelector(name: SelectorName, config: CurriculumConfigI
 class CurriculumTrainingSelector implements TrainingSelector {
   readonly name: string;
   readonly #config: CurriculumConfigInput;
-  #ctx: SelectorContext | undefined;
   #inner: Selector | undefined;
   #dataset: PairMeta[] = [];
   #pending: CurriculumRequest | undefined;
@@ -70,7 +73,6 @@ class CurriculumTrainingSelector implements TrainingSelector {
         `selector config "stability.beta" (${describeValue(c.stability.beta)}) differs from the trainer's beta ${ctx.beta}; set it once, in the trainer config`,
       );
     }
-    this.#ctx = ctx;
     this.#dataset = ctx.pairs.map((p, i) => {
       const meta: {
         -readonly [K in keyof PairMeta]: PairMeta[K];
@@ -153,20 +155,8 @@ class CurriculumTrainingSelector implements TrainingSelector {
     return this.inner.nextBatch(step);
   }
 
-  observeTrained(_step: number, indices: readonly number[], logps: BatchLogProbs): void {
-    const ctx = this.#ctx!;
-    const margins = errorMargins(
-      {
-        policyChosen: logps.chosen,
-        policyRejected: logps.rejected,
-        referenceChosen: Float64Array.from(indices, (i) => ctx.refChosen[i]!),
-        referenceRejected: Float64Array.from(indices, (i) => ctx.refRejected[i]!),
-        chosenTokens: Float64Array.from(logps.chosenTokens),
-        rejectedTokens: Float64Array.from(logps.rejectedTokens),
-      },
-      this.inner.config.stability,
-    );
-    this.inner.observeTrainingMargins(indices, margins);
+  observeTrained(_step: number, _indices: readonly number[], _logps: BatchLogProbs): void {
+    // spec v2: no "free μ update" from training passes; statistics come from refresh scoring
   }
 
   metrics(): Readonly<Record<string, number>> {
@@ -183,8 +173,15 @@ class CurriculumTrainingSelector implements TrainingSelector {
         };
         if (e.frontier !== null) {
           s["sage/frontier"] = e.frontier;
-          const c = e.competence[e.frontier];
-          if (typeof c === "number") s["sage/competence"] = c;
+          // the highest stratum measured at this refresh: the frontier, or the one below it when
+          // the frontier has just moved (a newly unlocked stratum is measured from the next refresh)
+          for (let k = e.frontier; k >= 0; k--) {
+            const c = e.competence[k];
+            if (typeof c === "number") {
+              s["sage/competence"] = c;
+              break;
+            }
+          }
         }
         this.#sticky = s;
       } else {

@@ -1,11 +1,10 @@
-import { createReadStream } from "node:fs";
 import { basename } from "node:path";
-import { createInterface } from "node:readline";
 import { z } from "zod";
 import { atomicWriteFile } from "./atomic.js";
 import { type ChatMessage, type ChatTemplate, chatmlTemplate, renderCompletion } from "./chat-template.js";
 import { describeValue, TrainerError } from "./errors.js";
 import { sha256 } from "./hash.js";
+import { readTextLines } from "./jsonl.js";
 import { describeZodError } from "./zod-issue.js";
 
 /** One preference pair, with conversational inputs already rendered to text. */
@@ -199,8 +198,9 @@ function invalidFrom(error: TrainerError, file: string, line: number): InvalidLi
 }
 
 /**
- * Stream validated pairs from a JSONL file (blank lines are ignored). Throws `DATA_INVALID` on
- * the first bad line, or with `skipInvalid` reports it to `onInvalid` and goes on. Duplicate ids
+ * Stream validated pairs from a JSONL file (strict UTF-8; blank lines are ignored). Throws
+ * `DATA_INVALID` on the first bad line (a byte that is not UTF-8 is always fatal, even with
+ * `skipInvalid`: the file is in the wrong encoding, not one line wrong), or with `skipInvalid` reports it to `onInvalid` and goes on. Duplicate ids
  * are invalid lines too (`DATA_DUPLICATE_ID`).
  */
 export async function* streamPreferencePairs(
@@ -210,10 +210,7 @@ export async function* streamPreferencePairs(
   const file = basename(path);
   const template = options.template ?? chatmlTemplate;
   const seen = new Set<string>();
-  const lines = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
-  let n = 0;
-  for await (const text of lines) {
-    n++;
+  for await (const { line: n, text } of readTextLines(path)) {
     if (text.trim() === "") continue;
     let pair: PreferencePair;
     try {

@@ -111,20 +111,5 @@ export function dpoLoss(
   return { losses, dChosen, dRejected, chosenRewards, rejectedRewards };
 }
 
-/** Learning-rate schedule: warm-up from 0, then constant, linear decay to 0, or cosine decay to 0. */
-export interface LearningRateSchedule {
-  readonly type: "constant" | "linear" | "cosine";
-  readonly peak: number;
-  readonly warmupSteps: number;
-  readonly totalSteps: number;
-}
-
-/** Learning rate used for the update of step `step` (0-based). */
-export function learningRateAt(step: number, s: LearningRateSchedule): number {
-  if (s.warmupSteps > 0 && step < s.warmupSteps) return (s.peak * (step + 1)) / s.warmupSteps;
-  if (s.type === "constant") return s.peak;
-  const span = Math.max(1, s.totalSteps - s.warmupSteps);
-  const progress = Math.min(1, (step - s.warmupSteps) / span);
-  if (s.type === "linear") return s.peak * (1 - progress);
-  return s.peak * 0.5 * (1 + Math.cos(Math.PI * progress));
-}
+// The learning-rate schedule is `@sage/model`'s (one schedule for the optimiser and the loops).
+export { type LearningRateSchedule, learningRateAt } from "@sage/model";

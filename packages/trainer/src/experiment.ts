@@ -2,12 +2,13 @@ import { join } from "node:path";
 import type { CurriculumConfigInput, SelectorName } from "@sage/curriculum";
 import { createContext, formatAdapter, type GpuContext } from "@sage/kernels-webgpu";
 import { type LoadedModel, loadModelDir, Policy } from "@sage/model";
+import { mergeCurriculum } from "./comparison.js";
 import type { DpoTrainConfigInput } from "./config.js";
 import { curriculumSelector } from "./curriculum-adapter.js";
 import type { PreferencePair } from "./data.js";
 import { describeValue, TrainerError } from "./errors.js";
 import type { MetricsRecord } from "./metrics.js";
-import { evaluatePassAt1, type Problem } from "./pairs.js";
+import { evaluatePassAt1, type Grader, type Problem } from "./pairs.js";
 import type { Progress } from "./progress.js";
 import { runDpo } from "./train.js";
 import { WebGpuPolicy, webGpuSampler } from "./webgpu-policy.js";
@@ -108,8 +109,8 @@ export interface ExperimentOptions {
   readonly evalSampling?: { readonly samples: number; readonly temperature: number; readonly seed?: number };
   /** Problems per evaluation generate call (default 32). */
   readonly evalBatchSize?: number;
-  /** Grader (default `@sage/eval-math`'s `gradeResponse`). */
-  readonly grade?: (response: string, answer: string) => boolean;
+  /** Grader (default `@sage/eval-math`'s `gradeResponse`); it also receives the problem. */
+  readonly grade?: Grader;
   /** WebGPU context to use (default: one is created and destroyed). */
   readonly ctx?: GpuContext;
   /** An overall bar over all runs: `update(done steps of all runs)`, total = runs × steps. */
@@ -369,18 +370,6 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   } finally {
     if (!options.ctx) ctx.destroy();
   }
-}
-
-/** `over` on top of `base`; `stability` merged field by field. */
-function mergeCurriculum(
-  base: CurriculumConfigInput | undefined,
-  over: CurriculumConfigInput | undefined,
-): CurriculumConfigInput {
-  const merged: CurriculumConfigInput = { ...(base ?? {}), ...(over ?? {}) };
-  if (base?.stability && over?.stability) {
-    return { ...merged, stability: { ...base.stability, ...over.stability } };
-  }
-  return merged;
 }
 
 function num(v: unknown): number {

@@ -20,6 +20,24 @@ export {
   verifyCheckpoint,
 } from "./checkpoint.js";
 export {
+  type ComparisonMethod,
+  type ComparisonMethodSpec,
+  type ComparisonOptions,
+  type ComparisonPolicy,
+  type ComparisonPolicyHandle,
+  type ComparisonResult,
+  type ComparisonRunDetail,
+  type ComparisonTrainConfig,
+  evalRecordToPoint,
+  flipLabels,
+  interleavedOrder,
+  type LabelNoise,
+  mergeCurriculum,
+  runComparison,
+  SFT_CHOSEN,
+  type StartPolicyRequest,
+} from "./comparison.js";
+export {
   type DpoTrainConfig,
   type DpoTrainConfigInput,
   dpoTrainConfigSchema,
@@ -74,9 +92,11 @@ export {
   type BuildPairsResult,
   buildOnPolicyPairs,
   evaluatePassAt1,
+  type Grader,
   type Problem,
   readProblems,
   type SampleResponses,
+  workCheckedGrade,
 } from "./pairs.js";
 export {
   type BatchLogProbs,

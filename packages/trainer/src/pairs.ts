@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { gradeResponse } from "@sage/eval-math";
+import { gradeResponse, parseChainsQuestion, verifyChains, verifySynthetic } from "@sage/eval-math";
 import { z } from "zod";
 import type { PreferencePair } from "./data.js";
 import { describeValue, TrainerError } from "./errors.js";
@@ -53,6 +53,37 @@ export async function readProblems(path: string): Promise<Problem[]> {
   return out;
 }
 
+/**
+ * Is `response` a correct answer to `problem`, whose reference answer is `answer`? Graders that
+ * only need the answer may ignore the third argument.
+ */
+export type Grader = (response: string, answer: string, problem: Problem) => boolean;
+
+/**
+ * The work-checking grader of on-policy pairs for the synthetic task families of
+ * `@sage/eval-math`: a response is correct only when its boxed answer is right AND its work is.
+ * When the problem's prompt holds a chain question (`generateChains`, and the synthetic word
+ * problems written in the same sentences), the work must be exactly the chain's: one `a op b=c`
+ * line per step starting from the running value (`verifyChains`), so a miscopied intermediate or
+ * a swapped operator fails even when every line is arithmetically true. Otherwise (algebra,
+ * distractors, ×/÷) every `a op b=c` line must be arithmetically right and there must be at least
+ * one (`verifySynthetic`'s `stepsValid`). A right answer reached through wrong work is therefore
+ * never a chosen answer — DPO must not raise the likelihood of wrong reasoning.
+ */
+export function workCheckedGrade(
+  response: string,
+  answer: string,
+  problem?: Pick<Problem, "prompt">,
+): boolean {
+  const chain = problem ? parseChainsQuestion(problem.prompt) : null;
+  if (chain) {
+    const v = verifyChains({ answer, ...chain }, response);
+    return v.correct && v.workValid;
+  }
+  const v = verifySynthetic({ answer }, response);
+  return v.correct && v.stepsValid;
+}
+
 /** One response per prompt for sample index `sample` (0..n−1); must be deterministic in (prompts, sample). */
 export type SampleResponses = (prompts: readonly string[], sample: number) => Promise<string[]>;
 
@@ -61,8 +92,11 @@ export interface BuildPairsOptions {
   readonly sample: SampleResponses;
   /** Samples per prompt (≥ 2). */
   readonly n: number;
-  /** Is `response` a correct answer to a problem whose answer is `answer`? Default: `@sage/eval-math`'s `gradeResponse`. */
-  readonly grade?: (response: string, answer: string) => boolean;
+  /**
+   * Is `response` a correct answer to `problem` (reference answer `answer`)? Default:
+   * `@sage/eval-math`'s `gradeResponse`; `workCheckedGrade` also checks the work.
+   */
+  readonly grade?: Grader;
   /** At most this many (correct, incorrect) pairs per prompt, drawn at random (default 4). */
   readonly maxPairsPerPrompt?: number;
   /** Seeds which pairs are drawn (default 0). */
@@ -117,7 +151,7 @@ export async function buildOnPolicyPairs(options: BuildPairsOptions): Promise<Bu
     );
   }
   if (problems.length === 0) throw new TrainerError("DATA_EMPTY", "no problems to sample");
-  const grade =
+  const grade: Grader =
     options.grade ?? ((response: string, answer: string) => gradeResponse(response, answer).correct);
   const responses: string[][] = problems.map(() => []);
   const chunks = Math.ceil(problems.length / batchSize);
@@ -151,7 +185,7 @@ export async function buildOnPolicyPairs(options: BuildPairsOptions): Promise<Bu
   problems.forEach((problem, pi) => {
     const correct: string[] = [];
     const wrong: string[] = [];
-    for (const r of responses[pi]!) (grade(r, problem.answer) ? correct : wrong).push(r);
+    for (const r of responses[pi]!) (grade(r, problem.answer, problem) ? correct : wrong).push(r);
     const rate = correct.length / n;
     passRates[problem.id] = rate;
     rateSum += rate;
@@ -202,14 +236,14 @@ export async function evaluatePassAt1(
   problems: readonly Problem[],
   sample: SampleResponses,
   options: {
-    readonly grade?: (response: string, answer: string) => boolean;
+    readonly grade?: Grader;
     readonly batchSize?: number;
     /** Draws per problem (sample indices 0..k−1 of `sample`); default 1. */
     readonly samples?: number;
   } = {},
 ): Promise<Record<string, number>> {
   if (problems.length === 0) throw new TrainerError("DATA_EMPTY", "no evaluation problems");
-  const grade =
+  const grade: Grader =
     options.grade ?? ((response: string, answer: string) => gradeResponse(response, answer).correct);
   const batchSize = options.batchSize ?? 16;
   const k = options.samples ?? 1;
@@ -229,7 +263,7 @@ export async function evaluatePassAt1(
         j,
       );
       chunk.forEach((p, i) => {
-        const ok = grade(out[i] ?? "", p.answer);
+        const ok = grade(out[i] ?? "", p.answer, p);
         if (ok) correct++;
         if (p.level !== undefined) {
           const key = `eval/pass@1/level_${p.level}`;

@@ -12,7 +12,7 @@ export interface ScoringRequest {
    * (pair key = dataset index); `history` and null need the plain pass only.
    */
   readonly perturbation?: PerturbationScheme | null;
-  /** Free text for logs ("pool", "probe"). */
+  /** Free text for logs ("pool"; "probe" with the curriculum's `competence: "probe"`). */
   readonly purpose?: string;
 }
 
@@ -45,7 +45,8 @@ export interface SelectorContext {
  *
  * Per step: `nextScoringRequest` is called until it returns undefined (each request is scored
  * and passed to `receiveScores`), then `selectBatch`, then after the update `observeTrained`
- * with the policy log-probs of the training forward pass (free margins).
+ * with the policy log-probs of the training forward pass. The `@sage/curriculum` selectors ignore
+ * them (SAGE spec v2: statistics come from refresh scoring only); other selectors may use them.
  * `getState`/`setState` must round-trip through JSON exactly for bit-for-bit resume.
  */
 export interface TrainingSelector {

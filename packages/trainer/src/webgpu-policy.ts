@@ -1,7 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { adamwStep, clipCoefficient, copyInto, gradNorm, type Tensor } from "@sage/kernels-webgpu";
+import { ADAMW_DEFAULTS, copyInto, type Tensor } from "@sage/kernels-webgpu";
 import {
+  AdamW,
   loadModelDir,
   type ModelConfig,
   type Policy,
@@ -48,9 +49,9 @@ interface Encoded {
  * `PolicyLike` for `@sage/model`'s WebGPU `Policy`: prompts and responses are tokenized (prompt
  * with the tokenizer's special tokens, responses without, plus EOS), chosen and rejected rows run
  * in one right-padded batch, token dropout is applied to the per-token log-probs of that one
- * forward pass. The optimiser is AdamW from `@sage/kernels-webgpu`'s kernels with its moments
- * owned here, so that `saveState`/`loadState` round-trip them exactly and a non-finite gradient
- * norm (read back before any update) leaves weights and moments untouched.
+ * forward pass. The optimiser is `@sage/model`'s `AdamW` (the project's one GPU optimiser), driven
+ * with the trainer's learning rates; `saveState`/`loadState` round-trip its moments exactly and a
+ * non-finite gradient norm (read back before any update) leaves weights and moments untouched.
  *
  * Checkpoint layout (`saveState(dir)`): `model/` — an HF model folder written by `@sage/model`'s
  * `saveModelDir` (float32, loadable with `loadModelDir`); `adamw-m.f32`, `adamw-v.f32` (moments,
@@ -61,10 +62,8 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
   readonly tokenizer: Tokenizer;
   readonly appendEos: boolean;
   readonly #opts: { beta1: number; beta2: number; eps: number; weightDecay: number };
-  readonly #m = new Map<string, Tensor<"f32">>();
-  readonly #v = new Map<string, Tensor<"f32">>();
+  readonly #optimizer: AdamW;
   readonly #cache = new Map<string, Encoded>();
-  #t = 0;
 
   constructor(options: WebGpuPolicyOptions) {
     const { policy } = options;
@@ -78,19 +77,13 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
     this.tokenizer = options.tokenizer;
     this.appendEos = options.appendEos ?? true;
     this.#opts = {
-      beta1: options.beta1 ?? 0.9,
-      beta2: options.beta2 ?? 0.999,
-      eps: options.eps ?? 1e-8,
-      weightDecay: options.weightDecay ?? 0.01,
+      beta1: options.beta1 ?? ADAMW_DEFAULTS.beta1,
+      beta2: options.beta2 ?? ADAMW_DEFAULTS.beta2,
+      eps: options.eps ?? ADAMW_DEFAULTS.eps,
+      weightDecay: options.weightDecay ?? ADAMW_DEFAULTS.weightDecay,
     };
-    const ctx = policy.ctx;
-    for (const name of policy.parameterNames) {
-      const shape = policy.param(name).shape;
-      const zeros = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      this.#m.set(name, ctx.tensor(zeros, shape, `adamw:m:${name}`));
-      this.#v.set(name, ctx.tensor(zeros, shape, `adamw:v:${name}`));
-    }
-    policy.zeroGrad();
+    // The learning rate and the clipping threshold come with every `applyGradients` call.
+    this.#optimizer = new AdamW(policy, { lr: 1, maxGradNorm: Number.POSITIVE_INFINITY, ...this.#opts });
   }
 
   get config(): ModelConfig {
@@ -99,7 +92,7 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
 
   /** Optimiser steps taken. */
   get stepCount(): number {
-    return this.#t;
+    return this.#optimizer.stepCount;
   }
 
   #encode(pair: PreferencePair): Encoded {
@@ -225,47 +218,11 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
     readonly learningRate: number;
     readonly maxGradNorm: number | undefined;
   }): Promise<{ gradNorm: number; applied: boolean }> {
-    const ctx = this.policy.ctx;
-    const names = this.policy.parameterNames;
-    const norm = gradNorm(
-      ctx,
-      names.map((name) => this.policy.grad(name)),
-    );
-    let coef: Tensor<"f32"> | undefined;
-    try {
-      const value = ((await ctx.read(norm)) as Float32Array)[0]!;
-      if (!Number.isFinite(value)) {
-        this.policy.zeroGrad();
-        return { gradNorm: value, applied: false };
-      }
-      coef = options.maxGradNorm !== undefined ? clipCoefficient(ctx, norm, options.maxGradNorm) : undefined;
-      this.#t++;
-      for (const name of names) {
-        const decay = name.endsWith("norm.weight") || name.endsWith(".bias") ? 0 : this.#opts.weightDecay;
-        adamwStep(
-          ctx,
-          this.policy.param(name),
-          this.policy.grad(name),
-          this.#m.get(name)!,
-          this.#v.get(name)!,
-          {
-            lr: options.learningRate,
-            step: this.#t,
-            weightDecay: decay,
-            beta1: this.#opts.beta1,
-            beta2: this.#opts.beta2,
-            eps: this.#opts.eps,
-            ...(coef ? { gradScale: coef } : {}),
-          },
-        );
-      }
-      this.policy.zeroGrad();
-      return { gradNorm: value, applied: true };
-    } finally {
-      ctx.flush(); // submit the queued updates before their inputs are freed
-      norm.destroy();
-      coef?.destroy();
-    }
+    const r = await this.#optimizer.tryStep({
+      lr: options.learningRate,
+      maxGradNorm: options.maxGradNorm ?? Number.POSITIVE_INFINITY,
+    });
+    return { gradNorm: r.gradNorm, applied: r.applied };
   }
 
   async discardGradients(): Promise<void> {
@@ -288,21 +245,17 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
   }
 
   async saveState(dir: string): Promise<void> {
-    const ctx = this.policy.ctx;
     saveModelDir(join(dir, "model"), this.config, await this.policy.readWeights());
-    for (const [file, map] of [
-      ["adamw-m.f32", this.#m],
-      ["adamw-v.f32", this.#v],
+    const state = await this.#optimizer.exportState();
+    for (const [file, all] of [
+      ["adamw-m.f32", state.m],
+      ["adamw-v.f32", state.v],
     ] as const) {
-      const parts: Float32Array[] = [];
-      for (const name of this.policy.parameterNames)
-        parts.push((await ctx.read(map.get(name)!)) as Float32Array);
-      const all = concat(parts);
       await writeFile(join(dir, file), new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
     }
     await writeFile(
       join(dir, "optimizer.json"),
-      JSON.stringify({ step: this.#t, ...this.#opts, parameters: this.policy.parameterNames }),
+      JSON.stringify({ step: state.step, ...this.#opts, parameters: this.policy.parameterNames }),
     );
   }
 
@@ -330,36 +283,31 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
       }
     };
     for (const spec of parameterSpecs(config)) upload(this.policy.param(spec.name), spec.get(weights));
-    for (const [file, map] of [
-      ["adamw-m.f32", this.#m],
-      ["adamw-v.f32", this.#v],
-    ] as const) {
+    const moments: Float32Array[] = [];
+    const expected = names.reduce((a, name) => a + this.policy.param(name).size, 0);
+    for (const file of ["adamw-m.f32", "adamw-v.f32"]) {
       const bytes = await readFile(join(dir, file));
-      const all = new Float32Array(bytes.byteLength / 4);
-      new Uint8Array(all.buffer).set(bytes);
-      let off = 0;
-      for (const name of names) {
-        const t = map.get(name)!;
-        upload(t, all.subarray(off, off + t.size));
-        off += t.size;
-      }
-      if (off !== all.length) {
+      if (bytes.byteLength !== expected * 4) {
         throw new TrainerError(
           "CHECKPOINT_INVALID",
-          `${dir}/${file}: expected ${off} values, found ${all.length}`,
+          `${dir}/${file}: expected ${expected} values, found ${bytes.byteLength / 4}`,
         );
       }
+      const all = new Float32Array(expected);
+      new Uint8Array(all.buffer).set(bytes);
+      moments.push(all);
     }
-    this.#t = meta.step;
-    this.policy.zeroGrad();
-    await ctx.sync();
+    await this.#optimizer.importState({
+      step: meta.step,
+      parameterNames: names,
+      m: moments[0]!,
+      v: moments[1]!,
+    });
   }
 
   /** Free the optimiser moments (the `Policy` stays the caller's). */
   destroy(): void {
-    for (const t of [...this.#m.values(), ...this.#v.values()]) t.destroy();
-    this.#m.clear();
-    this.#v.clear();
+    this.#optimizer.destroy();
   }
 }
 

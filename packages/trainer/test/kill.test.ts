@@ -47,13 +47,23 @@ function startChild(
   return { child, done };
 }
 
-async function waitForStep(metricsPath: string, step: number, timeoutMs = 60_000): Promise<void> {
-  const t0 = Date.now();
+/**
+ * Poll the metrics until `step` is there. A child that exits first fails at once; the test timeout
+ * bounds a hang. No clock is read.
+ */
+async function waitForStep(
+  metricsPath: string,
+  step: number,
+  done: Promise<{ code: number | null }>,
+): Promise<void> {
+  let exited: number | null | undefined;
+  void done.then((r) => {
+    exited = r.code;
+  });
   for (;;) {
     const m = await readMetrics(metricsPath, { allowMissing: true, allowTornTail: true }).catch(() => []);
     if (m.some((r) => r.step >= step)) return;
-    if (Date.now() - t0 > timeoutMs)
-      throw new Error(`child did not reach step ${step} within ${timeoutMs} ms`);
+    if (exited !== undefined) throw new Error(`child exited (${exited}) before step ${step}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -91,7 +101,7 @@ describe("a training process killed mid-run resumes to the uninterrupted result"
     const expected = await reference();
     const runDir = await tempDir();
     const first = startChild(runDir, false, 25);
-    await waitForStep(join(runDir, "metrics.jsonl"), 14);
+    await waitForStep(join(runDir, "metrics.jsonl"), 14, first.done);
     first.child.kill("SIGKILL");
     const killed = await first.done;
     expect(killed.signal).toBe("SIGKILL");
@@ -112,7 +122,7 @@ describe("a training process killed mid-run resumes to the uninterrupted result"
     const expected = await reference();
     const runDir = await tempDir();
     const first = startChild(runDir, false, 25);
-    await waitForStep(join(runDir, "metrics.jsonl"), 10);
+    await waitForStep(join(runDir, "metrics.jsonl"), 10, first.done);
     first.child.kill("SIGTERM");
     const stopped = await first.done;
     expect(stopped.code, stopped.stderr).toBe(143);

@@ -62,9 +62,16 @@ export const ABLATION_VARIANTS: readonly ExperimentVariant[] = [
   { label: "sage:implicit", selector: "sage", curriculum: { stability: { errorMargin: "implicit" } } },
   { label: "sage:R2", selector: "sage", curriculum: { refreshEvery: 2 } },
   { label: "sage:R20", selector: "sage", curriculum: { refreshEvery: 20 } },
-  // the curriculum's probe sets are held out of training: smaller probes, fewer strata
-  { label: "sage:probe4", selector: "sage", curriculum: { probeSize: 4 } },
-  { label: "sage:probe4-strata2", selector: "sage", curriculum: { probeSize: 4, nStrata: 2 } },
+  // spec v1's choices, kept as ablations of the v2 defaults
+  { label: "sage:raw", selector: "sage", curriculum: { stability: { scale: "raw" } } },
+  { label: "sage:probe", selector: "sage", curriculum: { competence: "probe" } },
+  // v1 probes are held out of training: smaller probes, fewer strata
+  { label: "sage:probe4", selector: "sage", curriculum: { competence: "probe", probeSize: 4 } },
+  {
+    label: "sage:probe4-strata2",
+    selector: "sage",
+    curriculum: { competence: "probe", probeSize: 4, nStrata: 2 },
+  },
 ];
 
 /**

@@ -33,9 +33,9 @@ export async function sftCommand(
   log: (line: string) => void,
 ): Promise<{ result: RunSftResult; adapter: string; exitCode: number }> {
   const file: SftFileConfig = o.config ? await loadConfigFile(o.config, sftFileConfigSchema) : {};
+  const config = loopConfigInput(file.train, o.steps, o.seed) as SftConfigInput; // usage errors first
   const examples = await readSftExamples(o.data, CHAT_TEMPLATES[file.chatTemplate ?? "chatml"]);
   if (examples.length === 0) throw new CliError("INPUT_INVALID", `${basename(o.data)}: no examples`);
-  const config = loopConfigInput(file.train, o.steps, o.seed) as SftConfigInput;
   const model = loadModelWithTokenizer(o.model);
   return trainOnGpu(
     { label: "sage-sft", model, optimizer: file.optimizer, saveModel: o.saveModel, log },

@@ -52,6 +52,16 @@ export async function trainCommand(
   log: (line: string) => void,
 ): Promise<TrainCommandResult> {
   const file: TrainConfig = o.config ? await loadConfigFile(o.config, trainConfigSchema) : {};
+  // usage errors first, before the data and the model are read
+  const train = loopConfigInput(file.train, o.steps, o.seed) as DpoTrainConfigInput;
+  const selectorName = (o.selector ?? file.selector ?? "sage") as SelectorName;
+  const evalEvery = o.evalEvery ?? file.train?.evalEvery ?? 0;
+  if (o.evalProblems && evalEvery === 0) {
+    throw new CliError("USAGE", "--eval-problems needs --eval-every <n> (or train.evalEvery in --config)");
+  }
+  if (evalEvery > 0 && !o.evalProblems) {
+    throw new CliError("USAGE", "evaluation every n steps needs --eval-problems <file>");
+  }
   const template = CHAT_TEMPLATES[file.chatTemplate ?? "chatml"];
   const { pairs, invalid } = await readPreferencePairs(o.pairs, {
     template,
@@ -62,15 +72,6 @@ export async function trainCommand(
   if (pairs.length === 0) throw new CliError("INPUT_INVALID", `${basename(o.pairs)}: no valid pairs`);
 
   const model = loadModelWithTokenizer(o.model);
-  const train = loopConfigInput(file.train, o.steps, o.seed) as DpoTrainConfigInput;
-  const selectorName = (o.selector ?? file.selector ?? "sage") as SelectorName;
-  const evalEvery = o.evalEvery ?? file.train?.evalEvery ?? 0;
-  if (o.evalProblems && evalEvery === 0) {
-    throw new CliError("USAGE", "--eval-problems needs --eval-every <n> (or train.evalEvery in --config)");
-  }
-  if (evalEvery > 0 && !o.evalProblems) {
-    throw new CliError("USAGE", "evaluation every n steps needs --eval-problems <file>");
-  }
   if (o.evalEvery !== undefined) (train as { evalEvery?: number }).evalEvery = o.evalEvery;
   const evalProblems = o.evalProblems ? await readProblems(o.evalProblems) : undefined;
   const r = await trainOnGpu(

@@ -1,13 +1,51 @@
 /**
- * AdamW for a `Policy` with its state (m, v) on the GPU: decoupled weight decay (not applied to
- * norm weights and biases), global-norm gradient clipping computed on the GPU (no read-back
- * needed to apply it), a linear-warmup + cosine learning-rate schedule, and gradient
- * accumulation over micro-batches.
+ * The one GPU optimiser of the project: AdamW for a `Policy` with its state (m, v) on the GPU —
+ * decoupled weight decay (not applied to norm weights and biases), global-norm gradient clipping
+ * computed on the GPU, a refusal of non-finite gradients (one 4-byte read per step, before any
+ * update), gradient accumulation over micro-batches, and state export/import for bit-exact resume.
+ * `@sage/trainer` drives it step by step with its own learning rates; the model benchmark times it.
+ *
+ * And the one learning-rate schedule ({@link learningRateAt}): linear warm-up, then constant,
+ * linear or cosine decay (to `minLr`, default 0), indexed by the 0-based number of updates taken
+ * before the one being made (Hugging Face's `get_*_schedule_with_warmup` convention after warm-up;
+ * warm-up starts at `peak / warmupSteps`, not at 0, so the first update is never wasted).
  */
-import { adamwStep, clipCoefficient, fill, gradNorm, type Tensor } from "@sage/kernels-webgpu";
+import {
+  ADAMW_DEFAULTS,
+  adamwStep,
+  clipCoefficient,
+  copyInto,
+  fill,
+  gradNorm,
+  type Tensor,
+} from "@sage/kernels-webgpu";
 import { ModelError, show } from "../errors.js";
 import type { Policy, TrainForward } from "./policy.js";
 import { release } from "./util.js";
+
+/** Learning-rate schedule: warm-up from `peak / warmupSteps`, then constant, linear or cosine decay. */
+export interface LearningRateSchedule {
+  readonly type: "constant" | "linear" | "cosine";
+  /** Learning rate after warm-up. */
+  readonly peak: number;
+  /** Updates of linear warm-up (0 = none). */
+  readonly warmupSteps: number;
+  /** Update count at which a decaying schedule reaches `minLr` (ignored by `constant`). */
+  readonly totalSteps: number;
+  /** Floor of the linear and cosine decays (default 0). */
+  readonly minLr?: number;
+}
+
+/** Learning rate of the update made after `step` updates (0-based). */
+export function learningRateAt(step: number, s: LearningRateSchedule): number {
+  if (s.warmupSteps > 0 && step < s.warmupSteps) return (s.peak * (step + 1)) / s.warmupSteps;
+  if (s.type === "constant") return s.peak;
+  const minLr = s.minLr ?? 0;
+  const span = Math.max(1, s.totalSteps - s.warmupSteps);
+  const progress = Math.min(1, Math.max(0, (step - s.warmupSteps) / span));
+  const shape = s.type === "linear" ? 1 - progress : 0.5 * (1 + Math.cos(Math.PI * progress));
+  return minLr + (s.peak - minLr) * shape;
+}
 
 export interface OptimizerOptions {
   /** Peak learning rate. */
@@ -19,14 +57,27 @@ export interface OptimizerOptions {
   weightDecay?: number;
   /** Clip the global gradient L2 norm to this value (default 1; `Infinity` disables clipping). */
   maxGradNorm?: number;
-  /** Linear warmup from 0 over this many optimizer steps (default 0). */
+  /** Linear warmup over this many optimizer steps (default 0). */
   warmupSteps?: number;
-  /** Cosine decay from `lr` to `minLr` over steps `warmupSteps…totalSteps` (default: constant lr). */
+  /** Decay from `lr` to `minLr` ending at this step (default: constant lr after warm-up). */
   totalSteps?: number;
-  /** Floor of the cosine schedule (default 0). */
+  /** Shape of the decay when `totalSteps` is set (default "cosine"). */
+  decay?: "linear" | "cosine";
+  /** Floor of the decay (default 0). */
   minLr?: number;
   /** Micro-batches per optimizer step (default 1); gradients are averaged over them. */
   gradAccumulationSteps?: number;
+}
+
+/** The schedule that `options` describe. */
+export function optimizerSchedule(o: OptimizerOptions): LearningRateSchedule {
+  return {
+    type: o.totalSteps === undefined ? "constant" : (o.decay ?? "cosine"),
+    peak: o.lr,
+    warmupSteps: o.warmupSteps ?? 0,
+    totalSteps: o.totalSteps ?? 0,
+    ...(o.minLr !== undefined ? { minLr: o.minLr } : {}),
+  };
 }
 
 export interface StepInfo {
@@ -38,15 +89,17 @@ export interface StepInfo {
   gradNorm: number;
 }
 
-/** Learning rate at a 1-based step: linear warmup, then cosine to `minLr` (or constant). */
-export function learningRate(o: OptimizerOptions, step: number): number {
-  const warm = o.warmupSteps ?? 0;
-  if (step <= warm) return (o.lr * step) / warm;
-  if (o.totalSteps === undefined) return o.lr;
-  const minLr = o.minLr ?? 0;
-  const span = Math.max(1, o.totalSteps - warm);
-  const progress = Math.min(1, (step - warm) / span);
-  return minLr + (o.lr - minLr) * 0.5 * (1 + Math.cos(Math.PI * progress));
+/** What {@link AdamW.tryStep} did: `applied: false` means the gradient norm was not finite. */
+export interface TryStepInfo extends StepInfo {
+  readonly applied: boolean;
+}
+
+/** Optimizer state for an exact resume: the step count and the moments in `parameterNames` order. */
+export interface OptimizerState {
+  readonly step: number;
+  readonly parameterNames: readonly string[];
+  readonly m: Float32Array;
+  readonly v: Float32Array;
 }
 
 function validate(o: OptimizerOptions): void {
@@ -71,6 +124,12 @@ function validate(o: OptimizerOptions): void {
     (x) => Number.isSafeInteger(x) && x > (o.warmupSteps ?? 0),
     "an integer > warmupSteps",
   );
+  if (o.decay !== undefined && o.decay !== "linear" && o.decay !== "cosine") {
+    throw new ModelError(
+      "INPUT_INVALID",
+      `optimizer option decay: expected "linear" or "cosine", received ${show(o.decay)}`,
+    );
+  }
   num(o.minLr, "minLr", (x) => Number.isFinite(x) && x >= 0 && x <= o.lr, "in [0, lr]");
   num(
     o.gradAccumulationSteps,
@@ -83,6 +142,7 @@ function validate(o: OptimizerOptions): void {
 export class AdamW implements Disposable {
   readonly policy: Policy;
   readonly options: Readonly<OptimizerOptions>;
+  readonly schedule: LearningRateSchedule;
   private readonly m = new Map<string, Tensor<"f32">>();
   private readonly v = new Map<string, Tensor<"f32">>();
   private t = 0;
@@ -96,6 +156,7 @@ export class AdamW implements Disposable {
       throw new ModelError("STATE", `policy '${policy.label}' is frozen; it cannot be optimised`);
     this.policy = policy;
     this.options = { ...options };
+    this.schedule = optimizerSchedule(options);
     const ctx = policy.ctx;
     try {
       for (const name of policy.parameterNames) {
@@ -139,29 +200,52 @@ export class AdamW implements Disposable {
     return this.step();
   }
 
-  /** Clip, update every parameter, zero the gradients. */
+  /** Clip, update every parameter, zero the gradients; a non-finite gradient norm throws. */
   async step(): Promise<StepInfo> {
+    const r = await this.tryStep();
+    if (!r.applied) {
+      throw new ModelError(
+        "STATE",
+        `gradient norm is ${r.gradNorm} at step ${this.t + 1}; no update was applied`,
+      );
+    }
+    return { step: r.step, lr: r.lr, gradNorm: r.gradNorm };
+  }
+
+  /**
+   * One update from the accumulated gradients. A non-finite global gradient norm (read back before
+   * any update) zeroes the gradients and leaves weights, moments and the step count untouched
+   * (`applied: false`). `lr` and `maxGradNorm` override the schedule and the clipping threshold
+   * for this update (a trainer with its own schedule passes both).
+   */
+  async tryStep(
+    override: { readonly lr?: number; readonly maxGradNorm?: number } = {},
+  ): Promise<TryStepInfo> {
     this.assertAlive();
     const ctx = this.policy.ctx;
     const o = this.options;
-    this.t++;
     this.micro = 0;
-    const lr = learningRate(o, this.t);
+    const lr = override.lr ?? learningRateAt(this.t, this.schedule);
     const names = this.policy.parameterNames;
-    const grads = names.map((n) => this.policy.grad(n));
-    const norm = gradNorm(ctx, grads);
+    const norm = gradNorm(
+      ctx,
+      names.map((n) => this.policy.grad(n)),
+    );
     let coef: Tensor<"f32"> | undefined;
     try {
-      // One 4-byte read per step: refuse a non-finite gradient before it reaches the weights.
       const n = ((await ctx.read(norm)) as Float32Array)[0] as number;
       if (!Number.isFinite(n)) {
         this.policy.zeroGrad();
-        throw new ModelError("STATE", `gradient norm is ${n} at step ${this.t}; no update was applied`);
+        return { applied: false, step: this.t, lr, gradNorm: n };
       }
-      const maxNorm = o.maxGradNorm ?? 1;
+      this.t++;
+      const maxNorm = override.maxGradNorm ?? o.maxGradNorm ?? 1;
       coef = Number.isFinite(maxNorm) ? clipCoefficient(ctx, norm, maxNorm) : undefined;
       for (const name of names) {
-        const decay = name.endsWith("norm.weight") || name.endsWith(".bias") ? 0 : (o.weightDecay ?? 0.01);
+        const decay =
+          name.endsWith("norm.weight") || name.endsWith(".bias")
+            ? 0
+            : (o.weightDecay ?? ADAMW_DEFAULTS.weightDecay);
         adamwStep(
           ctx,
           this.policy.param(name),
@@ -172,18 +256,82 @@ export class AdamW implements Disposable {
             lr,
             step: this.t,
             weightDecay: decay,
-            ...(o.beta1 !== undefined ? { beta1: o.beta1 } : {}),
-            ...(o.beta2 !== undefined ? { beta2: o.beta2 } : {}),
-            ...(o.eps !== undefined ? { eps: o.eps } : {}),
+            beta1: o.beta1 ?? ADAMW_DEFAULTS.beta1,
+            beta2: o.beta2 ?? ADAMW_DEFAULTS.beta2,
+            eps: o.eps ?? ADAMW_DEFAULTS.eps,
             ...(coef ? { gradScale: coef } : {}),
           },
         );
       }
       this.policy.zeroGrad();
-      return { step: this.t, lr, gradNorm: n };
+      return { applied: true, step: this.t, lr, gradNorm: n };
     } finally {
       release(ctx, norm, coef);
     }
+  }
+
+  /** The step count and both moments, read back (parameters in `policy.parameterNames` order). */
+  async exportState(): Promise<OptimizerState> {
+    this.assertAlive();
+    const names = this.policy.parameterNames;
+    const read = async (map: Map<string, Tensor<"f32">>) => {
+      const parts: Float32Array[] = [];
+      for (const name of names)
+        parts.push((await this.policy.ctx.read(map.get(name) as Tensor)) as Float32Array);
+      return concat(parts);
+    };
+    return { step: this.t, parameterNames: [...names], m: await read(this.m), v: await read(this.v) };
+  }
+
+  /** Restore what {@link exportState} returned; the pending gradients are zeroed. */
+  async importState(state: OptimizerState): Promise<void> {
+    this.assertAlive();
+    const ctx = this.policy.ctx;
+    const names = this.policy.parameterNames;
+    if (JSON.stringify(state.parameterNames) !== JSON.stringify(names)) {
+      throw new ModelError(
+        "INPUT_INVALID",
+        `optimizer state: expected parameters ${show(names)}, received ${show(state.parameterNames)}`,
+      );
+    }
+    if (!Number.isSafeInteger(state.step) || state.step < 0) {
+      throw new ModelError(
+        "INPUT_INVALID",
+        `optimizer state: expected a step ≥ 0, received ${show(state.step)}`,
+      );
+    }
+    const total = names.reduce((a, n) => a + this.policy.param(n).size, 0);
+    for (const [what, data] of [
+      ["m", state.m],
+      ["v", state.v],
+    ] as const) {
+      if (data.length !== total) {
+        throw new ModelError(
+          "INPUT_INVALID",
+          `optimizer state ${what}: expected ${total} values, received ${data.length}`,
+        );
+      }
+    }
+    for (const [map, data] of [
+      [this.m, state.m],
+      [this.v, state.v],
+    ] as const) {
+      let off = 0;
+      for (const name of names) {
+        const dst = map.get(name) as Tensor<"f32">;
+        const tmp = ctx.tensor(data.subarray(off, off + dst.size), dst.shape, "adamw:import");
+        try {
+          copyInto(ctx, dst, tmp);
+        } finally {
+          release(ctx, tmp);
+        }
+        off += dst.size;
+      }
+    }
+    this.t = state.step;
+    this.micro = 0;
+    this.policy.zeroGrad();
+    await ctx.sync();
   }
 
   private assertAlive(): void {
@@ -201,4 +349,14 @@ export class AdamW implements Disposable {
   [Symbol.dispose](): void {
     this.destroy();
   }
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }

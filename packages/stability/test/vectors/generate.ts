@@ -1,0 +1,145 @@
+/**
+ * Language-neutral test vectors of the token-dropout masks, generated from the TypeScript
+ * implementation: `npx tsx packages/stability/test/vectors/generate.ts && npx biome format --write
+ * packages/stability/test/vectors/token-dropout.json` rewrites `token-dropout.json` next to this file. `test/mask-vectors.test.ts` regenerates them and fails
+ * when the committed file differs, and runs the Python reference (`python/sage_token_dropout.py`)
+ * against the file.
+ */
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  deriveSeed,
+  hashString,
+  mix32,
+  Rng,
+  tokenDropoutErrorMargins,
+  tokenDropoutMasks,
+  tokenDropoutWeights,
+} from "../../src/index.js";
+
+export const VECTORS_FILE = join(dirname(fileURLToPath(import.meta.url)), "token-dropout.json");
+
+interface MaskCase {
+  readonly n_tokens: number;
+  readonly k: number;
+  readonly rho: number;
+  readonly seed: number;
+  readonly pair_key: number;
+  readonly side: 0 | 1;
+}
+
+const MASK_CASES: readonly MaskCase[] = [
+  { n_tokens: 12, k: 4, rho: 0.1, seed: 0, pair_key: 0, side: 0 },
+  { n_tokens: 12, k: 4, rho: 0.1, seed: 0, pair_key: 0, side: 1 },
+  { n_tokens: 37, k: 4, rho: 0.1, seed: 7, pair_key: 123, side: 0 },
+  { n_tokens: 5, k: 8, rho: 0.5, seed: 2 ** 40 + 3, pair_key: 9, side: 1 },
+  { n_tokens: 3, k: 6, rho: 0.95, seed: 11, pair_key: 2 ** 33 + 17, side: 0 }, // mostly the keep-one fallback
+  { n_tokens: 1, k: 3, rho: 0.9, seed: 5, pair_key: 1, side: 1 },
+  { n_tokens: 20, k: 2, rho: 0, seed: 4294967295, pair_key: 4294967295, side: 0 },
+  { n_tokens: 64, k: 4, rho: 0.1, seed: deriveSeed(0, 0x70c3, 1), pair_key: 1999, side: 1 },
+];
+
+/** Per-token log-probs in (−6, 0), seeded, rounded to 6 decimals so they read the same everywhere. */
+function tokenLogps(n: number, seed: number): number[] {
+  const r = Rng.fromSeed(seed);
+  return Array.from({ length: n }, () => Math.round(-6e6 * r.nextOpenFloat()) / 1e6);
+}
+
+export function buildVectors(): Record<string, unknown> {
+  const rngSeeds = [0, 1, 42, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
+  const rng = rngSeeds.map((seed) => {
+    const a = Rng.fromSeed(seed);
+    const b = Rng.fromSeed(seed);
+    return {
+      seed,
+      state: a.state().s,
+      uint32: Array.from({ length: 6 }, () => a.nextUint32()),
+      float: Array.from({ length: 4 }, () => b.nextFloat()),
+    };
+  });
+  const mix = [0, 1, 0x9e3779b9, 2 ** 32 - 1, 123456789].map((x) => ({ x, out: mix32(x) }));
+  const derive = [
+    { seed: 0, parts: [] as number[] },
+    { seed: 0, parts: [0x70c3, 1] },
+    { seed: 7, parts: [123, 0, 0] },
+    { seed: 2 ** 40 + 3, parts: [9, 0, 1] },
+    { seed: 11, parts: [17, 2, 0] },
+    { seed: 1, parts: [2 ** 32 - 1, 2 ** 20] },
+  ].map((c) => ({ ...c, out: deriveSeed(c.seed, ...c.parts) }));
+  const hashes = ["", "a", "pair-17", "line:3", "ünïcödé"].map((s) => ({ s, out: hashString(s) }));
+  const masks = MASK_CASES.map((c) => {
+    const o = { k: c.k, rho: c.rho, seed: c.seed, pairKey: c.pair_key, side: c.side };
+    const m = tokenDropoutMasks(c.n_tokens, o);
+    const w = tokenDropoutWeights(c.n_tokens, o);
+    const rows = Array.from({ length: c.k }, (_, j) =>
+      Array.from(m.subarray(j * c.n_tokens, (j + 1) * c.n_tokens)).join(""),
+    );
+    const weights = Array.from({ length: c.k }, (_, j) =>
+      Array.from(w.subarray(j * c.n_tokens, (j + 1) * c.n_tokens)),
+    );
+    return { ...c, masks: rows, weights };
+  });
+  const margins = [
+    { seed: 3, pair_key: 0, nw: 9, nl: 14, source: "policy", beta: 0.1, length_normalize: false },
+    { seed: 3, pair_key: 41, nw: 30, nl: 2, source: "implicit", beta: 0.1, length_normalize: false },
+    { seed: 99, pair_key: 7, nw: 16, nl: 16, source: "implicit", beta: 0.5, length_normalize: true },
+  ].map((c, i) => {
+    const policy_chosen = tokenLogps(c.nw, 1000 + 4 * i);
+    const policy_rejected = tokenLogps(c.nl, 1001 + 4 * i);
+    const reference_chosen = tokenLogps(c.nw, 1002 + 4 * i);
+    const reference_rejected = tokenLogps(c.nl, 1003 + 4 * i);
+    const out = tokenDropoutErrorMargins(
+      {
+        policyChosen: policy_chosen,
+        policyRejected: policy_rejected,
+        referenceChosen: reference_chosen,
+        referenceRejected: reference_rejected,
+      },
+      {
+        k: 4,
+        rho: 0.1,
+        seed: c.seed,
+        pairKey: c.pair_key,
+        source: c.source as "policy" | "implicit",
+        beta: c.beta,
+        lengthNormalize: c.length_normalize,
+      },
+    );
+    return {
+      k: 4,
+      rho: 0.1,
+      seed: c.seed,
+      pair_key: c.pair_key,
+      source: c.source,
+      beta: c.beta,
+      length_normalize: c.length_normalize,
+      policy_chosen,
+      policy_rejected,
+      reference_chosen,
+      reference_rejected,
+      margins: Array.from(out),
+    };
+  });
+  return {
+    about:
+      "Token-dropout masks of @sage/stability (docs/other-trainers.md, 'Token-dropout masks, precisely'). Generated by packages/stability/test/vectors/generate.ts; do not edit by hand.",
+    version: 1,
+    mix32: mix,
+    derive_seed: derive,
+    hash_string: hashes,
+    rng,
+    masks,
+    margins,
+  };
+}
+
+/** The file's text: stable key order, two-space indent, final newline. */
+export function vectorsText(): string {
+  return `${JSON.stringify(buildVectors(), null, 2)}\n`;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  writeFileSync(VECTORS_FILE, vectorsText());
+  process.stdout.write(`wrote ${VECTORS_FILE}\n`);
+}

@@ -12,6 +12,10 @@
 // 3. `python3` (standard library only): the test suite checks the Python reference of the
 //    token-dropout masks against the TypeScript one. Installed where missing on Debian/Ubuntu as
 //    root; elsewhere a warning (and those tests fail in CI, never skip).
+// 4. With `--browser` (the test command and `npm run playground`): Debian's `chromium`, for the
+//    playground's real-browser test (headless, WebGPU through SwiftShader). Installed where missing
+//    on Debian/Ubuntu as root; elsewhere a warning saying what to install (the test then fails in
+//    CI, never skips). `npm start` does not need it and does not install it.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { debianMirror } from "./apt-sources.mjs";
@@ -94,6 +98,23 @@ if (!hasPython) {
     aptInstall(["python3"]);
   } else {
     console.warn("setup: python3 not found; the Python mask-reference tests will fail. Install python3.");
+  }
+}
+
+const CHROMIUM_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+if (
+  process.argv.includes("--browser") &&
+  !process.env.SAGE_CHROMIUM &&
+  !CHROMIUM_PATHS.some((p) => existsSync(p))
+) {
+  if (isDebianLike && isRoot) {
+    console.log("setup: installing chromium (the playground's real-browser test)…");
+    aptInstall(["chromium"]);
+  } else {
+    console.warn(
+      "setup: no Chromium found; the playground's browser test will fail. Install Debian/Ubuntu's `chromium` " +
+        "or point SAGE_CHROMIUM at a Chromium binary.",
+    );
   }
 }
 

@@ -6,6 +6,17 @@ import { checkCommandPaths } from "./preflight.js";
 // This module loads no library at start-up (commander, node: and its own light modules only):
 // every command imports its implementation when it runs, so `sage --help` stays fast.
 
+/** `--selector` against `@sage/curriculum`'s list (a light import: no trainer, no GPU). */
+async function checkSelectorFlag(name: string): Promise<void> {
+  const { SELECTOR_NAMES } = await import("@sage/curriculum");
+  if (!(SELECTOR_NAMES as readonly string[]).includes(name)) {
+    throw new CliError(
+      "USAGE",
+      `--selector: expected one of ${SELECTOR_NAMES.join(", ")}; received ${JSON.stringify(name)}`,
+    );
+  }
+}
+
 /** `sage select`, loaded on first use. */
 async function selectCommand(opts: SelectCommandOptions): Promise<SelectCommandResult> {
   const { selectCommand: run } = await import("./commands/select.js");
@@ -153,7 +164,7 @@ export function createProgram(io: CliIo = processIo): Command {
     )
     .option(
       "--config <file>",
-      "JSON or YAML config: {grade: {relTol, absTol, percentLeniency, unorderedLists, equationScaling, symbolic, timeBudgetMs}}",
+      "JSON or YAML config: {grade: {relTol, absTol, percentLeniency, unorderedLists, equationScaling, symbolic, maxSteps}}",
     )
     .option("--json", "print the summary as JSON")
     .option("--resume", "continue an interrupted run: keep the records already in --out, grade only the rest")
@@ -216,6 +227,8 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--no-progress", "no progress bar")
     .exitOverride()
     .action(async (opts) => {
+      // A bad --selector is refused before the trainer stack (seconds of imports) is loaded.
+      if (opts.selector !== undefined) await checkSelectorFlag(opts.selector);
       // loaded on demand: `select` and `eval` never load WebGPU
       const { trainCommand } = await import("./commands/train.js");
       const r = await trainCommand(opts, (line) => io.stderr(`${line}\n`));

@@ -68,7 +68,7 @@ export const evalConfigSchema = z
         unorderedLists: z.boolean(),
         equationScaling: z.boolean(),
         symbolic: z.boolean(),
-        timeBudgetMs: z.number().int().min(1),
+        maxSteps: z.number().int().min(1),
       })
       .partial()
       .strict(),

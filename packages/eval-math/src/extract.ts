@@ -244,11 +244,8 @@ function findMathSpans(text: string, counter?: StepCounter): MathSpan[] {
         i = j + 2;
         continue;
       }
-      const after = text[i + 1] ?? " ";
-      if (/\s/.test(after)) {
-        i++;
-        continue;
-      }
+      // `$ 9 $` (padded on both sides) is math too; `$5 and $` is not
+      const padded = /\s/.test(text[i + 1] ?? "");
       // the next unescaped `$` on the same line closes the span, if it is a valid closer
       let j = i + 1;
       while (j < text.length && text[j] !== "$" && text[j] !== "\n") j += text[j] === "\\" ? 2 : 1;
@@ -258,7 +255,13 @@ function findMathSpans(text: string, counter?: StepCounter): MathSpan[] {
       }
       const before = text[j - 1] ?? " ";
       const next = text[j + 1] ?? "";
-      if (/\s/.test(before) || /\d/.test(next) || next === "$") {
+      const closes =
+        !/\d/.test(next) &&
+        next !== "$" &&
+        (padded
+          ? /\s/.test(before) && j - i <= STATEMENT_WINDOW && isMathContent(text.slice(i + 1, j))
+          : !/\s/.test(before));
+      if (!closes) {
         i = j; // not a closer; it may open the next span
         continue;
       }
@@ -269,6 +272,13 @@ function findMathSpans(text: string, counter?: StepCounter): MathSpan[] {
     i++;
   }
   return out;
+}
+
+/** Non-empty content that is not a sentence (fewer than 3 words outside commands and `\text{}`). */
+function isMathContent(content: string): boolean {
+  if (content.trim() === "") return false;
+  const bare = content.replace(/\\text\s*\{[^{}]*\}|\\[a-zA-Z]+/g, " ");
+  return bare.split(/\s+/).filter((w) => /[a-zA-Z]{2,}/.test(w)).length < 3;
 }
 
 /** Index of the last top-level `=` (outside braces/brackets) in a short math string, else -1. */
@@ -504,7 +514,7 @@ export const VULGAR_FRACTIONS: Readonly<Record<string, string>> = {
 };
 
 const NUMBER_RE =
-  /-?(?:[1-9]\d{0,2}(?:,\d{3})+(?!\d)|\d+)?[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅐⅛⅜⅝⅞⅑⅒]|-?(?:[1-9]\d{0,2}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+(?:\.\.\.|…)?)?(?:\/\d+)?|-?\.\d+/g;
+  /-?\d+ \d+\/\d+(?![\d/])|-?(?:[1-9]\d{0,2}(?:,\d{3})+(?!\d)|\d+)?[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅐⅛⅜⅝⅞⅑⅒]|-?(?:[1-9]\d{0,2}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+(?:\.\.\.|…)?)?(?:\/\d+)?|-?\.\d+/g;
 
 /** The last number of `text` (commas of thousands separators removed), with its span. */
 function lastNumber(

@@ -185,7 +185,7 @@ function tokenize(src: string, limits: ParseLimits): Tok[] {
       continue;
     }
     if (/[0-9.]/.test(c)) {
-      const m = /^(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+(?![a-zA-Z]))?/.exec(s.slice(i));
+      const m = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+(?![a-zA-Z]))?/.exec(s.slice(i));
       if (!m || m[0] === ".") throw new LatexParseError(`unexpected '.' at ${i}`);
       out.push({ t: "num", v: m[0] });
       i += m[0].length;

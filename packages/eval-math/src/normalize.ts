@@ -114,7 +114,7 @@ export function unwrapText(s: string): string {
 
 /**
  * A key for comparing answers as text: `\text` unwrapped, case, spaces and `$` ignored — except a
- * space after a comma before a digit, which marks a list rather than a thousands separator.
+ * space in `1, 234` (a list, where `1,234` is a thousands number).
  */
 export function textKey(s: string): string {
   return (
@@ -122,7 +122,7 @@ export function textKey(s: string): string {
       .replace(/\\[,;:! ]|~|\\quad|\\left|\\right|\$/g, "")
       .replace(/\\[dt]frac/g, "\\frac")
       // "1, 234" (a list) and "1,234" (a thousands number) stay different as text
-      .replace(/,\s+(?=\d)/g, ",_")
+      .replace(/(\d),\s+(?=\d{3}(?!\d))/g, "$1,_")
       .replace(/\s+/g, "")
       .replace(/\.$/, "")
       .toLowerCase()
@@ -185,6 +185,8 @@ export function normalizeAnswer(input: string, counter?: StepCounter): Normalize
     return `\\frac{${a}}{${b}}`;
   });
   s = s.replace(/\u2044/g, "/");
+  // a plain mixed number "1 1/2" (the whole answer) → 1\frac{1}{2}
+  s = s.replace(/^(-?\d+)\s+(\d+)\/(\d+)$/, "$1\\frac{$2}{$3}");
   // a whole-answer \boxed{…}
   for (let guard = 0; guard < 3; guard++) {
     const b = findBoxed(s);
@@ -194,7 +196,7 @@ export function normalizeAnswer(input: string, counter?: StepCounter): Normalize
   s = s.replace(/\\displaystyle|\\textstyle/g, "");
   s = s.replace(/\\left\b|\\right\b|\\[bB]igg?[lr]?\b/g, "");
   s = s.replace(/\\[dt]frac/g, "\\frac").replace(/\\[dt]binom/g, "\\binom");
-  s = s.replace(/\{,\}/g, ",");
+  s = s.replace(/\s*\{\s*,\s*\}\s*/g, ",");
   s = s.replace(/(\d),\\!\s*(?=\d{3})/g, "$1");
   s = s.replace(/(?<!\\)\\[!,;: ]|\\q?quad\b|~/g, " ");
   // font commands on single letters/digits are just that symbol: \mathbf{u} → u, \mathrm{r} → r

@@ -84,6 +84,9 @@ describe("extraction: the last inline-math span before the last-number fallback"
     ["the value of $n$ is 34", "34", "last-number"],
     ["It costs $5 and $10 in total", "10", "last-number"],
     ["The ratio is $\\frac{1}{2}$", "\\frac{1}{2}", "inline-math"],
+    ["Answer $ 9 $", "9", "inline-math"],
+    ["It costs $5, so $x$ is it", "5", "last-number"],
+    ["She needs 1 1/2 cups.", "1 1/2", "last-number"],
   ])("%j → %j (%s)", (text, answer, method) => {
     expect(extractAnswer(text)).toEqual({ answer, method });
   });
@@ -173,6 +176,15 @@ describe("grading: answer forms", () => {
       ["\\boxed{¾}", "0.75", true],
       ["\\boxed{⅓}", "\\frac{1}{3}", true],
       ["\\boxed{⅔}", "\\frac{1}{3}", false],
+    ]);
+  });
+
+  it("mixed numbers, spaced thousands separators and E notation", () => {
+    check([
+      ["She needs 1 1/2 cups.", "\\frac{3}{2}", true],
+      ["She needs 1 1/2 cups.", "\\frac{1}{2}", false],
+      ["The final answer is $14 {, }916$.", "14916", true],
+      ["\\boxed{1.5E3}", "1500", true],
     ]);
   });
 

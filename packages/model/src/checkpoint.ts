@@ -6,8 +6,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { type ModelConfig, parseHfConfig, toHfConfig } from "./config.js";
 import { ModelError, show } from "./errors.js";
-import { type FloatDType, SafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "./safetensors.js";
-import { checkVocab, loadTokenizer, type Tokenizer } from "./tokenizer.js";
+import type { FloatDType } from "./safetensors.js";
+import { SafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "./safetensors-file.js";
+import { checkVocab, type Tokenizer } from "./tokenizer.js";
+import { loadTokenizer } from "./tokenizer-file.js";
 import { type ModelWeights, weightsFromTensors, weightsToTensors } from "./weights.js";
 
 export interface LoadedModel {

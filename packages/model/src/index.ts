@@ -59,14 +59,12 @@ export {
   parseSafetensors,
   type ReadOptions,
   type SafetensorsDType,
-  SafetensorsFile,
   type SafetensorsHeader,
   serializeSafetensors,
   type TensorInfo,
   type TensorToWrite,
-  writeFileAtomic,
-  writeSafetensorsFile,
 } from "./safetensors.js";
+export { SafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "./safetensors-file.js";
 export {
   applyStopStrings,
   argmax,
@@ -84,10 +82,10 @@ export {
   type DecodeOptions,
   type EncodeOptions,
   HuggingFaceTokenizer,
-  loadTokenizer,
   type Tokenizer,
   tokenizerFromJSON,
 } from "./tokenizer.js";
+export { loadTokenizer } from "./tokenizer-file.js";
 export {
   cloneWeights,
   type InitOptions,

@@ -11,7 +11,6 @@
  * (as the reference Rust implementation requires). Reading a file only allocates the header and
  * one tensor at a time.
  */
-import { closeSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { ModelError, show } from "./errors.js";
 
 export type SafetensorsDType =
@@ -77,7 +76,8 @@ function bad(msg: string): never {
   throw new ModelError("SAFETENSORS_INVALID", msg);
 }
 
-function readHeaderLength(first8: Uint8Array, fileSize: number, maxHeader: number): number {
+/** @internal Also used by the Node-only file reader (`safetensors-file.ts`). */
+export function readHeaderLength(first8: Uint8Array, fileSize: number, maxHeader: number): number {
   if (fileSize < 8 || first8.length < 8) {
     throw new ModelError(
       "SAFETENSORS_TRUNCATED",
@@ -273,94 +273,6 @@ export function floatToBf16(x: number): number {
   return (rounded >>> 16) & 0xffff;
 }
 
-/** A safetensors file opened for reading; reads one tensor at a time. Close it when done. */
-export class SafetensorsFile implements Disposable {
-  readonly path: string;
-  readonly header: SafetensorsHeader;
-  readonly fileSize: number;
-  private fd: number | undefined;
-
-  private constructor(path: string, fd: number, header: SafetensorsHeader, fileSize: number) {
-    this.path = path;
-    this.fd = fd;
-    this.header = header;
-    this.fileSize = fileSize;
-  }
-
-  static open(path: string, options: ReadOptions = {}): SafetensorsFile {
-    let fd: number;
-    try {
-      fd = openSync(path, "r");
-    } catch (e) {
-      throw new ModelError("CHECKPOINT_INVALID", `cannot open ${path}: ${(e as Error).message}`);
-    }
-    try {
-      const size = statSync(path).size;
-      const first8 = new Uint8Array(8);
-      const got = size >= 8 ? readSync(fd, first8, 0, 8, 0) : 0;
-      const len = readHeaderLength(first8.subarray(0, got), size, options.maxHeaderBytes ?? MAX_HEADER_BYTES);
-      const hb = new Uint8Array(len);
-      readFully(fd, hb, 8);
-      const h = parseHeader(hb, size - 8 - len);
-      return new SafetensorsFile(path, fd, { ...h, dataOffset: 8 + len }, size);
-    } catch (e) {
-      closeSync(fd);
-      if (e instanceof ModelError) {
-        throw new ModelError(e.code, `${path}: ${e.message.replace(/^\[[A-Z_]+\] /, "")}`);
-      }
-      throw e;
-    }
-  }
-
-  get names(): string[] {
-    return [...this.header.tensors.keys()];
-  }
-
-  info(name: string): TensorInfo {
-    const t = this.header.tensors.get(name);
-    if (!t) throw new ModelError("TENSOR_MISSING", `${this.path}: no tensor named "${name}"`);
-    return t;
-  }
-
-  /** Raw bytes of one tensor. */
-  readBytes(name: string): Uint8Array {
-    if (this.fd === undefined) throw new ModelError("STATE", `${this.path}: file is closed`);
-    const t = this.info(name);
-    const out = new Uint8Array(t.end - t.begin);
-    readFully(this.fd, out, this.header.dataOffset + t.begin);
-    return out;
-  }
-
-  /** One float tensor (F32/F16/BF16/F64) as Float32Array. */
-  readFloat32(name: string): { shape: readonly number[]; data: Float32Array } {
-    const t = this.info(name);
-    return { shape: t.shape, data: decodeFloat(t.dtype, this.readBytes(name), name) };
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-}
-
-function readFully(fd: number, out: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < out.length) {
-    const n = readSync(fd, out, done, out.length - done, position + done);
-    if (n === 0) {
-      throw new ModelError(
-        "SAFETENSORS_TRUNCATED",
-        `unexpected end of file at byte ${position + done} (wanted ${out.length - done} more)`,
-      );
-    }
-    done += n;
-  }
-}
-
 /** Parse a whole safetensors file held in memory. */
 export function parseSafetensors(
   bytes: Uint8Array,
@@ -439,29 +351,4 @@ export function serializeSafetensors(
     }
   }
   return out;
-}
-
-/** Write bytes to `path` atomically: a temporary file in the same folder, then rename. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // temp file may not exist
-    }
-    throw e;
-  }
-}
-
-/** Serialise and write a safetensors file atomically. */
-export function writeSafetensorsFile(
-  path: string,
-  tensors: readonly TensorToWrite[],
-  metadata: Record<string, string> = { format: "pt" },
-): void {
-  writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

@@ -4,8 +4,6 @@
  * isolating each character, a `Fuse` decoder and a BOS template) and a wrapper around
  * `@huggingface/tokenizers` for real `tokenizer.json` files.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import type { ModelConfig } from "./config.js";
 import { ModelError, show } from "./errors.js";
@@ -265,23 +263,6 @@ export class HuggingFaceTokenizer implements Tokenizer {
 /** Parse a `tokenizer.json`: our own char tokenizer comes back as `CharTokenizer`, anything else via HF. */
 export function tokenizerFromJSON(json: unknown, tokenizerConfig: Record<string, unknown> = {}): Tokenizer {
   return CharTokenizer.fromJSON(json) ?? new HuggingFaceTokenizer(json, tokenizerConfig);
-}
-
-/** Load `tokenizer.json` (and `tokenizer_config.json` when present) from a model folder. */
-export function loadTokenizer(dir: string): Tokenizer {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8"));
-  } catch (e) {
-    throw new ModelError("TOKENIZER_INVALID", `${join(dir, "tokenizer.json")}: ${(e as Error).message}`);
-  }
-  let cfg: Record<string, unknown> = {};
-  try {
-    cfg = JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
-  } catch {
-    // optional file
-  }
-  return tokenizerFromJSON(json, cfg);
 }
 
 /**

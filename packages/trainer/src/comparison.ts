@@ -1,6 +1,8 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { CurriculumConfigInput, SelectorName } from "@sage/curriculum";
+import { type CurriculumConfigInput, SELECTOR_NAMES, type SelectorName } from "@sage/curriculum";
+import type { GpuContext } from "@sage/kernels-webgpu";
+import { type LoadedModel, Policy } from "@sage/model";
 import { z } from "zod";
 import { atomicWriteJson } from "./atomic.js";
 import { type DpoTrainConfigInput, parseDpoTrainConfig } from "./config.js";
@@ -12,7 +14,7 @@ import type { ExperimentPoint, ExperimentSeries } from "./experiment.js";
 import { sha256 } from "./hash.js";
 import { loopSchedule } from "./loop.js";
 import type { MetricsRecord } from "./metrics.js";
-import type { Problem } from "./pairs.js";
+import { evaluatePassAt1, type Grader, type Problem } from "./pairs.js";
 import type { PolicyLike } from "./policy.js";
 import { RefLogProbCache } from "./ref-cache.js";
 import { Rng } from "./rng.js";
@@ -20,6 +22,7 @@ import type { TrainingSelector } from "./selector.js";
 import type { SequencePolicyLike, SftExample } from "./sft.js";
 import type { StopController } from "./signals.js";
 import { runDpo } from "./train.js";
+import { WebGpuPolicy, webGpuSampler } from "./webgpu-policy.js";
 
 /*
  * The paired comparison runner of the convergence benchmark v2 (docs/benchmarks.md, "Convergence
@@ -396,6 +399,12 @@ function normaliseMethods(options: ComparisonOptions): NormalisedMethod[] {
       throw new TrainerError(
         "CONFIG_INVALID",
         `method labels must be non-empty, start with a letter or digit and use only A–Z a–z 0–9 . _ : = + -; received ${describeValue(spec.label)}`,
+      );
+    }
+    if (spec.selector !== SFT_CHOSEN && !SELECTOR_NAMES.includes(spec.selector)) {
+      throw new TrainerError(
+        "CONFIG_INVALID",
+        `method ${spec.label}: selector must be one of ${[...SELECTOR_NAMES, SFT_CHOSEN].join(", ")}; received ${describeValue(spec.selector)}`,
       );
     }
     const curriculum = mergeCurriculum(options.curriculum, spec.curriculum);
@@ -891,4 +900,84 @@ async function sftChosen(
     );
   }
   return nonFinite;
+}
+
+/** Options of {@link webGpuComparisonPolicies}. */
+export interface WebGpuComparisonOptions {
+  /** The start policy (weights, config, tokenizer): every copy starts from these weights. */
+  readonly model: LoadedModel;
+  readonly ctx: GpuContext;
+  /**
+   * pass@1 estimate (default greedy): the mean correctness of `samples` draws per problem at
+   * `temperature`, sampled with seed `seed` when given, else with the comparison seed, so all
+   * methods of a seed are scored on the same draws.
+   */
+  readonly evalSampling?: { readonly samples: number; readonly temperature: number; readonly seed?: number };
+  /** Tokens per evaluation answer (default 64). */
+  readonly maxNewTokens?: number;
+  /** Problems per generate call (default 32). */
+  readonly evalBatchSize?: number;
+  /** Grader (default `@sage/eval-math`'s `gradeResponse`). */
+  readonly grade?: Grader;
+  readonly optimizer?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
+}
+
+/**
+ * `startPolicy` and `evaluate` of {@link runComparison} on WebGPU: each request gets a fresh
+ * trainable `@sage/model` `Policy` of `model`'s weights wrapped in a `WebGpuPolicy` (destroyed after
+ * the run); evaluation is `evaluatePassAt1` with `webGpuSampler` on that policy.
+ */
+export function webGpuComparisonPolicies(
+  options: WebGpuComparisonOptions,
+): Pick<ComparisonOptions, "startPolicy" | "evaluate"> {
+  const { model, ctx } = options;
+  const tokenizer = model.tokenizer;
+  if (!tokenizer) throw new TrainerError("CONFIG_INVALID", "the start model has no tokenizer");
+  const sampling = options.evalSampling;
+  if (
+    sampling &&
+    (!Number.isInteger(sampling.samples) ||
+      sampling.samples < 1 ||
+      !(sampling.temperature >= 0) ||
+      !Number.isFinite(sampling.temperature))
+  ) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `evalSampling must be { samples: integer ≥ 1, temperature: finite ≥ 0 }; received ${describeValue(sampling)}`,
+    );
+  }
+  return {
+    startPolicy: () => {
+      const policy = Policy.create(ctx, model.config, model.weights);
+      const gpu = new WebGpuPolicy({ policy, tokenizer, ...(options.optimizer ?? {}) });
+      return {
+        policy: gpu,
+        destroy: () => {
+          gpu.destroy();
+          policy.destroy();
+        },
+      };
+    },
+    evaluate: (policy, problems, at) => {
+      if (!(policy instanceof WebGpuPolicy)) {
+        throw new TrainerError(
+          "CONFIG_INVALID",
+          "webGpuComparisonPolicies evaluates WebGpuPolicy copies only",
+        );
+      }
+      return evaluatePassAt1(
+        problems,
+        webGpuSampler(policy.policy, tokenizer, {
+          maxNewTokens: options.maxNewTokens ?? 64,
+          temperature: sampling?.temperature ?? 0,
+          seed: sampling?.seed ?? at.seed,
+        }),
+        {
+          batchSize: options.evalBatchSize ?? 32,
+          samples: sampling?.samples ?? 1,
+          ...(options.grade ? { grade: options.grade } : {}),
+        },
+      );
+    },
+  };
 }

@@ -36,6 +36,8 @@ export {
   runComparison,
   SFT_CHOSEN,
   type StartPolicyRequest,
+  type WebGpuComparisonOptions,
+  webGpuComparisonPolicies,
 } from "./comparison.js";
 export {
   type DpoTrainConfig,

@@ -1,6 +1,9 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import type { GpuContext } from "@sage/kernels-webgpu";
+import { createTestContext } from "@sage/kernels-webgpu/testing";
+import { CharTokenizer, createConfig, initWeights } from "@sage/model";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type BatchLogProbs,
   type ComparisonOptions,
@@ -13,8 +16,10 @@ import {
   runComparison,
   type SequenceLogProbs,
   type SftExample,
+  StopController,
   type TokenDropout,
   TrainerError,
+  webGpuComparisonPolicies,
 } from "../src/index.js";
 import { synthPairs, tempDir } from "./helpers/data.js";
 import { ToyPolicy } from "./helpers/toy-policy.js";
@@ -312,6 +317,29 @@ describe("runComparison", () => {
     expect(resumed.details.map((d) => d.batches)).toEqual(reference.details.map((d) => d.batches));
   });
 
+  it("a stop request ends the comparison after the current run, unfinished; a rerun completes it", async () => {
+    const dir = await tempDir();
+    const stop = new StopController();
+    const h = harness(new World(), {
+      methods: ["uniform", "sage"],
+      seeds: [1],
+      stop,
+      onRunStart: (r) => {
+        if (r.index === 1) stop.request("test");
+      },
+    });
+    const partial = await runComparison(h.options(dir));
+    expect(partial.complete).toBe(false);
+    expect(partial.runs.map((r) => r.method)).toEqual(["uniform"]);
+    expect((await readdir(join(dir, "results"))).sort()).toEqual(["initial-s1.json", "uniform-s1.json"]);
+    const again = await runComparison(
+      harness(new World(), { methods: ["uniform", "sage"], seeds: [1] }).options(dir),
+    );
+    expect(again.complete).toBe(true);
+    expect(again.resumed).toEqual([{ seed: 1, method: "uniform" }]);
+    expect(again.runs.map((r) => r.method)).toEqual(["uniform", "sage"]);
+  });
+
   it("refuses to resume a folder written by a different design", async () => {
     const dir = await tempDir();
     await runComparison(harness(new World(), { methods: ["uniform"], seeds: [1] }).options(dir));
@@ -340,6 +368,9 @@ describe("runComparison", () => {
       runComparison({ ...base, methods: ["uniform", { label: "uniform", selector: "sage" }] }),
     ).rejects.toThrow(/method labels must be distinct/);
     await expect(runComparison({ ...base, methods: [] })).rejects.toThrow(/at least one method/);
+    await expect(
+      runComparison({ ...base, methods: [{ label: "dpo", selector: "dpo" as unknown as "uniform" }] }),
+    ).rejects.toThrow(/method dpo: selector must be one of sage, .*sft-chosen; received "dpo"/);
     expect(h.starts).toEqual([]);
     // the SFT control needs a policy that can do SFT
     const plain = {
@@ -363,5 +394,84 @@ describe("runComparison", () => {
       },
     };
     await expect(runComparison(plain)).rejects.toThrow(/needs a policy with accumulateSequenceGradient/);
+  });
+});
+
+// WebGPU (lavapipe on a machine without a GPU); never skipped. The same tiny model as experiment.test.ts.
+describe("webGpuComparisonPolicies", () => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(() => ctx?.destroy());
+
+  it("runs uniform and the SFT control from one WebGPU start policy, step 0 shared per seed", async () => {
+    const tokenizer = new CharTokenizer("0123456789+=\\boxed{}");
+    const config = createConfig({
+      modelType: "qwen2",
+      hiddenSize: 16,
+      intermediateSize: 32,
+      numLayers: 1,
+      numHeads: 2,
+      numKvHeads: 1,
+      vocabSize: tokenizer.vocabSize,
+      tieWordEmbeddings: true,
+      maxPositionEmbeddings: 40,
+    });
+    const pairs: PreferencePair[] = Array.from({ length: 16 }, (_, i) => ({
+      id: `q${i}`,
+      prompt: `${i % 10}+${(i * 3) % 10}=`,
+      chosen: `\\boxed{${(i % 10) + ((i * 3) % 10)}}`,
+      rejected: `\\boxed{${(i % 10) + ((i * 3) % 10) + 1}}`,
+      difficulty: (i % 4) / 4,
+    }));
+    const probs: Problem[] = Array.from({ length: 4 }, (_, i) => ({
+      id: `e${i}`,
+      prompt: `${i}+${i}=`,
+      answer: String(2 * i),
+      level: i < 2 ? 1 : 2,
+    }));
+    let evaluations = 0;
+    const gpu = webGpuComparisonPolicies({
+      model: { config, weights: initWeights(config, 3), tokenizer },
+      ctx,
+      maxNewTokens: 6,
+    });
+    const result = await runComparison({
+      pairs,
+      problems: probs,
+      ...gpu,
+      evaluate: (policy, problems, at) => {
+        evaluations++;
+        return gpu.evaluate(policy, problems, at);
+      },
+      methods: ["uniform", "sft-chosen"],
+      seeds: [7, 8],
+      steps: 2,
+      batchSize: 4,
+      evalSteps: [1, 2],
+      train: { beta: 0.5, learningRate: 0.01, scoringBatchSize: 16 },
+      runDir: await tempDir(),
+      log: () => {},
+    });
+    expect(result.order.map((r) => `${r.seed}:${r.method}`)).toEqual([
+      "7:uniform",
+      "7:sft-chosen",
+      "8:sft-chosen",
+      "8:uniform",
+    ]);
+    expect(evaluations).toBe(2 + 4 * 2);
+    for (const run of result.runs) {
+      expect(run.points.map((p) => p.step)).toEqual([0, 1, 2]);
+      for (const p of run.points) {
+        expect(p.accuracy).toBeGreaterThanOrEqual(0);
+        expect(p.accuracy).toBeLessThanOrEqual(1);
+        expect(p.byStratum).toHaveLength(2);
+      }
+    }
+    const batches = (method: string, seed: number) =>
+      result.details.find((d) => d.method === method && d.seed === seed)!.batches;
+    expect(batches("sft-chosen", 7)).toEqual(batches("uniform", 7));
+    expect(batches("sft-chosen", 8)).toEqual(batches("uniform", 8));
   });
 });

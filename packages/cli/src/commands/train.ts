@@ -1,10 +1,17 @@
 import { basename, join } from "node:path";
-import type { CurriculumConfigInput, SelectorName } from "@sage/curriculum";
+import {
+  type CurriculumConfigInput,
+  CurriculumError,
+  resolveCurriculumConfig,
+  SELECTOR_NAMES,
+  type SelectorName,
+} from "@sage/curriculum";
 import {
   CHAT_TEMPLATES,
   curriculumSelector,
   type DpoTrainConfigInput,
   evaluatePassAt1,
+  parseDpoTrainConfig,
   type RunDpoResult,
   readPreferencePairs,
   readProblems,
@@ -54,7 +61,22 @@ export async function trainCommand(
   const file: TrainConfig = o.config ? await loadConfigFile(o.config, trainConfigSchema) : {};
   // usage errors first, before the data and the model are read
   const train = loopConfigInput(file.train, o.steps, o.seed) as DpoTrainConfigInput;
-  const selectorName = (o.selector ?? file.selector ?? "sage") as SelectorName;
+  const selectorName = checkedSelectorName(o.selector ?? file.selector ?? "sage", o.selector !== undefined);
+  const curriculum = stripUndefined(file.curriculum ?? {}) as CurriculumConfigInput;
+  // The whole configuration is resolved here, before any file is read or the GPU opens: a bad
+  // selector setting or training field exits 2 at once, naming the field.
+  try {
+    resolveCurriculumConfig(curriculum);
+  } catch (error) {
+    if (error instanceof CurriculumError) {
+      throw new CliError(
+        "CONFIG_INVALID",
+        `${o.config ? `${basename(o.config)}: ` : ""}curriculum: ${error.message}`,
+      );
+    }
+    throw error;
+  }
+  parseDpoTrainConfig(train, o.config ? basename(o.config) : "train config");
   const evalEvery = o.evalEvery ?? file.train?.evalEvery ?? 0;
   if (o.evalProblems && evalEvery === 0) {
     throw new CliError("USAGE", "--eval-problems needs --eval-every <n> (or train.evalEvery in --config)");
@@ -96,10 +118,7 @@ export async function trainCommand(
             }
           : {}),
         policy: gpu,
-        selector: curriculumSelector(
-          selectorName,
-          stripUndefined(file.curriculum ?? {}) as CurriculumConfigInput,
-        ),
+        selector: curriculumSelector(selectorName, curriculum),
         pairs,
         runDir: o.runDir,
         refCacheDir: o.refCache ?? join(o.runDir, "ref-cache"),
@@ -110,4 +129,15 @@ export async function trainCommand(
     },
   );
   return { result: r.result, adapter: r.adapter, skippedLines: invalid.length, exitCode: r.exitCode };
+}
+
+/** A selector name from `--selector` or the config, checked against `@sage/curriculum`'s list. */
+function checkedSelectorName(name: string, fromFlag: boolean): SelectorName {
+  if (!(SELECTOR_NAMES as readonly string[]).includes(name)) {
+    throw new CliError(
+      fromFlag ? "USAGE" : "CONFIG_INVALID",
+      `${fromFlag ? "--selector" : 'config field "selector"'}: expected one of ${SELECTOR_NAMES.join(", ")}; received ${JSON.stringify(name)}`,
+    );
+  }
+  return name as SelectorName;
 }

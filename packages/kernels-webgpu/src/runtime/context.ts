@@ -92,6 +92,7 @@ export class GpuContext implements Disposable {
   private pass: GPUComputePassEncoder | undefined;
   private pendingPasses = 0;
   private destroyed = false;
+  private reads = 0;
   private lost: string | undefined;
   private profiler: { querySet: GPUQuerySet; kernels: string[] } | undefined;
   /**
@@ -141,6 +142,14 @@ export class GpuContext implements Disposable {
   }
 
   /** Number of tensors created through this context and not yet destroyed. */
+  /**
+   * Device-to-host reads (`read`, `Tensor.read`) since this context was created: each one waits for
+   * the GPU. A counter, not a clock — tests bound host round-trips per training step with it.
+   */
+  get readCount(): number {
+    return this.reads;
+  }
+
   get liveTensors(): number {
     return this.live.size;
   }
@@ -239,6 +248,7 @@ export class GpuContext implements Disposable {
   /** Download a tensor (submits pending work, waits, surfaces GPU errors). */
   async read<D extends DType>(t: Tensor<D>): Promise<TypedArrayFor<D>> {
     t.assertAlive();
+    this.reads++;
     const bytes = align4(t.size * bytesPerElement(t.dtype));
     const staging = this.device.createBuffer({
       label: `${t.label}:staging`,

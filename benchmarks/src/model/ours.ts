@@ -3,7 +3,7 @@
  * then training throughput (forward + backward + AdamW, GPU waited inside the timed region),
  * greedy sampling with the KV cache and with full recomputation, and peak GPU memory.
  */
-import type { GpuContext } from "@sage/kernels-webgpu";
+import { dpoLossRef, dpoStep, type GpuContext } from "@sage/kernels-webgpu";
 import {
   AdamW,
   createConfig,
@@ -82,12 +82,44 @@ export interface MemoryResult {
   liveTensorsAfterTraining: number;
 }
 
+/** One way of running a DPO training step (see {@link DpoStepBench}). */
+export interface DpoStepPath {
+  /** Timed steps (forward, loss, backward, AdamW; GPU waited inside each). */
+  samplesMs: number[];
+  medianMs: number;
+  /** Device-to-host reads per step (`ctx.readCount`; every step has the same count). */
+  readsPerStep: number;
+  /** Mean DPO loss of every step, warm-up included. */
+  losses: number[];
+}
+
+/**
+ * The DPO step before and after issue 11 item 3, on the same batch (`batch / 2` pairs, chosen rows
+ * first), same weights, steps interleaved host/device so that load drifts hit both alike:
+ * `host` is the previous trainer path (per-token log-probs read back, sequence sums and the sigmoid
+ * DPO loss on the CPU, `dSeq` uploaded for the backward); `device` keeps log-probs, sums, the loss
+ * and its gradient on the GPU (`forwardTrainOnDevice` → `dpoStep` → `backward(tensor)`) and reads
+ * only the per-pair values after the backward is encoded.
+ */
+export interface DpoStepBench {
+  pairs: number;
+  seqLen: number;
+  beta: number;
+  host: DpoStepPath;
+  device: DpoStepPath;
+  /** host median ÷ device median. */
+  speedup: number;
+  /** |mean loss host − device| over the steps (same math in f32 vs float64 sums). */
+  maxLossDiff: number;
+}
+
 export interface OursResult {
   status: "ok" | "wrong" | "error";
   error?: string;
   parameters: number;
   check: LogitCheck;
   train?: TrainResult;
+  dpoStep?: DpoStepBench;
   sampling?: SamplingResult;
   memory?: MemoryResult;
 }
@@ -227,6 +259,111 @@ async function train(
   return out;
 }
 
+/** Timed DPO steps per config (each path; after one untimed warm-up step each). */
+const DPO_STEPS: Record<BenchConfig["id"], number> = { "1m": 7, "10m": 3, "100m": 1 };
+
+async function dpoSteps(
+  ctx: GpuContext,
+  c: ModelConfig,
+  weights: ReturnType<typeof initWeights>,
+  bc: BenchConfig,
+  seed: number,
+): Promise<DpoStepBench> {
+  const rows = Math.max(2, bc.batch - (bc.batch % 2));
+  const batch = trainBatch(c, rows, bc.seqLen, seed + 3);
+  const n = rows / 2;
+  const beta = 0.1;
+  const policies = { host: Policy.create(ctx, c, weights), device: Policy.create(ctx, c, weights) };
+  const opts = {
+    host: new AdamW(policies.host, { lr: 1e-3 }),
+    device: new AdamW(policies.device, { lr: 1e-3 }),
+  };
+  try {
+    // reference = the starting weights, shifted so that margins are not 0
+    const ref = Float64Array.from((await policies.host.sequenceLogProbs(batch)).sequence, (v, i) =>
+      i < n ? v - 0.5 : v + 0.5,
+    );
+    const ref32 = Float32Array.from(ref);
+    const losses = { host: [] as number[], device: [] as number[] };
+    const reads = { host: [] as number[], device: [] as number[] };
+    const steps = {
+      host: async () => {
+        const p = policies.host;
+        const f = await p.forwardTrain(batch);
+        const d = dpoLossRef(
+          f.sequence.subarray(0, n),
+          f.sequence.subarray(n),
+          ref.subarray(0, n),
+          ref.subarray(n),
+          {
+            beta,
+          },
+        );
+        await p.backward(f, [...d.gradChosen, ...d.gradRejected]);
+        losses.host.push(d.metrics.loss);
+        await opts.host.tryStep();
+      },
+      device: async () => {
+        const p = policies.device;
+        const f = await p.forwardTrainOnDevice(batch);
+        const s = dpoStep(
+          ctx,
+          { sums: f.sums, counts: f.counts, logitSums: f.logitSums, ref: ref32 },
+          { beta },
+        );
+        await p.backward(f, s.gradSums);
+        const v = (await ctx.read(s.values)) as Float32Array;
+        ctx.flush();
+        s.values.destroy();
+        s.gradSums.destroy();
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += v[i] as number;
+        losses.device.push(sum / n);
+        await opts.device.tryStep();
+      },
+    };
+    const samples = { host: [] as number[], device: [] as number[] };
+    const count = DPO_STEPS[bc.id];
+    for (let i = 0; i <= count; i++) {
+      for (const path of ["host", "device"] as const) {
+        const r0 = ctx.readCount;
+        const t0 = performance.now();
+        await steps[path]();
+        await ctx.sync(); // the step's GPU work finishes inside its timed region
+        const ms = performance.now() - t0;
+        reads[path].push(ctx.readCount - r0);
+        if (i > 0) samples[path].push(ms); // step 0: pipeline compiles
+      }
+    }
+    const path = (k: "host" | "device"): DpoStepPath => {
+      const r = reads[k];
+      if (r.some((x) => x !== r[0])) throw new Error(`${k} DPO steps read back ${r.join(", ")} times`);
+      return {
+        samplesMs: samples[k].map((x) => sig(x)),
+        medianMs: sig(median(samples[k])),
+        readsPerStep: r[0] as number,
+        losses: losses[k].map((x) => sig(x, 6)),
+      };
+    };
+    const host = path("host");
+    const device = path("device");
+    return {
+      pairs: n,
+      seqLen: bc.seqLen,
+      beta,
+      host,
+      device,
+      speedup: sig(median(samples.host) / median(samples.device), 3),
+      maxLossDiff: sig(Math.max(...losses.host.map((x, i) => Math.abs(x - (losses.device[i] as number)))), 2),
+    };
+  } finally {
+    opts.host.destroy();
+    opts.device.destroy();
+    policies.host.destroy();
+    policies.device.destroy();
+  }
+}
+
 async function timeGenerate(
   policy: Policy,
   prompts: number[][],
@@ -329,6 +466,12 @@ export async function runOurs(ctx: GpuContext, bc: BenchConfig, o: OursOptions):
     const p = policy;
     const samp = await trackAllocations(ctx, () => sample(p, c, bc.sampling, o));
     res.sampling = samp.value;
+    res.dpoStep = await dpoSteps(ctx, c, weights, bc, o.seed);
+    o.log(
+      `    DPO step (${res.dpoStep.pairs} pairs × T ${res.dpoStep.seqLen}): host loss path ${(res.dpoStep.host.medianMs / 1000).toFixed(2)} s, ` +
+        `${res.dpoStep.host.readsPerStep} reads/step → on the GPU ${(res.dpoStep.device.medianMs / 1000).toFixed(2)} s, ` +
+        `${res.dpoStep.device.readsPerStep} reads/step (${res.dpoStep.speedup}×; median of ${res.dpoStep.device.samplesMs.length})`,
+    );
     res.memory = {
       weightBytes: 4 * parameters,
       trainPeakBytes: tracked.report.peakBytes,

@@ -224,6 +224,20 @@ export function createProgram(io: CliIo = processIo): Command {
       "evaluate every n steps (overrides train.evalEvery)",
       intOption("--eval-every", 1),
     )
+    .option(
+      "--eval-samples <k>",
+      "also sampled pass@1: the mean of k answers per problem at --eval-temperature (eval/sampled/… metrics; overrides eval.samples)",
+      intOption("--eval-samples", 1),
+    )
+    .option(
+      "--eval-temperature <t>",
+      "temperature of the sampled pass@1 (default 1; overrides eval.temperature)",
+      floatOption("--eval-temperature"),
+    )
+    .option(
+      "--save-eval-models",
+      "save the model as an HF folder at every evaluation (<run-dir>/models/step-<n>)",
+    )
     .option("--no-progress", "no progress bar")
     .exitOverride()
     .action(async (opts) => {
@@ -260,13 +274,25 @@ export function createProgram(io: CliIo = processIo): Command {
       "--config <file>",
       "JSON or YAML config: {n, maxNewTokens, temperature, topK, topP, seed, maxPairsPerPrompt, batchSize, chatTemplate}",
     )
-    .option("--n <n>", "samples per problem (default 8)", intOption("--n", 2))
+    .option(
+      "--n <n>",
+      "samples per problem (default 8); 1: one greedy answer per problem (pass rates only, no pairs)",
+      intOption("--n", 1),
+    )
+    .option(
+      "--grader <name>",
+      "auto (default: work-checked for chain/synthetic word problems, answer-only otherwise), work or answer",
+    )
     .option(
       "--max-new-tokens <n>",
       "tokens per answer at most (default 256, or what fits in the context)",
       intOption("--max-new-tokens", 1),
     )
-    .option("--temperature <t>", "sampling temperature (default 1)", floatOption("--temperature"))
+    .option(
+      "--temperature <t>",
+      "sampling temperature (default 1; 0 with --n 1)",
+      floatOption("--temperature"),
+    )
     .option("--top-k <k>", "keep the k most likely tokens", intOption("--top-k", 0))
     .option("--top-p <p>", "nucleus sampling mass", floatOption("--top-p"))
     .option("--seed <n>", "seed (default 0)", intOption("--seed", 0))
@@ -331,8 +357,12 @@ export function createProgram(io: CliIo = processIo): Command {
     )
     .option("--out <dir>", "report folder (default runs/demo-<timestamp>)")
     .option(
+      "--task <name>",
+      "synthetic (default: levels 1–3, start policy assets/sft-tiny) or chains (chains of 1–5 +/− steps, assets/sft-chains)",
+    )
+    .option(
       "--from-scratch",
-      "make the start policy by SFT on synthetic solutions instead of loading the shipped one",
+      "make the start policy by its SFT recipe instead of loading the shipped one (chains: from the shipped sft-tiny)",
     )
     .option(
       "--model-size <size>",
@@ -341,7 +371,7 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--model <dir>", "start from this HF model folder (char tokenizer over the synthetic charset)")
     .option(
       "--sft-steps <n>",
-      "SFT steps of each stage with --from-scratch (default: the recipe, 400 + 1500)",
+      "SFT steps of each stage with --from-scratch (default: the recipe; synthetic 400 + 1500, chains 400)",
       intOption("--sft-steps", 1),
     )
     .option("--steps <n>", "DPO steps per method", intOption("--steps", 1))

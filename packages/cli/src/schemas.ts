@@ -99,9 +99,19 @@ export const trainConfigSchema = z
     train: dpoTrainConfigSchema.partial(),
     /** `@sage/curriculum` fields, except `batchSize` and `stability.beta` (set in `train`). */
     curriculum: curriculumConfigSchema.omit({ batchSize: true }),
-    /** Greedy pass@1 evaluation on `--eval-problems` every `train.evalEvery` steps. */
+    /**
+     * Greedy pass@1 evaluation on `--eval-problems` every `train.evalEvery` steps; with `samples`,
+     * also sampled pass@1 (mean of `samples` answers per problem at `temperature`, default 1);
+     * `saveModels` saves the model at every evaluation.
+     */
     eval: z
-      .object({ maxNewTokens: z.number().int().min(1), batchSize: z.number().int().min(1) })
+      .object({
+        maxNewTokens: z.number().int().min(1),
+        batchSize: z.number().int().min(1),
+        samples: z.number().int().min(1),
+        temperature: z.number().min(0).finite(),
+        saveModels: z.boolean(),
+      })
       .partial()
       .strict(),
     /** AdamW moments and weight decay of the WebGPU optimiser. */
@@ -115,11 +125,13 @@ export type TrainConfig = z.infer<typeof trainConfigSchema>;
 /** Config file of `sage pairs` (flags override it). */
 export const pairsConfigSchema = z
   .object({
-    /** Samples per problem (≥ 2). Default 8. */
-    n: z.number().int().min(2),
+    /** Samples per problem. Default 8; 1 = one greedy answer per problem (pass rates, no pairs). */
+    n: z.number().int().min(1),
+    /** auto (default): work-checked for chain/synthetic word problems, answer-only otherwise. */
+    grader: z.enum(["auto", "work", "answer"]),
     maxNewTokens: z.number().int().min(1),
-    /** Sampling temperature (> 0; default 1). */
-    temperature: z.number().positive().finite(),
+    /** Sampling temperature (≥ 0, 0 = greedy; default 1, or 0 when n = 1). */
+    temperature: z.number().min(0).finite(),
     topK: z.number().int().min(0),
     topP: z.number().gt(0).max(1),
     seed: z.number().int().min(0).safe(),

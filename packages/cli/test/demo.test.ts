@@ -91,7 +91,7 @@ describe("sage demo", () => {
     expect(model.config.hiddenSize).toBe(64);
     for (const [i, stage] of SFT_RECIPE.stages.entries()) {
       const sft = (await readFile(join(out, "start", `sft-${i + 1}.jsonl`), "utf8")).trim().split("\n");
-      expect(sft).toHaveLength(stage.levels.length * stage.perLevel);
+      expect(sft).toHaveLength(stage.examples().length);
     }
     // an untrained model gets every sample wrong: no pairs, and the demo says why
     expect(r.code, r.err).toBe(2);
@@ -105,7 +105,8 @@ describe("sage demo", () => {
     const unknown = await run(["demo", "--model-size", "huge", "--no-progress"]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain('--model-size must be one of tiny, small, base, large; received "huge"');
-    const both = await run(["demo", "--from-scratch", "--model", "x", "--no-progress"]);
+    // an existing folder (paths are checked before the command runs)
+    const both = await run(["demo", "--from-scratch", "--model", shippedModelDir(), "--no-progress"]);
     expect(both.code).toBe(2);
     expect(both.err).toContain("--model and --from-scratch exclude each other");
     const help = await run(["demo", "--help"]);
@@ -142,7 +143,7 @@ describe("sage demo", () => {
     expect(syntheticPairGrade("5-2=4\n4-1=3\n\\boxed{3}", "3")).toBe(false);
     expect(syntheticGrade("5-2=4\n4-1=3\n\\boxed{3}", "3")).toBe(true);
     expect(syntheticPairGrade("\\boxed{3}", "3")).toBe(false); // no work at all
-    const sft = syntheticSftExamples(1000, SFT_RECIPE.stages[0]!.levels, 2);
+    const sft = syntheticSftExamples(1000, [1, 2], 2);
     expect(sft).toHaveLength(4);
     expect(sft[0]!.completion).toMatch(/\\boxed\{\d+\}$/);
   });

@@ -223,7 +223,7 @@ describe("sage pairs", () => {
 
   it("rejects a bad config field and a bad problems line", async () => {
     const cfg = join(dir, "pairs-bad.yaml");
-    await writeFile(cfg, "n: 1\n");
+    await writeFile(cfg, "n: 0\n"); // n ≥ 1 (1 = one greedy answer per problem)
     const problems = join(dir, "problems2.jsonl");
     await writeFile(problems, `${JSON.stringify({ id: "a", prompt: "1+1=", answer: 2 })}\n`);
     const pairs = (...extra: string[]) =>

@@ -23,12 +23,18 @@ export { BufferUsage, MapMode } from "./runtime/usage.js";
 export {
   DPO_LOSS_TYPES,
   DPO_METRIC_NAMES,
+  DPO_STEP_ROWS,
   type DpoInputs,
   type DpoLossType,
   type DpoMetrics,
   type DpoOptions,
   type DpoResult,
+  type DpoStepInputs,
+  type DpoStepOptions,
+  type DpoStepResult,
   dpoLoss,
+  dpoStep,
+  dpoStepWgsl,
   dpoWgsl,
   readDpoMetrics,
 } from "./kernels/dpo.js";
@@ -53,7 +59,15 @@ export {
   sequenceLogprobs,
   sequenceLogprobsBackward,
 } from "./kernels/seqreduce.js";
-export { type DpoRef, type DpoRefOptions, dpoLossRef, dpoPairRef } from "./reference/dpo.js";
+export {
+  type DpoRef,
+  type DpoRefOptions,
+  type DpoStepRef,
+  type DpoStepRefOptions,
+  dpoLossRef,
+  dpoPairRef,
+  dpoStepRef,
+} from "./reference/dpo.js";
 export { tokenLogprobsBackwardRef, tokenLogprobsRef } from "./reference/logprob.js";
 export {
   maskedSequenceSumsRef,

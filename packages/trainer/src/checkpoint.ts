@@ -4,7 +4,7 @@ import { join, relative, sep } from "node:path";
 import { z } from "zod";
 import { atomicWriteFile, atomicWriteJson, fsyncDir } from "./atomic.js";
 import { describeValue, TrainerError } from "./errors.js";
-import { sha256File } from "./hash.js";
+import { sha256File } from "./hash-file.js";
 
 /**
  * A part of the training state that knows how to save itself into a folder and load itself

@@ -1,3 +1,4 @@
+import { dpoLossRef } from "@sage/kernels-webgpu";
 import { describeValue, TrainerError } from "./errors.js";
 
 /** DPO loss variants (TRL's `loss_type` names). */
@@ -21,24 +22,17 @@ export interface DpoLossResult {
   readonly rejectedRewards: Float64Array;
 }
 
-/** log(1 + e^x) without overflow. */
-export function softplus(x: number): number {
-  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-}
-
-/** σ(x) = 1 / (1 + e^−x), stable for large |x|. */
-export function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
+// σ and softplus are the spec's (`@sage/stability`); re-exported for existing imports.
+export { sigmoid, softplus } from "@sage/stability";
 
 /**
- * DPO loss and its derivative with respect to the policy's sequence log-probs, per pair.
- * With h = (ℓθ(y_w) − ℓref(y_w)) − (ℓθ(y_l) − ℓref(y_l)) and m = β h:
+ * DPO loss and its derivative with respect to the policy's sequence log-probs, per pair: the
+ * float64 reference of `@sage/kernels-webgpu` (`dpoLossRef`, the definitions the GPU kernels are
+ * tested against) with the trainer's validation. With h = (ℓθ(y_w) − ℓref(y_w)) − (ℓθ(y_l) − ℓref(y_l))
+ * and m = β h:
  * - `sigmoid`: −(1−ε) log σ(m) − ε log σ(−m)
  * - `hinge`:   max(0, 1 − m)
- * - `ipo`:     (h − 1/(2β))²
+ * - `ipo`:     (h − 1/(2β))²  (on whatever log-probs are passed: the trainer passes per-token means)
  * ∂loss/∂ℓθ(y_w) = ∂loss/∂h and ∂loss/∂ℓθ(y_l) = −∂loss/∂h.
  */
 export function dpoLoss(
@@ -62,6 +56,12 @@ export function dpoLoss(
       `labelSmoothing must be in [0, 0.5); received ${describeValue(eps)}`,
     );
   }
+  if (lossType !== "sigmoid" && lossType !== "hinge" && lossType !== "ipo") {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `unknown lossType ${describeValue(lossType)}; expected sigmoid, hinge or ipo`,
+    );
+  }
   const n = policyChosen.length;
   if (policyRejected.length !== n || refChosen.length !== n || refRejected.length !== n) {
     throw new TrainerError(
@@ -69,46 +69,23 @@ export function dpoLoss(
       `dpoLoss needs four arrays of equal length; received ${n}, ${policyRejected.length}, ${refChosen.length}, ${refRejected.length}`,
     );
   }
-  const losses = new Float64Array(n);
-  const dChosen = new Float64Array(n);
-  const dRejected = new Float64Array(n);
-  const chosenRewards = new Float64Array(n);
-  const rejectedRewards = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const rc = policyChosen[i]! - refChosen[i]!;
-    const rr = policyRejected[i]! - refRejected[i]!;
-    const h = rc - rr;
-    const m = beta * h;
-    let loss: number;
-    let dh: number;
-    switch (lossType) {
-      case "sigmoid":
-        loss = (1 - eps) * softplus(-m) + eps * softplus(m);
-        dh = beta * (-(1 - eps) * sigmoid(-m) + eps * sigmoid(m));
-        break;
-      case "hinge":
-        loss = Math.max(0, 1 - m);
-        dh = m < 1 ? -beta : 0;
-        break;
-      case "ipo": {
-        const d = h - 1 / (2 * beta);
-        loss = d * d;
-        dh = 2 * d;
-        break;
-      }
-      default:
-        throw new TrainerError(
-          "CONFIG_INVALID",
-          `unknown lossType ${describeValue(lossType)}; expected sigmoid, hinge or ipo`,
-        );
-    }
-    losses[i] = loss;
-    dChosen[i] = dh;
-    dRejected[i] = -dh;
-    chosenRewards[i] = beta * rc;
-    rejectedRewards[i] = beta * rr;
+  if (n === 0) {
+    const e = new Float64Array(0);
+    return { losses: e, dChosen: e, dRejected: e, chosenRewards: e, rejectedRewards: e };
   }
-  return { losses, dChosen, dRejected, chosenRewards, rejectedRewards };
+  const r = dpoLossRef(policyChosen, policyRejected, refChosen, refRejected, {
+    lossType,
+    beta,
+    labelSmoothing: lossType === "sigmoid" ? eps : 0,
+    reduction: "sum",
+  });
+  return {
+    losses: r.losses,
+    dChosen: r.gradChosen,
+    dRejected: r.gradRejected,
+    chosenRewards: r.chosenRewards,
+    rejectedRewards: r.rejectedRewards,
+  };
 }
 
 // The learning-rate schedule is `@sage/model`'s (one schedule for the optimiser and the loops).

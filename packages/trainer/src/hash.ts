@@ -1,14 +1,77 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+/*
+ * SHA-256 (FIPS 180-4) in plain TypeScript, synchronous and the same in Node and in a browser
+ * (Web Crypto's digest is asynchronous only). It derives seeds (`buildOnPolicyPairs`) and keys
+ * caches, so a browser tab and Node compute the same pairs and the same data hashes. Checked
+ * against `node:crypto` in test/hash.test.ts. Hashing a file lives in `hash-file.ts` (Node only).
+ */
 
-/** Hex SHA-256 of a string or bytes. */
+const K = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+  0xc67178f2,
+]);
+
+/** Hex SHA-256 of a string (UTF-8) or bytes. */
 export function sha256(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
-/** Hex SHA-256 of a file's bytes, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const h = new Uint32Array([
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+  ]);
+  // Message + 0x80 + zero padding + 64-bit big-endian bit length, in 64-byte blocks.
+  const blocks = Math.ceil((bytes.length + 9) / 64);
+  const tail = new Uint8Array(blocks * 64 - Math.floor(bytes.length / 64) * 64);
+  const full = Math.floor(bytes.length / 64) * 64;
+  tail.set(bytes.subarray(full));
+  tail[bytes.length - full] = 0x80;
+  const tv = new DataView(tail.buffer);
+  const bits = bytes.length * 8;
+  tv.setUint32(tail.length - 8, Math.floor(bits / 0x100000000), false);
+  tv.setUint32(tail.length - 4, bits >>> 0, false);
+  const w = new Uint32Array(64);
+  const block = (view: DataView, off: number) => {
+    for (let t = 0; t < 16; t++) w[t] = view.getUint32(off + 4 * t, false);
+    for (let t = 16; t < 64; t++) {
+      const a = w[t - 15]!;
+      const b = w[t - 2]!;
+      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+      w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) | 0;
+    }
+    let [a, b, c, d, e, f, g, hh] = [h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!];
+    for (let t = 0; t < 64; t++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const ch = (e & f) ^ (~e & g);
+      const t1 = (hh + S1 + ch + K[t]! + w[t]!) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const maj = (a & b) ^ (a & c) ^ (b & c);
+      const t2 = (S0 + maj) | 0;
+      hh = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) | 0;
+    }
+    h[0] = h[0]! + a;
+    h[1] = h[1]! + b;
+    h[2] = h[2]! + c;
+    h[3] = h[3]! + d;
+    h[4] = h[4]! + e;
+    h[5] = h[5]! + f;
+    h[6] = h[6]! + g;
+    h[7] = h[7]! + hh;
+  };
+  const main = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let off = 0; off < full; off += 64) block(main, off);
+  for (let off = 0; off < tail.length; off += 64) block(tv, off);
+  let hex = "";
+  for (const v of h) hex += v.toString(16).padStart(8, "0");
+  return hex;
 }

@@ -1,12 +1,13 @@
-export { atomicWriteFile, atomicWriteJson, fsyncDir } from "./atomic.js";
+// Node only: installs node:fs behind WebGpuPolicy.saveState/loadState (the browser entry does not).
+import "./webgpu-policy-files.js";
+
 export {
-  CHAT_TEMPLATES,
-  type ChatMessage,
-  type ChatTemplate,
-  chatmlTemplate,
-  plainTemplate,
-  renderCompletion,
-} from "./chat-template.js";
+  atomicWriteFile,
+  atomicWriteJson,
+  fsyncDir,
+} from "./atomic.js";
+// Everything that runs in a browser (the `browser` entry), then what reads or writes files.
+export * from "./browser.js";
 export {
   CHECKPOINT_FORMAT_VERSION,
   type CheckpointInfo,
@@ -40,15 +41,7 @@ export {
   webGpuComparisonPolicies,
 } from "./comparison.js";
 export {
-  type DpoTrainConfig,
-  type DpoTrainConfigInput,
-  dpoTrainConfigSchema,
-  parseDpoTrainConfig,
-} from "./config.js";
-export { curriculumSelector } from "./curriculum-adapter.js";
-export {
   type InvalidLine,
-  type PreferencePair,
   pairToJson,
   parsePreferenceLine,
   preferenceDataHash,
@@ -60,17 +53,6 @@ export {
   writePreferencePairs,
 } from "./data.js";
 export {
-  type DpoLossOptions,
-  type DpoLossResult,
-  type DpoLossType,
-  dpoLoss,
-  type LearningRateSchedule,
-  learningRateAt,
-  sigmoid,
-  softplus,
-} from "./dpo.js";
-export { describeValue, TrainerError, type TrainerErrorCode } from "./errors.js";
-export {
   type ExperimentMethod,
   type ExperimentOptions,
   type ExperimentPoint,
@@ -80,7 +62,7 @@ export {
   type ExperimentVariant,
   runExperiment,
 } from "./experiment.js";
-export { sha256, sha256File } from "./hash.js";
+export { sha256File } from "./hash-file.js";
 export { readJsonlLines } from "./jsonl.js";
 export {
   MetricsLogger,
@@ -90,28 +72,37 @@ export {
   TRL_METRIC_NAMES,
 } from "./metrics.js";
 export {
-  type BuildPairsOptions,
-  type BuildPairsResult,
-  buildOnPolicyPairs,
-  evaluatePassAt1,
-  type Grader,
-  type Problem,
-  readProblems,
-  type SampleResponses,
-  workCheckedGrade,
-} from "./pairs.js";
+  answerGrade,
+  buildPlanPairs,
+  CHAINS_DEMO_PLAN,
+  CHAINS_GATE_PLAN,
+  CHAINS_QUICK_PLAN,
+  DEMO_PLAN,
+  DEMO_PLANS,
+  type ExperimentPlan,
+  evalDescription,
+  modelConfigFor,
+  planEvalProblems,
+  QUICK_PLAN,
+  TASK_NAMES,
+  TASKS,
+  type TaskFamily,
+  type TaskName,
+  type TrainStartOptions,
+  taskFamily,
+  trainStartPolicy,
+} from "./presets.js";
+export { readProblems } from "./problems-file.js";
 export {
-  type BatchLogProbs,
-  type LogProbGradient,
-  type PolicyLike,
-  type SequenceLogProbs,
-  type TokenDropout,
-  tokenDropoutSums,
-} from "./policy.js";
-export { createProgress, type Progress, type ProgressOptions, silentProgress } from "./progress.js";
-export { RefLogProbCache, type RefLogProbs } from "./ref-cache.js";
-export { Rng, type RngState } from "./rng.js";
-export type { ScoredPairs, ScoringRequest, SelectorContext, TrainingSelector } from "./selector.js";
+  createProgress,
+  type Progress,
+  type ProgressOptions,
+  silentProgress,
+} from "./progress.js";
+export {
+  RefLogProbCache,
+  type RefLogProbs,
+} from "./ref-cache.js";
 export {
   type RunSftOptions,
   type RunSftResult,
@@ -123,12 +114,14 @@ export {
   type SftExample,
   sftConfigSchema,
 } from "./sft.js";
-export { exitCodeForSignal, StopController } from "./signals.js";
-export { gradientSnr, type RunDpoOptions, type RunDpoResult, type RunDpoStatus, runDpo } from "./train.js";
 export {
-  WebGpuPolicy,
-  type WebGpuPolicyOptions,
-  type WebGpuSamplerOptions,
-  webGpuSampler,
-} from "./webgpu-policy.js";
-export { deepestIssue, describeZodError } from "./zod-issue.js";
+  exitCodeForSignal,
+  StopController,
+} from "./signals.js";
+export {
+  gradientSnr,
+  type RunDpoOptions,
+  type RunDpoResult,
+  type RunDpoStatus,
+  runDpo,
+} from "./train.js";

@@ -36,6 +36,41 @@ export interface BatchLogProbs {
   readonly rejectedTokens: Uint32Array;
 }
 
+/**
+ * One micro-batch's share of a step's DPO (+ NLL) objective, for policies that evaluate it where
+ * their log-probs live (`accumulateDpoGradient`). The objective is
+ * `gradScale · Σ_i loss_i + nllWeight · (−Σ_i ℓθ(y_w,i) / Σ_i |y_w,i|)` over the micro-batch's pairs,
+ * `loss_i` one of `@sage/kernels-webgpu`'s DPO losses on sequence sums, or on per-token means when
+ * `lengthNormalize` (policy and reference sums divided by the response token count: TRL's ipo).
+ */
+export interface DpoMicroBatchLoss {
+  readonly refChosen: Float64Array;
+  readonly refRejected: Float64Array;
+  readonly beta: number;
+  readonly lossType: "sigmoid" | "hinge" | "ipo";
+  /** Label smoothing ε (sigmoid only; ignored by hinge and ipo). */
+  readonly labelSmoothing: number;
+  readonly lengthNormalize: boolean;
+  /** 1 / (pairs in the step's batch): the batch loss is the mean over all micro-batches' pairs. */
+  readonly gradScale: number;
+  /** rpoAlpha · |micro-batch| / |batch| (0 without the NLL term). */
+  readonly nllWeight: number;
+}
+
+/** What one micro-batch of the DPO objective reports back (per pair; log-probs are sums). */
+export interface DpoMicroBatchResult extends BatchLogProbs {
+  readonly losses: Float64Array;
+  /** β(ℓθ − ℓref) in the units the loss used (per-token means with `lengthNormalize`). */
+  readonly chosenRewards: Float64Array;
+  readonly rejectedRewards: Float64Array;
+  /**
+   * Σ over each response's tokens of the mean over the vocabulary of the policy's logits (TRL's
+   * `logits/chosen` is their sum over pairs ÷ the chosen tokens), when the policy has logits.
+   */
+  readonly chosenLogitSums?: Float64Array;
+  readonly rejectedLogitSums?: Float64Array;
+}
+
 /** ∂(batch loss)/∂ℓθ for each pair of a micro-batch. */
 export interface LogProbGradient {
   readonly chosen: Float64Array;
@@ -62,6 +97,15 @@ export interface PolicyLike {
     pairs: readonly PreferencePair[],
     lossGradient: (logps: BatchLogProbs) => LogProbGradient,
   ): Promise<BatchLogProbs>;
+  /**
+   * Optional: forward, the DPO (+ NLL) objective of `loss` and backward of one micro-batch on the
+   * policy's own device (the WebGPU policy: no host round-trip before the backward is encoded).
+   * Without it the trainer calls `accumulateGradient` with the float64 reference of the same loss.
+   */
+  accumulateDpoGradient?(
+    pairs: readonly PreferencePair[],
+    loss: DpoMicroBatchLoss,
+  ): Promise<DpoMicroBatchResult>;
   applyGradients(options: {
     readonly learningRate: number;
     readonly maxGradNorm: number | undefined;

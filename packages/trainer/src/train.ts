@@ -1,9 +1,10 @@
 import { join } from "node:path";
+import { dpoStepRef } from "@sage/kernels-webgpu";
 import { jsonStateProvider } from "./checkpoint.js";
 import { type DpoTrainConfig, type DpoTrainConfigInput, parseDpoTrainConfig } from "./config.js";
 import type { PreferencePair } from "./data.js";
 import { preferenceDataHash } from "./data.js";
-import { dpoLoss, learningRateAt } from "./dpo.js";
+import { learningRateAt } from "./dpo.js";
 import { describeValue, TrainerError } from "./errors.js";
 import {
   checkResumeConfig,
@@ -17,7 +18,13 @@ import {
   policyStateProvider,
 } from "./loop.js";
 import type { MetricsRecord } from "./metrics.js";
-import type { BatchLogProbs, PolicyLike, SequenceLogProbs } from "./policy.js";
+import type {
+  BatchLogProbs,
+  DpoMicroBatchLoss,
+  DpoMicroBatchResult,
+  PolicyLike,
+  SequenceLogProbs,
+} from "./policy.js";
 import type { Progress } from "./progress.js";
 import { RefLogProbCache } from "./ref-cache.js";
 import { Rng, type RngState } from "./rng.js";
@@ -412,45 +419,62 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
           `selector ${selector.name} returned ${indices.length} pairs at step ${state.step}; expected 1..${config.batchSize}`,
         );
       }
-      // 3. forward/backward per micro-batch
+      // 3. forward, loss and backward per micro-batch (on the policy's device when it can)
       const n = indices.length;
       const micro = Math.ceil(n / config.gradientAccumulation);
       const lpChosen = new Float64Array(n);
       const lpRejected = new Float64Array(n);
       const tokChosen = new Uint32Array(n);
       const tokRejected = new Uint32Array(n);
+      const losses = new Float64Array(n);
+      const chosenRewards = new Float64Array(n);
+      const rejectedRewards = new Float64Array(n);
+      const logitSums = { chosen: 0, rejected: 0, have: true };
       const snrStep = config.gradSnrEvery > 0 && (state.step + 1) % config.gradSnrEvery === 0;
       const microGrads: { weight: number; g: Float64Array }[] = [];
       let nllLoss = 0;
       let previous: Float64Array | undefined;
       for (let s = 0; s < n; s += micro) {
         const idx = indices.slice(s, s + micro);
-        const rc = Float64Array.from(idx, (i) => refChosen[i]!);
-        const rr = Float64Array.from(idx, (i) => refRejected[i]!);
-        const lp: BatchLogProbs = await policy.accumulateGradient(
+        const loss: DpoMicroBatchLoss = {
+          refChosen: Float64Array.from(idx, (i) => refChosen[i]!),
+          refRejected: Float64Array.from(idx, (i) => refRejected[i]!),
+          beta: config.beta,
+          lossType: config.lossType,
+          labelSmoothing: config.labelSmoothing,
+          lengthNormalize: config.lossType === "ipo", // TRL averages log-probs over the completion for ipo
+          gradScale: 1 / n,
+          nllWeight: (config.rpoAlpha * idx.length) / n,
+        };
+        const r = await accumulateMicroBatch(
+          policy,
           idx.map((i) => pairs[i]!),
-          (logps) => {
-            checkLogps("policy.accumulateGradient", logps, idx.length);
-            const d = dpoLoss(logps.chosen, logps.rejected, rc, rr, config);
-            for (let j = 0; j < idx.length; j++) {
-              d.dChosen[j] = d.dChosen[j]! / n;
-              d.dRejected[j] = d.dRejected[j]! / n;
-            }
-            if (config.rpoAlpha > 0) {
-              // α · (|micro| / n) · NLL_micro, NLL_micro = −Σ ℓθ(y_w) / Σ |y_w| (TRL's token mean)
-              const nll = chosenNll(logps.chosen, logps.chosenTokens);
-              nllLoss += (nll.value * idx.length) / n;
-              const w = (config.rpoAlpha * idx.length) / n;
-              for (let j = 0; j < idx.length; j++) d.dChosen[j] = d.dChosen[j]! + w * nll.dLogp;
-            }
-            return { chosen: d.dChosen, rejected: d.dRejected };
-          },
+          loss,
         );
-        checkLogps("policy.accumulateGradient", lp, idx.length);
-        lpChosen.set(lp.chosen, s);
-        lpRejected.set(lp.rejected, s);
-        tokChosen.set(lp.chosenTokens, s);
-        tokRejected.set(lp.rejectedTokens, s);
+        checkLogps("policy.accumulateGradient", r, idx.length);
+        lpChosen.set(r.chosen, s);
+        lpRejected.set(r.rejected, s);
+        tokChosen.set(r.chosenTokens, s);
+        tokRejected.set(r.rejectedTokens, s);
+        losses.set(r.losses, s);
+        chosenRewards.set(r.chosenRewards, s);
+        rejectedRewards.set(r.rejectedRewards, s);
+        if (r.chosenLogitSums && r.rejectedLogitSums) {
+          for (let j = 0; j < idx.length; j++) {
+            logitSums.chosen += r.chosenLogitSums[j]!;
+            logitSums.rejected += r.rejectedLogitSums[j]!;
+          }
+        } else logitSums.have = false;
+        if (config.rpoAlpha > 0) {
+          // α · (|micro| / n) · NLL_micro, NLL_micro = −Σ ℓθ(y_w) / Σ |y_w| (TRL's token mean)
+          let sum = 0;
+          let count = 0;
+          for (let j = 0; j < idx.length; j++) {
+            sum += r.chosen[j]!;
+            count += r.chosenTokens[j]!;
+          }
+          nllLoss += ((count === 0 ? 0 : -sum / count) * idx.length) / n;
+        }
         if (snrStep) {
           const total = Float64Array.from(await policy.readGradient!());
           // this micro-batch's own mean gradient: (G_j − G_{j−1}) · n / |micro-batch|
@@ -459,12 +483,13 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
           previous = total;
         }
       }
-      const rc = Float64Array.from(indices, (i) => refChosen[i]!);
-      const rr = Float64Array.from(indices, (i) => refRejected[i]!);
-      const d = dpoLoss(lpChosen, lpRejected, rc, rr, config);
+      // the log-probs the loss saw: per-token means for ipo (TRL's logps/* then are means too)
+      const perToken = config.lossType === "ipo";
+      const lossLogps = (lp: Float64Array, tok: Uint32Array) =>
+        perToken ? lp.map((v, j) => (tok[j]! === 0 ? 0 : v / tok[j]!)) : lp;
       const learningRate = learningRateAt(state.step, schedule);
       let gradNorm = Number.NaN;
-      let finite = allFinite(d.losses, lpChosen, lpRejected);
+      let finite = allFinite(losses, lpChosen, lpRejected);
       if (finite) {
         const r = await policy.applyGradients({ learningRate, maxGradNorm: config.maxGradNorm ?? undefined });
         gradNorm = r.gradNorm;
@@ -486,7 +511,7 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
         });
       else {
         state.nonFiniteSteps += 1;
-        const what = allFinite(d.losses, lpChosen, lpRejected) ? "gradient norm" : "loss or log-probs";
+        const what = allFinite(losses, lpChosen, lpRejected) ? "gradient norm" : "loss or log-probs";
         log(
           `step ${state.step}: non-finite ${what}; update skipped (${state.nonFiniteSteps}/${config.maxNonFinite}); pairs ${ids.join(", ")}`,
         );
@@ -502,19 +527,25 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       state.scoringSeconds += scoringMs / 1000;
       state.totalSeconds += elapsed;
       let correct = 0;
-      for (let j = 0; j < n; j++) if (d.chosenRewards[j]! > d.rejectedRewards[j]!) correct++;
+      for (let j = 0; j < n; j++) if (chosenRewards[j]! > rejectedRewards[j]!) correct++;
       const snr = snrStep && finite && microGrads.length >= 2 ? gradientSnr(microGrads) : undefined;
       const record: MetricsRecord = {
         event: "train",
         step: state.step,
-        loss: mean(d.losses) + config.rpoAlpha * nllLoss,
+        loss: mean(losses) + config.rpoAlpha * nllLoss,
         ...(config.rpoAlpha > 0 ? { nll_loss: nllLoss } : {}),
-        "rewards/chosen": mean(d.chosenRewards),
-        "rewards/rejected": mean(d.rejectedRewards),
-        "rewards/margins": mean(d.chosenRewards) - mean(d.rejectedRewards),
+        "rewards/chosen": mean(chosenRewards),
+        "rewards/rejected": mean(rejectedRewards),
+        "rewards/margins": mean(chosenRewards) - mean(rejectedRewards),
         "rewards/accuracies": correct / n,
-        "logps/chosen": mean(lpChosen),
-        "logps/rejected": mean(lpRejected),
+        "logps/chosen": mean(lossLogps(lpChosen, tokChosen)),
+        "logps/rejected": mean(lossLogps(lpRejected, tokRejected)),
+        ...(logitSums.have
+          ? {
+              "logits/chosen": logitSums.chosen / sumOf(tokChosen),
+              "logits/rejected": logitSums.rejected / sumOf(tokRejected),
+            }
+          : {}),
         grad_norm: gradNorm,
         learning_rate: learningRate,
         skipped: !finite,
@@ -562,14 +593,56 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
   };
 }
 
-/** Negative log-likelihood per chosen token of a micro-batch and its derivative by each ℓθ(y_w). */
-function chosenNll(chosen: ArrayLike<number>, tokens: ArrayLike<number>): { value: number; dLogp: number } {
-  let sum = 0;
-  let count = 0;
-  for (let j = 0; j < chosen.length; j++) {
-    sum += chosen[j]!;
-    count += tokens[j]!;
+function sumOf(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return s;
+}
+
+/**
+ * One micro-batch of the DPO (+ NLL) objective: on the policy's device when it implements
+ * `accumulateDpoGradient` (the WebGPU policy), otherwise through `accumulateGradient` with the
+ * float64 reference of the same fused step (`dpoStepRef` of `@sage/kernels-webgpu`).
+ */
+async function accumulateMicroBatch(
+  policy: PolicyLike,
+  pairs: readonly PreferencePair[],
+  loss: DpoMicroBatchLoss,
+): Promise<DpoMicroBatchResult> {
+  if (policy.accumulateDpoGradient) return policy.accumulateDpoGradient(pairs, loss);
+  const m = pairs.length;
+  let step: ReturnType<typeof dpoStepRef> | undefined;
+  const lp: BatchLogProbs = await policy.accumulateGradient(pairs, (logps) => {
+    checkLogps("policy.accumulateGradient", logps, m);
+    const sums = new Float64Array(2 * m);
+    sums.set(logps.chosen);
+    sums.set(logps.rejected, m);
+    const counts = new Float64Array(2 * m);
+    counts.set(logps.chosenTokens);
+    counts.set(logps.rejectedTokens, m);
+    const ref = new Float64Array(2 * m);
+    ref.set(loss.refChosen);
+    ref.set(loss.refRejected, m);
+    step = dpoStepRef(sums, counts, ref, {
+      lossType: loss.lossType,
+      beta: loss.beta,
+      labelSmoothing: loss.lossType === "sigmoid" ? loss.labelSmoothing : 0,
+      lengthNormalize: loss.lengthNormalize,
+      gradScale: loss.gradScale,
+      nllWeight: loss.nllWeight,
+    });
+    return { chosen: step.gradSums.subarray(0, m), rejected: step.gradSums.subarray(m) };
+  });
+  if (!step) {
+    throw new TrainerError(
+      "POLICY_INVALID",
+      "policy.accumulateGradient returned without calling lossGradient",
+    );
   }
-  if (count === 0) return { value: 0, dLogp: 0 };
-  return { value: -sum / count, dLogp: -1 / count };
+  return {
+    ...lp,
+    losses: step.losses,
+    chosenRewards: step.chosenRewards,
+    rejectedRewards: step.rejectedRewards,
+  };
 }

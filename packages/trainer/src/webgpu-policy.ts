@@ -1,14 +1,12 @@
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { ADAMW_DEFAULTS, copyInto, type Tensor } from "@sage/kernels-webgpu";
+import { ADAMW_DEFAULTS, copyInto, DPO_STEP_ROWS, dpoStep, type Tensor } from "@sage/kernels-webgpu";
 import {
   AdamW,
-  loadModelDir,
+  type LoadedModel,
   type ModelConfig,
+  type ModelWeights,
   type Policy,
   packPromptResponse,
   parameterSpecs,
-  saveModelDir,
   type Tokenizer,
 } from "@sage/model";
 import { deriveSeed } from "@sage/stability";
@@ -18,6 +16,8 @@ import { sha256 } from "./hash.js";
 import type { SampleResponses } from "./pairs.js";
 import {
   type BatchLogProbs,
+  type DpoMicroBatchLoss,
+  type DpoMicroBatchResult,
   type LogProbGradient,
   type PolicyLike,
   type SequenceLogProbs,
@@ -37,6 +37,37 @@ export interface WebGpuPolicyOptions {
   readonly beta2?: number;
   readonly eps?: number;
   readonly weightDecay?: number;
+}
+
+/**
+ * File access of `WebGpuPolicy.saveState`/`loadState`, injected so that the class itself imports no
+ * Node built-in: the Node entry (`@sage/trainer`) installs `node:fs` (`webgpu-policy-files.ts`); the
+ * browser entry installs nothing and those two methods then throw.
+ */
+export interface PolicyStateFiles {
+  readFile(dir: string, name: string): Promise<Uint8Array>;
+  writeFile(dir: string, name: string, data: Uint8Array | string): Promise<void>;
+  /** Write an HF model folder `<dir>/model`. */
+  saveModel(dir: string, config: ModelConfig, weights: ModelWeights): void;
+  /** Read the HF model folder `<dir>/model`. */
+  loadModel(dir: string): LoadedModel;
+}
+
+let stateFiles: PolicyStateFiles | undefined;
+
+/** @internal Installed by the Node entry. */
+export function setPolicyStateFiles(files: PolicyStateFiles): void {
+  stateFiles = files;
+}
+
+function files(dir: string): PolicyStateFiles {
+  if (!stateFiles) {
+    throw new TrainerError(
+      "CHECKPOINT_INVALID",
+      `WebGpuPolicy.saveState/loadState("${dir}") needs file access: expected the Node entry of @sage/trainer; received the browser entry, which has none`,
+    );
+  }
+  return stateFiles;
 }
 
 interface Encoded {
@@ -190,6 +221,72 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
     return logps;
   }
 
+  /**
+   * One micro-batch of DPO (+ NLL) on the GPU: the training forward keeps its sequence sums on
+   * the device, `@sage/kernels-webgpu`'s `dpoStep` turns them into the loss and its `[2n]`
+   * gradient, the backward consumes that tensor; the only read is the per-pair values (losses,
+   * rewards, log-prob sums, TRL's logit sums), issued after the backward is encoded.
+   */
+  async accumulateDpoGradient(
+    pairs: readonly PreferencePair[],
+    loss: DpoMicroBatchLoss,
+  ): Promise<DpoMicroBatchResult> {
+    const n = pairs.length;
+    const ctx = this.policy.ctx;
+    const { batch, chosenTokens, rejectedTokens } = this.#batch(pairs);
+    if (loss.refChosen.length !== n || loss.refRejected.length !== n) {
+      throw new TrainerError(
+        "POLICY_INVALID",
+        `accumulateDpoGradient: expected ${n} reference log-probs per side; received ${loss.refChosen.length} and ${loss.refRejected.length}`,
+      );
+    }
+    const ref = new Float32Array(2 * n);
+    ref.set(loss.refChosen);
+    ref.set(loss.refRejected, n);
+    const fwd = await this.policy.forwardTrainOnDevice(batch);
+    let step: ReturnType<typeof dpoStep>;
+    try {
+      step = dpoStep(
+        ctx,
+        { sums: fwd.sums, counts: fwd.counts, logitSums: fwd.logitSums, ref },
+        {
+          lossType: loss.lossType,
+          beta: loss.beta,
+          labelSmoothing: loss.lossType === "sigmoid" ? loss.labelSmoothing : 0,
+          lengthNormalize: loss.lengthNormalize,
+          gradScale: loss.gradScale,
+          nllWeight: loss.nllWeight,
+        },
+      );
+    } catch (error) {
+      fwd.release();
+      throw error;
+    }
+    try {
+      await this.policy.backward(fwd, step.gradSums);
+      const v = (await ctx.read(step.values)) as Float32Array;
+      const row = (name: (typeof DPO_STEP_ROWS)[number]) => {
+        const k = DPO_STEP_ROWS.indexOf(name);
+        return Float64Array.from(v.subarray(k * n, (k + 1) * n));
+      };
+      return {
+        chosen: row("chosenLogp"),
+        rejected: row("rejectedLogp"),
+        chosenTokens,
+        rejectedTokens,
+        losses: row("loss"),
+        chosenRewards: row("chosenReward"),
+        rejectedRewards: row("rejectedReward"),
+        chosenLogitSums: row("chosenLogitSum"),
+        rejectedLogitSums: row("rejectedLogitSum"),
+      };
+    } finally {
+      ctx.flush();
+      step.gradSums.destroy();
+      step.values.destroy();
+    }
+  }
+
   /** SFT: forward + backward of the completions (`SequencePolicyLike`). */
   async accumulateSequenceGradient(
     examples: readonly SftExample[],
@@ -245,23 +342,26 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
   }
 
   async saveState(dir: string): Promise<void> {
-    saveModelDir(join(dir, "model"), this.config, await this.policy.readWeights());
+    const fs = files(dir);
+    fs.saveModel(dir, this.config, await this.policy.readWeights());
     const state = await this.#optimizer.exportState();
     for (const [file, all] of [
       ["adamw-m.f32", state.m],
       ["adamw-v.f32", state.v],
     ] as const) {
-      await writeFile(join(dir, file), new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+      await fs.writeFile(dir, file, new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
     }
-    await writeFile(
-      join(dir, "optimizer.json"),
+    await fs.writeFile(
+      dir,
+      "optimizer.json",
       JSON.stringify({ step: state.step, ...this.#opts, parameters: this.policy.parameterNames }),
     );
   }
 
   async loadState(dir: string): Promise<void> {
     const ctx = this.policy.ctx;
-    const meta = JSON.parse(await readFile(join(dir, "optimizer.json"), "utf8")) as {
+    const fs = files(dir);
+    const meta = JSON.parse(new TextDecoder().decode(await fs.readFile(dir, "optimizer.json"))) as {
       step: number;
       parameters: string[];
     };
@@ -269,7 +369,7 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
     if (JSON.stringify(meta.parameters) !== JSON.stringify(names)) {
       throw new TrainerError("CHECKPOINT_INVALID", `${dir}: parameter names differ from the policy's`);
     }
-    const { config, weights } = loadModelDir(join(dir, "model"));
+    const { config, weights } = fs.loadModel(dir);
     if (JSON.stringify(config) !== JSON.stringify(this.config)) {
       throw new TrainerError("CHECKPOINT_INVALID", `${dir}/model: config differs from the policy's`);
     }
@@ -286,7 +386,7 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
     const moments: Float32Array[] = [];
     const expected = names.reduce((a, name) => a + this.policy.param(name).size, 0);
     for (const file of ["adamw-m.f32", "adamw-v.f32"]) {
-      const bytes = await readFile(join(dir, file));
+      const bytes = await fs.readFile(dir, file);
       if (bytes.byteLength !== expected * 4) {
         throw new TrainerError(
           "CHECKPOINT_INVALID",

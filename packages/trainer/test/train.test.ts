@@ -379,6 +379,48 @@ describe("runDpo with rpoAlpha (DPO + NLL of the chosen, TRL's rpo_alpha)", () =
     expect(theta0).not.toEqual(probe.theta); // the run did update its own weights
   });
 
+  it("ipo runs on per-token means, as TRL's concatenated_forward (central differences of the length-normalised loss)", async () => {
+    const dir = await tempDir();
+    const policy = new RecordingPolicy({ dim: 6 });
+    const pairs = synthPairs(12);
+    const records: MetricsRecord[] = [];
+    await runDpo({
+      config: { ...BASE, batchSize: 4, steps: 1, lossType: "ipo", maxGradNorm: null },
+      policy,
+      selector: new EpochSelector(),
+      pairs,
+      runDir: join(dir, "run"),
+      log: quiet,
+      onStep: (r) => {
+        records.push(r);
+      },
+    });
+    const batch = policy.micro.flat();
+    const probe = new ToyPolicy({ dim: 6 });
+    const ref = await probe.sequenceLogProbs(batch);
+    const mean = (lp: Float64Array, tok: Uint32Array, i: number) => lp[i]! / tok[i]!;
+    const objective = async () => {
+      const lp = await probe.sequenceLogProbs(batch);
+      let total = 0;
+      for (let i = 0; i < batch.length; i++) {
+        const h =
+          mean(lp.chosen, lp.chosenTokens, i) -
+          mean(ref.chosen, ref.chosenTokens, i) -
+          (mean(lp.rejected, lp.rejectedTokens, i) - mean(ref.rejected, ref.rejectedTokens, i));
+        total += (h - 1 / (2 * BASE.beta)) ** 2 / batch.length;
+      }
+      return total;
+    };
+    expect(records[0]!.loss).toBeCloseTo(await objective(), 10);
+    const lp = await probe.sequenceLogProbs(batch);
+    const meanLogp = batch.reduce((a, _, i) => a + mean(lp.chosen, lp.chosenTokens, i), 0) / batch.length;
+    expect(records[0]!["logps/chosen"]).toBeCloseTo(meanLogp, 10);
+    // sums instead of means would differ: responses have 1+ tokens of different lengths
+    expect(new Set(lp.chosenTokens).size).toBeGreaterThan(1);
+    const fd = await centralDifferences(probe.theta, objective);
+    for (const [d, v] of fd.entries()) expect(policy.applied![d]).toBeCloseTo(v, 8);
+  });
+
   it("rejects a negative rpoAlpha, naming the field", async () => {
     const dir = await tempDir();
     await expect(

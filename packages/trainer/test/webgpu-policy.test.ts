@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { gradeResponse } from "@sage/eval-math";
-import type { GpuContext } from "@sage/kernels-webgpu";
+import { dpoStepRef, type GpuContext } from "@sage/kernels-webgpu";
 import { createTestContext, expectClean } from "@sage/kernels-webgpu/testing";
 import {
   CharTokenizer,
@@ -26,6 +26,7 @@ import {
   webGpuSampler,
 } from "../src/index.js";
 import { tempDir } from "./helpers/data.js";
+import { EpochSelector } from "./helpers/selectors.js";
 
 // WebGPU: on a machine without a GPU this runs on lavapipe (see the root README); a missing
 // adapter fails the test, it is never skipped.
@@ -228,6 +229,121 @@ describe("WebGpuPolicy (the @sage/model WebGPU policy behind PolicyLike)", () =>
     } finally {
       gpu.destroy();
       policy.destroy();
+    }
+    await expectClean(ctx);
+  });
+});
+
+describe("the DPO step on the GPU (accumulateDpoGradient)", () => {
+  const cases = [
+    { lossType: "sigmoid", labelSmoothing: 0.1, nllWeight: 0 },
+    { lossType: "sigmoid", labelSmoothing: 0, nllWeight: 0.5 },
+    { lossType: "hinge", labelSmoothing: 0, nllWeight: 0 },
+    { lossType: "ipo", labelSmoothing: 0, nllWeight: 0.3 },
+  ] as const;
+  for (const c of cases) {
+    it(`equals the host path with the float64 reference loss (${c.lossType}, ε=${c.labelSmoothing}, NLL weight ${c.nllWeight})`, async () => {
+      const weights = initWeights(config, 8);
+      const pa = Policy.create(ctx, config, weights);
+      const pb = Policy.create(ctx, config, weights);
+      const a = new WebGpuPolicy({ policy: pa, tokenizer });
+      const b = new WebGpuPolicy({ policy: pb, tokenizer });
+      try {
+        const pairs = arithmeticPairs(5, 3);
+        const ref = await a.sequenceLogProbs(pairs);
+        // a reference away from the policy: margins ≠ 0
+        const refChosen = ref.chosen.map((v, i) => v + 0.3 * Math.sin(i + 1));
+        const refRejected = ref.rejected.map((v, i) => v - 0.2 * Math.cos(i));
+        const loss = {
+          refChosen,
+          refRejected,
+          beta: 0.5,
+          lossType: c.lossType,
+          labelSmoothing: c.labelSmoothing,
+          lengthNormalize: c.lossType === "ipo",
+          gradScale: 1 / 8,
+          nllWeight: c.nllWeight,
+        };
+        const reads = ctx.readCount;
+        const gpu = await a.accumulateDpoGradient(pairs, loss);
+        expect(ctx.readCount - reads).toBe(1); // only the per-pair values
+        let want: ReturnType<typeof dpoStepRef> | undefined;
+        await b.accumulateGradient(pairs, (lp) => {
+          want = dpoStepRef(
+            [...lp.chosen, ...lp.rejected],
+            [...lp.chosenTokens, ...lp.rejectedTokens],
+            [...refChosen, ...refRejected],
+            loss,
+          );
+          return { chosen: want.gradSums.subarray(0, 5), rejected: want.gradSums.subarray(5) };
+        });
+        // f32 device sums vs float64 host sums of the same f32 token log-probs (≤ 4 tokens of
+        // magnitude ≤ 5): |Δ| ≲ 1e-6; losses have slope ≤ 2|dev|·β-scale ≲ 10 in them → 1e-4.
+        for (let i = 0; i < 5; i++) {
+          expect(Math.abs(gpu.losses[i]! - want!.losses[i]!)).toBeLessThan(1e-4);
+          expect(Math.abs(gpu.chosenRewards[i]! - want!.chosenRewards[i]!)).toBeLessThan(1e-5);
+          expect(Math.abs(gpu.chosen[i]! - ref.chosen[i]!)).toBeLessThan(1e-5);
+          expect(gpu.chosenTokens[i]).toBe(ref.chosenTokens[i]);
+          expect(Number.isFinite(gpu.chosenLogitSums![i]!)).toBe(true);
+        }
+        const ga = await a.readGradient();
+        const gb = await b.readGradient();
+        let err = 0;
+        let scale = 0;
+        for (let i = 0; i < ga.length; i++) {
+          err = Math.max(err, Math.abs(ga[i]! - gb[i]!));
+          scale = Math.max(scale, Math.abs(gb[i]!));
+        }
+        // same kernels after the loss; the loss gradients differ by f32 vs float64 sums (≲ 1e-6 relative)
+        expect(scale).toBeGreaterThan(0);
+        expect(err).toBeLessThanOrEqual(1e-4 * scale);
+      } finally {
+        a.destroy();
+        b.destroy();
+        pa.destroy();
+        pb.destroy();
+      }
+      await expectClean(ctx);
+    });
+  }
+
+  it("runDpo: one host read per micro-batch plus the optimiser's; TRL's logits/* metrics logged", async () => {
+    const policy = Policy.create(ctx, config, initWeights(config, 12));
+    const gpu = new WebGpuPolicy({ policy, tokenizer });
+    const readsAt: number[] = [];
+    const records: MetricsRecord[] = [];
+    try {
+      const result = await runDpo({
+        config: {
+          steps: 3,
+          batchSize: 6,
+          gradientAccumulation: 3,
+          beta: 0.5,
+          learningRate: 0.01,
+          seed: 2,
+          checkpointEvery: 100,
+        },
+        policy: gpu,
+        selector: new EpochSelector(),
+        pairs: arithmeticPairs(12, 7),
+        runDir: await tempDir(),
+        log: () => {},
+        onStep: (r) => {
+          readsAt.push(ctx.readCount);
+          records.push(r);
+        },
+      });
+      expect(result.status).toBe("completed");
+    } finally {
+      gpu.destroy();
+      policy.destroy();
+    }
+    // steps 2 and 3: 3 micro-batches × 1 read (per-pair values) + 1 (AdamW's gradient norm)
+    expect(readsAt[1]! - readsAt[0]!).toBe(4);
+    expect(readsAt[2]! - readsAt[1]!).toBe(4);
+    for (const r of records) {
+      expect(Number.isFinite(r["logits/chosen"])).toBe(true);
+      expect(Number.isFinite(r["logits/rejected"])).toBe(true);
     }
     await expectClean(ctx);
   });

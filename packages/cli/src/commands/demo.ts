@@ -3,237 +3,116 @@ import { cpus, type as osType } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CurriculumConfigInput, SelectorName } from "@sage/curriculum";
-import { generateSynthetic, SYNTHETIC_CHARSET, verifySynthetic } from "@sage/eval-math";
 import { createContext, formatAdapter, type GpuContext } from "@sage/kernels-webgpu";
-import {
-  CharTokenizer,
-  createConfig,
-  initWeights,
-  type LoadedModel,
-  loadModelDir,
-  type ModelConfig,
-  Policy,
-  parameterCount,
-  saveModelDir,
-} from "@sage/model";
+import { type LoadedModel, loadModelDir, parameterCount } from "@sage/model";
 import { type ReportSummary, type RunSeries, writeReport } from "@sage/report";
 import {
-  atomicWriteFile,
+  answerGrade,
   atomicWriteJson,
   type BuildPairsResult,
-  buildOnPolicyPairs,
+  buildPlanPairs,
   createProgress,
-  type DpoTrainConfigInput,
+  DEMO_PLANS,
   type ExperimentMethod,
+  type ExperimentPlan,
   type ExperimentResult,
+  evalDescription,
+  MODEL_SIZES,
+  type ModelSize,
   type PreferencePair,
   type Problem,
+  planEvalProblems,
   runExperiment,
-  runSft,
-  type SftConfigInput,
-  type SftExample,
-  WebGpuPolicy,
-  webGpuSampler,
+  SFT_TINY_RECIPE,
+  type StartRecipe,
+  TASK_NAMES,
+  TASKS,
+  type TaskName,
+  trainStartPolicy,
+  workCheckedGrade,
   writePreferencePairs,
 } from "@sage/trainer";
 import { CliError } from "../errors.js";
 
-// ───────────────────────────── the synthetic task ─────────────────────────────
+// ───────────────────────────── tasks, plans and recipes (library: @sage/trainer presets) ─────────────────────────────
 
-/** How a synthetic question becomes a prompt (the shipped checkpoint was trained on this). */
-export function syntheticPrompt(question: string): string {
-  return `q: ${question}\na: `;
-}
+export {
+  DEMO_PLAN,
+  evalDescription,
+  MODEL_SIZES,
+  type ModelSize,
+  modelConfigFor,
+  QUICK_PLAN,
+  SYNTHETIC_SEEDS,
+  syntheticProblems,
+  syntheticPrompt,
+  syntheticSftExamples,
+} from "@sage/trainer";
 
-/** Held-out or training problems: `perLevel` of each level, from generator seed `seed`. */
-export function syntheticProblems(seed: number, levels: readonly number[], perLevel: number): Problem[] {
-  return levels.flatMap((level) =>
-    generateSynthetic({ seed, level: level as 1 | 2 | 3 | 4 | 5, count: perLevel }).map((p) => ({
-      id: p.id,
-      prompt: syntheticPrompt(p.question),
-      answer: p.answer,
-      level,
-    })),
-  );
-}
+/** Everything the demo (and the convergence benchmark) runs after the start policy (`ExperimentPlan`). */
+export type DemoPlan = ExperimentPlan;
 
-/** SFT examples: the worked solutions of `perLevel` problems per level. */
-export function syntheticSftExamples(
-  seed: number,
-  levels: readonly number[],
-  perLevel: number,
-): SftExample[] {
-  return levels.flatMap((level) =>
-    generateSynthetic({ seed, level: level as 1 | 2 | 3 | 4 | 5, count: perLevel }).map((p) => ({
-      id: p.id,
-      prompt: syntheticPrompt(p.question),
-      completion: p.solution,
-    })),
-  );
-}
+/** The recipe of the shipped `sft-tiny` checkpoint (`SFT_TINY_RECIPE` of `@sage/trainer`). */
+export const SFT_RECIPE: StartRecipe = SFT_TINY_RECIPE;
 
 /** Exact grader of the synthetic tasks: the last `\boxed{}` must be the integer answer. */
 export function syntheticGrade(response: string, answer: string): boolean {
-  return verifySynthetic({ answer }, response).correct;
+  return answerGrade(response, answer);
 }
 
 /**
- * The grader of on-policy pairs: the answer is right AND every `a op b=c` line of the work is
- * arithmetically right. A sample that reaches the answer through wrong steps (common when the
- * policy solves a problem 1 time in 20) counts as incorrect, so it can be a rejected answer but
- * never a chosen one — DPO must not raise the likelihood of wrong reasoning.
+ * The grader of on-policy pairs: the answer is right AND the work is (`workCheckedGrade`: a chain
+ * question's work must be exactly its chain, other problems need every `a op b=c` line right). A
+ * sample that reaches the answer through wrong steps counts as incorrect, so it can be a rejected
+ * answer but never a chosen one — DPO must not raise the likelihood of wrong reasoning.
  */
-export function syntheticPairGrade(response: string, answer: string): boolean {
-  const v = verifySynthetic({ answer }, response);
-  return v.correct && v.stepsValid;
+export function syntheticPairGrade(
+  response: string,
+  answer: string,
+  problem?: Pick<Problem, "prompt">,
+): boolean {
+  return workCheckedGrade(response, answer, problem);
 }
 
-/** Generator seeds: SFT data, the pair pool's problems and the held-out problems never overlap. */
-export const SYNTHETIC_SEEDS = { sft: 1000, pairs: 2000, eval: 3000 } as const;
-
-// ───────────────────────────── models ─────────────────────────────
-
-/** Architectures by `--model-size` (llama-style, char tokenizer over `SYNTHETIC_CHARSET`). */
-export const MODEL_SIZES = {
-  tiny: { hiddenSize: 64, intermediateSize: 192, numLayers: 2, numHeads: 4 },
-  small: { hiddenSize: 128, intermediateSize: 384, numLayers: 4, numHeads: 4 },
-  base: { hiddenSize: 256, intermediateSize: 768, numLayers: 6, numHeads: 8 },
-  large: { hiddenSize: 512, intermediateSize: 1536, numLayers: 8, numHeads: 8 },
-} as const;
-export type ModelSize = keyof typeof MODEL_SIZES;
-
-export function modelConfigFor(size: ModelSize, tokenizer: CharTokenizer): ModelConfig {
-  return createConfig({
-    modelType: "llama",
-    ...MODEL_SIZES[size],
-    vocabSize: tokenizer.vocabSize,
-    tieWordEmbeddings: true,
-    maxPositionEmbeddings: 320,
-  });
-}
-
-/** One SFT stage: the worked solutions of `perLevel` problems per level (generator seed `SYNTHETIC_SEEDS.sft`). */
-export interface SftStage {
-  readonly levels: readonly number[];
-  readonly perLevel: number;
-  readonly train: SftConfigInput & { readonly steps: number };
-}
-
-/**
- * SFT recipe of the start policy (the shipped `sft-tiny` checkpoint is this with `tiny`): stage 1
- * teaches the answer format on levels 1–2; stage 2 continues from it on levels 1–3 with more data
- * and steps, which takes level-1 greedy pass@1 from 22% to 98% (the README of the checkpoint has
- * the figures).
- */
-export const SFT_RECIPE: { readonly initSeed: number; readonly stages: readonly SftStage[] } = {
-  initSeed: 1,
-  stages: [
-    {
-      levels: [1, 2],
-      perLevel: 4000,
-      train: {
-        steps: 400,
-        batchSize: 32,
-        learningRate: 0.004,
-        lrSchedule: "cosine",
-        warmupSteps: 30,
-        checkpointEvery: 50,
-        seed: 0,
-      },
-    },
-    {
-      levels: [1, 2, 3],
-      perLevel: 10000,
-      train: {
-        steps: 1500,
-        batchSize: 32,
-        learningRate: 0.003,
-        lrSchedule: "cosine",
-        warmupSteps: 30,
-        checkpointEvery: 250,
-        seed: 0,
-      },
-    },
-  ],
-};
-
-/** The folder of the shipped SFT checkpoint (`assets/sft-tiny` of this package). */
-export function shippedModelDir(): string {
+/** The folder of a shipped checkpoint (`assets/<name>` of this package; default `sft-tiny`). */
+export function shippedModelDir(name = "sft-tiny"): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, "assets", "sft-tiny");
+    const candidate = join(dir, "assets", name);
     if (existsSync(join(candidate, "config.json"))) return candidate;
     dir = dirname(dir);
   }
   throw new CliError(
     "IO",
-    "the shipped SFT checkpoint (assets/sft-tiny of @sage/cli) is missing; run `sage demo --from-scratch`",
+    `the shipped SFT checkpoint (assets/${name} of @sage/cli) is missing; run \`sage demo --from-scratch\``,
   );
 }
 
-// ───────────────────────────── the plan ─────────────────────────────
-
-/** Everything the demo (and the convergence benchmark) runs, in one object. */
-export interface DemoPlan {
-  /** Levels of the pair pool's problems and of the held-out problems (the strata). */
-  readonly levels: readonly number[];
-  readonly pairProblemsPerLevel: number;
-  /** Samples per pool problem. */
-  readonly samples: number;
-  readonly maxPairsPerPrompt: number;
-  readonly evalProblemsPerLevel: number;
-  /** Tokens per sampled / evaluated answer. */
-  readonly maxNewTokens: number;
-  /** pass@1 estimator: greedy when absent, else the mean of `samples` draws at `temperature` per held-out problem. */
-  readonly evalSampling?: { readonly samples: number; readonly temperature: number };
-  readonly steps: number;
-  readonly evalEvery: number;
-  readonly train: Omit<DpoTrainConfigInput, "steps" | "seed" | "evalEvery">;
-  readonly curriculum: CurriculumConfigInput;
+function loadShipped(dir: string, label: string): LoadedModel {
+  let model: LoadedModel;
+  try {
+    model = loadModelDir(dir);
+  } catch (error) {
+    throw new CliError("INPUT_INVALID", `${label} ${dir}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!model.tokenizer) throw new CliError("INPUT_INVALID", `${dir}: expected a tokenizer.json`);
+  return model;
 }
-
-/** `sage demo` (≤ 15 minutes on a 2-core lavapipe machine). */
-export const DEMO_PLAN: DemoPlan = {
-  levels: [1, 2, 3],
-  pairProblemsPerLevel: 96,
-  samples: 8,
-  maxPairsPerPrompt: 2,
-  evalProblemsPerLevel: 32,
-  evalSampling: { samples: 4, temperature: 1 },
-  maxNewTokens: 48,
-  steps: 60,
-  evalEvery: 10,
-  train: {
-    batchSize: 8,
-    gradientAccumulation: 2,
-    gradSnrEvery: 2,
-    beta: 0.1,
-    learningRate: 2e-5,
-    rpoAlpha: 1,
-    scoringBatchSize: 64,
-  },
-  curriculum: { refreshEvery: 10, probeSize: 16, nStrata: 3 },
-};
-
-/** `sage demo --quick` (≤ 3 minutes on a 2-core lavapipe machine). */
-export const QUICK_PLAN: DemoPlan = {
-  ...DEMO_PLAN,
-  pairProblemsPerLevel: 32,
-  evalProblemsPerLevel: 12,
-  steps: 20,
-  evalEvery: 5,
-  curriculum: { refreshEvery: 5, probeSize: 8, nStrata: 3 },
-};
 
 // ───────────────────────────── steps shared with `sage bench` ─────────────────────────────
 
-/** Make or load the start policy: the shipped checkpoint, a folder, or SFT from scratch. */
+/**
+ * Make or load the start policy of `task` (default synthetic): the shipped checkpoint
+ * (`assets/sft-tiny`, `assets/sft-chains`), a folder, or its recipe (`--from-scratch`: SFT from
+ * fresh weights for synthetic; the chains stage from the shipped `sft-tiny` for chains).
+ */
 export async function prepareStartPolicy(
   o: {
     readonly model?: string;
     readonly fromScratch?: boolean;
     readonly modelSize?: ModelSize;
     readonly sftSteps?: number;
+    readonly task?: TaskName;
     readonly outDir: string;
     readonly ctx: GpuContext;
     readonly progress: boolean;
@@ -241,6 +120,7 @@ export async function prepareStartPolicy(
   log: (line: string) => void,
 ): Promise<{ model: LoadedModel; source: string }> {
   const size = o.modelSize ?? "tiny";
+  const task = TASKS[o.task ?? "synthetic"];
   if (!o.fromScratch && size !== "tiny" && !o.model) {
     throw new CliError(
       "USAGE",
@@ -248,56 +128,33 @@ export async function prepareStartPolicy(
     );
   }
   if (o.model && o.fromScratch) throw new CliError("USAGE", "--model and --from-scratch exclude each other");
-  if (!o.fromScratch) {
-    const dir = o.model ?? shippedModelDir();
-    let model: LoadedModel;
-    try {
-      model = loadModelDir(dir);
-    } catch (error) {
-      throw new CliError("INPUT_INVALID", `--model ${dir}: ${(error as Error).message}`, { cause: error });
-    }
-    if (!model.tokenizer) throw new CliError("INPUT_INVALID", `${dir}: expected a tokenizer.json`);
-    return { model, source: o.model ? dir : "shipped checkpoint assets/sft-tiny" };
-  }
-  // SFT from scratch on the synthetic solutions (the recipe of the shipped checkpoint)
-  const tokenizer = new CharTokenizer(SYNTHETIC_CHARSET);
-  const config = modelConfigFor(size, tokenizer);
-  let weights = initWeights(config, SFT_RECIPE.initSeed);
-  const startDir = join(o.outDir, "start");
-  saveModelDir(join(startDir, "init"), config, weights, { tokenizer });
-  const steps = SFT_RECIPE.stages.map((st) => o.sftSteps ?? st.train.steps);
-  log(
-    `SFT from scratch: ${size} model (${parameterCount(config)} parameters), ${SFT_RECIPE.stages.length} stages of ${steps.join(" + ")} steps`,
-  );
-  for (const [i, stage] of SFT_RECIPE.stages.entries()) {
-    const examples = syntheticSftExamples(SYNTHETIC_SEEDS.sft, stage.levels, stage.perLevel);
-    await atomicWriteFile(
-      join(startDir, `sft-${i + 1}.jsonl`),
-      `${examples.map((e) => JSON.stringify({ id: e.id, prompt: e.prompt, completion: e.completion })).join("\n")}\n`,
+  if (o.fromScratch && size !== "tiny" && task.recipe.from !== undefined) {
+    throw new CliError(
+      "USAGE",
+      `--model-size ${size}: the ${task.name} recipe starts from the shipped ${task.recipe.from} (tiny); use --model-size with --task synthetic`,
     );
-    const policy = Policy.create(o.ctx, config, weights);
-    const gpu = new WebGpuPolicy({ policy, tokenizer });
-    try {
-      const result = await runSft({
-        config: { ...stage.train, steps: steps[i]! },
-        policy: gpu,
-        examples,
-        runDir: join(startDir, `sft-run-${i + 1}`),
-        progress: o.progress,
-        log,
-      });
-      if (result.status !== "completed")
-        throw new CliError("IO", `SFT stage ${i + 1} ended ${result.status} at step ${result.step}`);
-      weights = await policy.readWeights();
-    } finally {
-      gpu.destroy();
-      policy.destroy();
-    }
   }
-  saveModelDir(join(startDir, "model"), config, weights, { tokenizer });
+  if (!o.fromScratch) {
+    const dir = o.model ?? shippedModelDir(task.checkpoint);
+    return {
+      model: loadShipped(dir, "--model"),
+      source: o.model ? dir : `shipped checkpoint assets/${task.checkpoint}`,
+    };
+  }
+  const base =
+    task.recipe.from !== undefined ? loadShipped(shippedModelDir(task.recipe.from), "checkpoint") : undefined;
+  const { model, steps } = await trainStartPolicy(task.recipe, {
+    ctx: o.ctx,
+    outDir: join(o.outDir, "start"),
+    ...(base ? { base } : {}),
+    size,
+    ...(o.sftSteps !== undefined ? { steps: o.sftSteps } : {}),
+    progress: o.progress,
+    log,
+  });
   return {
-    model: { config, weights, tokenizer },
-    source: `SFT from scratch (${steps.join(" + ")} steps, ${size})`,
+    model,
+    source: `SFT ${task.recipe.from !== undefined ? `from the shipped ${task.recipe.from}` : "from scratch"} (${task.recipe.name} recipe, ${steps.join(" + ")} steps, ${size})`,
   };
 }
 
@@ -307,34 +164,7 @@ export async function buildDemoPairs(
   plan: DemoPlan,
   o: { readonly ctx: GpuContext; readonly seed: number; readonly progress: boolean },
 ): Promise<BuildPairsResult> {
-  const problems = syntheticProblems(SYNTHETIC_SEEDS.pairs, plan.levels, plan.pairProblemsPerLevel);
-  const batchSize = 64;
-  const bar = o.progress
-    ? createProgress({
-        total: Math.ceil(problems.length / batchSize) * plan.samples,
-        label: "sampling pairs",
-      })
-    : undefined;
-  const policy = Policy.create(o.ctx, model.config, model.weights, { trainable: false });
-  try {
-    return await buildOnPolicyPairs({
-      problems,
-      n: plan.samples,
-      batchSize,
-      maxPairsPerPrompt: plan.maxPairsPerPrompt,
-      seed: o.seed,
-      grade: syntheticPairGrade,
-      sample: webGpuSampler(policy, model.tokenizer!, {
-        maxNewTokens: plan.maxNewTokens,
-        temperature: 1,
-        seed: o.seed,
-      }),
-      ...(bar ? { onProgress: (done: number) => bar.update(done) } : {}),
-    });
-  } finally {
-    bar?.stop();
-    policy.destroy();
-  }
+  return buildPlanPairs(model, plan, o);
 }
 
 /** Run `methods` × `seeds` from one start and pool (`runExperiment`) with an overall progress bar. */
@@ -363,7 +193,7 @@ export async function runComparison(
       seeds: o.seeds,
       steps: plan.steps,
       evalEvery: plan.evalEvery,
-      evalProblems: syntheticProblems(SYNTHETIC_SEEDS.eval, plan.levels, plan.evalProblemsPerLevel),
+      evalProblems: planEvalProblems(plan),
       train: plan.train,
       curriculum: plan.curriculum,
       ...(o.curriculumFor ? { curriculumFor: o.curriculumFor } : {}),
@@ -371,7 +201,7 @@ export async function runComparison(
       maxNewTokens: plan.maxNewTokens,
       ...(plan.evalSampling ? { evalSampling: plan.evalSampling } : {}),
       evalBatchSize: 64,
-      grade: syntheticGrade,
+      grade: TASKS[plan.task].grade,
       ctx: o.ctx,
       ...(bar ? { progress: bar } : {}),
       log: o.log,
@@ -395,14 +225,6 @@ export function targetFromBaseline(runs: readonly RunSeries[], baseline = "unifo
   return Math.min(1, Math.max(1e-6, target));
 }
 
-/** How a plan estimates pass@1, in words (report notes). */
-export function evalDescription(plan: DemoPlan): string {
-  const s = plan.evalSampling;
-  return s
-    ? `pass@1 = mean of ${s.samples} samples per problem at temperature ${s.temperature}`
-    : "greedy pass@1";
-}
-
 /** Machine description for reports. */
 export function machineDescription(): string {
   const c = cpus();
@@ -413,6 +235,8 @@ export function machineDescription(): string {
 
 export interface DemoCommandOptions {
   readonly quick?: boolean;
+  /** synthetic (default) or chains. */
+  readonly task?: string;
   readonly out?: string;
   readonly fromScratch?: boolean;
   readonly modelSize?: string;
@@ -449,7 +273,8 @@ function timestamp(d = new Date()): string {
 
 /** Resolve the demo's plan from the options (flags override `--quick` / the default). */
 export function demoPlan(o: DemoCommandOptions): DemoPlan {
-  const base = o.quick ? QUICK_PLAN : DEMO_PLAN;
+  const task = demoTask(o.task);
+  const base = DEMO_PLANS[task][o.quick ? 1 : 0];
   const steps = o.steps ?? base.steps;
   const evalEvery = o.evalEvery ?? Math.min(base.evalEvery, steps);
   if (evalEvery > steps) {
@@ -487,6 +312,8 @@ export async function demoCommand(o: DemoCommandOptions, log: (line: string) => 
     );
   }
   const seed = o.seed ?? 0;
+  const taskName = plan.task;
+  const task = TASKS[taskName];
   const outDir = resolve(o.out ?? join("runs", `demo-${timestamp()}`));
   const progress = o.progress ?? true;
   const ctx = await createContext({ label: "sage-demo" });
@@ -506,6 +333,7 @@ export async function demoCommand(o: DemoCommandOptions, log: (line: string) => 
         fromScratch: o.fromScratch ?? false,
         modelSize: size,
         ...(o.sftSteps !== undefined ? { sftSteps: o.sftSteps } : {}),
+        task: taskName,
         outDir,
         ctx,
         progress,
@@ -539,14 +367,14 @@ export async function demoCommand(o: DemoCommandOptions, log: (line: string) => 
     t = lap("dpo_and_eval", t);
     const target = targetFromBaseline(result.runs);
     const config = {
-      command: `sage demo${o.quick ? " --quick" : ""}`,
+      command: `sage demo --task ${taskName}${o.quick ? " --quick" : ""}`,
       startPolicy: source,
       modelSize: size,
       parameters: parameterCount(model.config),
       seed,
       plan,
       pool: { pairs: built.pairs.length, ...built.stats },
-      strata: result.strata.map((l) => `level ${l}`),
+      strata: result.strata.map(task.stratumLabel),
       target,
       runs: result.details.map((d) => ({
         method: d.method,
@@ -559,7 +387,7 @@ export async function demoCommand(o: DemoCommandOptions, log: (line: string) => 
     };
     const written = await writeReport(
       {
-        title: `sage demo${o.quick ? " --quick" : ""}: SAGE vs uniform DPO on synthetic reasoning tasks`,
+        title: `sage demo${o.quick ? " --quick" : ""}: SAGE vs uniform DPO on ${taskName === "chains" ? "arithmetic chains" : "synthetic reasoning tasks"}`,
         adapter,
         machine: machineDescription(),
         config,
@@ -567,7 +395,8 @@ export async function demoCommand(o: DemoCommandOptions, log: (line: string) => 
         target,
         notes:
           `One seed per method (${seed}): a demonstration, not a test — see \`sage bench convergence\` for seeds and intervals. ` +
-          `Strata are the synthetic levels ${result.strata.join(", ")} of ${plan.evalProblemsPerLevel} held-out problems each (${evalDescription(plan)}). ` +
+          `Strata are ${taskName === "chains" ? "chain lengths (steps)" : "synthetic levels"} ${result.strata.join(", ")} of ${plan.evalProblemsPerLevel} held-out problems each (${evalDescription(plan)}). ` +
+          "Pairs are graded with their work (a right answer through wrong steps is never chosen). " +
           `Wall-clock is training time with scoring passes, evaluation excluded. Target = start + 90% of uniform's gain.`,
       },
       outDir,
@@ -590,6 +419,18 @@ export async function demoCommand(o: DemoCommandOptions, log: (line: string) => 
   } finally {
     ctx.destroy();
   }
+}
+
+/** The task of `--task` (default synthetic); a usage error lists the names. */
+export function demoTask(name: string | undefined): TaskName {
+  const task = name ?? "synthetic";
+  if (!(TASK_NAMES as readonly string[]).includes(task)) {
+    throw new CliError(
+      "USAGE",
+      `--task must be one of ${TASK_NAMES.join(", ")}; received ${JSON.stringify(name)}`,
+    );
+  }
+  return task as TaskName;
 }
 
 function round(x: number): number {

@@ -6,11 +6,13 @@ import {
   SELECTOR_NAMES,
   type SelectorName,
 } from "@sage/curriculum";
+import { type Policy, saveModelDir } from "@sage/model";
 import {
   CHAT_TEMPLATES,
   curriculumSelector,
   type DpoTrainConfigInput,
   evaluatePassAt1,
+  type Problem,
   parseDpoTrainConfig,
   type RunDpoResult,
   readPreferencePairs,
@@ -22,7 +24,7 @@ import { loadConfigFile } from "../config.js";
 import { CliError } from "../errors.js";
 import { type TrainConfig, trainConfigSchema } from "../schemas.js";
 import { stripUndefined } from "../strip.js";
-import { loadModelWithTokenizer, loopConfigInput, trainOnGpu } from "./shared.js";
+import { loadModelWithTokenizer, loopConfigInput, type TokenizedModel, trainOnGpu } from "./shared.js";
 
 export interface TrainCommandOptions {
   readonly pairs: string;
@@ -39,6 +41,11 @@ export interface TrainCommandOptions {
   readonly progress?: boolean;
   readonly evalProblems?: string;
   readonly evalEvery?: number;
+  /** Also sampled pass@1: the mean of k answers per problem at `evalTemperature` (default 1). */
+  readonly evalSamples?: number;
+  readonly evalTemperature?: number;
+  /** Save the model as an HF folder at every evaluation (`<run-dir>/models/step-<n>`). */
+  readonly saveEvalModels?: boolean;
 }
 
 export interface TrainCommandResult {
@@ -84,6 +91,26 @@ export async function trainCommand(
   if (evalEvery > 0 && !o.evalProblems) {
     throw new CliError("USAGE", "evaluation every n steps needs --eval-problems <file>");
   }
+  const evalSamples = o.evalSamples ?? file.eval?.samples;
+  const evalTemperature = o.evalTemperature ?? file.eval?.temperature ?? 1;
+  const saveEvalModels = o.saveEvalModels ?? file.eval?.saveModels ?? false;
+  if (!o.evalProblems) {
+    const flag =
+      o.evalSamples !== undefined
+        ? "--eval-samples"
+        : o.evalTemperature !== undefined
+          ? "--eval-temperature"
+          : o.saveEvalModels
+            ? "--save-eval-models"
+            : undefined;
+    if (flag) throw new CliError("USAGE", `${flag} needs --eval-problems <file> and --eval-every <n>`);
+  }
+  if (!(evalTemperature >= 0 && Number.isFinite(evalTemperature))) {
+    throw new CliError(
+      "USAGE",
+      `--eval-temperature must be a finite number ≥ 0; received ${JSON.stringify(evalTemperature)}`,
+    );
+  }
   const template = CHAT_TEMPLATES[file.chatTemplate ?? "chatml"];
   const { pairs, invalid } = await readPreferencePairs(o.pairs, {
     template,
@@ -98,23 +125,26 @@ export async function trainCommand(
   const evalProblems = o.evalProblems ? await readProblems(o.evalProblems) : undefined;
   const r = await trainOnGpu(
     { label: "sage-train", model, optimizer: file.optimizer, saveModel: o.saveModel, log },
-    (gpu, trained) => {
-      const tokenizer = model.tokenizer;
-      return runDpo({
+    (gpu, trained) =>
+      runDpo({
         config: train,
         ...(evalProblems
           ? {
-              evaluate: () =>
-                evaluatePassAt1(
-                  evalProblems,
-                  webGpuSampler(trained, tokenizer, {
-                    ...(file.eval?.maxNewTokens !== undefined
-                      ? { maxNewTokens: file.eval.maxNewTokens }
-                      : {}),
-                    temperature: 0,
-                  }),
-                  { batchSize: file.eval?.batchSize ?? 16 },
-                ),
+              evaluate: ({ step }: { step: number }) =>
+                evaluateAtStep({
+                  step,
+                  problems: evalProblems,
+                  policy: trained,
+                  model,
+                  maxNewTokens: file.eval?.maxNewTokens,
+                  batchSize: file.eval?.batchSize ?? 16,
+                  sampled:
+                    evalSamples !== undefined
+                      ? { samples: evalSamples, temperature: evalTemperature, seed: train.seed ?? 0 }
+                      : undefined,
+                  saveModelsIn: saveEvalModels ? join(o.runDir, "models") : undefined,
+                  log,
+                }),
             }
           : {}),
         policy: gpu,
@@ -125,10 +155,59 @@ export async function trainCommand(
         resume: o.resume ?? false,
         progress: o.progress ?? true,
         log,
-      });
-    },
+      }),
   );
   return { result: r.result, adapter: r.adapter, skippedLines: invalid.length, exitCode: r.exitCode };
+}
+
+/**
+ * One evaluation of `sage train`: greedy pass@1 (`eval/pass@1`, `eval/pass@1/level_<n>`) and, with
+ * `sampled`, the mean correctness of `samples` answers per problem at `temperature`
+ * (`eval/sampled/pass@1`, `eval/sampled/pass@1/level_<n>`, `eval/sampled/samples`,
+ * `eval/sampled/temperature`), drawn with the same seed at every step so steps differ only by the
+ * model. With `saveModelsIn`, the model at this step is saved as an HF folder `<dir>/step-<step>`.
+ */
+export async function evaluateAtStep(o: {
+  readonly step: number;
+  readonly problems: readonly Problem[];
+  readonly policy: Policy;
+  readonly model: TokenizedModel;
+  readonly maxNewTokens: number | undefined;
+  readonly batchSize: number;
+  readonly sampled:
+    | { readonly samples: number; readonly temperature: number; readonly seed: number }
+    | undefined;
+  readonly saveModelsIn: string | undefined;
+  readonly log: (line: string) => void;
+}): Promise<Record<string, number>> {
+  const tokens = o.maxNewTokens !== undefined ? { maxNewTokens: o.maxNewTokens } : {};
+  const out: Record<string, number> = await evaluatePassAt1(
+    o.problems,
+    webGpuSampler(o.policy, o.model.tokenizer, { ...tokens, temperature: 0 }),
+    { batchSize: o.batchSize },
+  );
+  if (o.sampled) {
+    const s = await evaluatePassAt1(
+      o.problems,
+      webGpuSampler(o.policy, o.model.tokenizer, {
+        ...tokens,
+        temperature: o.sampled.temperature,
+        seed: o.sampled.seed,
+      }),
+      { batchSize: o.batchSize, samples: o.sampled.samples },
+    );
+    for (const [key, value] of Object.entries(s)) {
+      if (key.startsWith("eval/pass@1") || key === "eval/samples")
+        out[key.replace(/^eval\//, "eval/sampled/")] = value;
+    }
+    out["eval/sampled/temperature"] = o.sampled.temperature;
+  }
+  if (o.saveModelsIn) {
+    const dir = join(o.saveModelsIn, `step-${o.step}`);
+    saveModelDir(dir, o.model.config, await o.policy.readWeights(), { tokenizer: o.model.tokenizer });
+    o.log(`saved the model at step ${o.step} → ${dir}`);
+  }
+  return out;
 }
 
 /** A selector name from `--selector` or the config, checked against `@sage/curriculum`'s list. */

@@ -175,18 +175,19 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }`;
 }
 
-function input(ctx: GpuContext, x: Tensor | Float32Array, name: string, B: number, temps: Tensor[]): Tensor {
+function input(
+  ctx: GpuContext,
+  x: Tensor | Float32Array,
+  name: string,
+  B: number,
+  temps: Tensor[],
+  what = "one per pair, like policyChosen",
+): Tensor {
   if (ArrayBuffer.isView(x)) {
     if (!(x instanceof Float32Array))
       throw KernelError.mismatch("DTYPE_MISMATCH", name, "a Float32Array or f32 tensor", x, KERNEL);
     if (x.length !== B)
-      throw KernelError.mismatch(
-        "SHAPE_MISMATCH",
-        name,
-        `${B} values (one per pair, like policyChosen)`,
-        `${x.length}`,
-        KERNEL,
-      );
+      throw KernelError.mismatch("SHAPE_MISMATCH", name, `${B} values (${what})`, `${x.length}`, KERNEL);
     const bad = x.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0)
       throw KernelError.mismatch("NON_FINITE", `${name}[${bad}]`, "a finite log-prob", x[bad], KERNEL);
@@ -208,29 +209,7 @@ export async function dpoLoss(
   inputs: DpoInputs,
   options: DpoOptions = {},
 ): Promise<DpoResult> {
-  const lossType = options.lossType ?? "sigmoid";
-  if (!DPO_LOSS_TYPES.includes(lossType)) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "lossType", DPO_LOSS_TYPES.join(" | "), lossType, KERNEL);
-  }
-  const beta = options.beta ?? 0.1;
-  if (!(Number.isFinite(beta) && beta > 0))
-    throw KernelError.mismatch("INVALID_ARGUMENT", "beta", "a finite number > 0", beta, KERNEL);
-  const eps = options.labelSmoothing ?? 0;
-  const epsOk =
-    lossType === "sigmoid"
-      ? eps >= 0 && eps <= 0.5
-      : lossType === "robust"
-        ? eps >= 0 && eps < 0.5
-        : eps === 0;
-  if (!epsOk) {
-    const range =
-      lossType === "sigmoid"
-        ? "[0, 0.5]"
-        : lossType === "robust"
-          ? "[0, 0.5)"
-          : `0 (${lossType} has no label smoothing)`;
-    throw KernelError.mismatch("INVALID_ARGUMENT", "labelSmoothing", range, eps, KERNEL);
-  }
+  const { lossType, beta, eps } = resolveLoss(KERNEL, options);
   const reduction = options.reduction ?? "mean";
   if (reduction !== "mean" && reduction !== "sum") {
     throw KernelError.mismatch("INVALID_ARGUMENT", "reduction", '"mean" | "sum"', reduction, KERNEL);
@@ -337,4 +316,265 @@ export async function readDpoMetrics(metrics: Tensor): Promise<DpoMetrics> {
     out[name] = v[i] as number;
   });
   return out;
+}
+
+// ------------------------------------------------------------------ fused training step
+
+/**
+ * Rows of the {@link dpoStep} `values` tensor `[DPO_STEP_ROWS.length, B]` (the only data a trainer
+ * reads back per micro-batch): per pair the loss, TRL's rewards (in the units the loss used: means
+ * with `lengthNormalize`), the policy's raw sequence sums and response token counts, and the sums
+ * over response tokens of the policy's vocabulary-mean logits.
+ */
+export const DPO_STEP_ROWS = [
+  "loss",
+  "chosenReward",
+  "rejectedReward",
+  "chosenLogp",
+  "rejectedLogp",
+  "chosenTokens",
+  "rejectedTokens",
+  "chosenLogitSum",
+  "rejectedLogitSum",
+] as const;
+
+export interface DpoStepOptions {
+  lossType?: DpoLossType;
+  beta?: number;
+  labelSmoothing?: number;
+  /**
+   * Divide policy and reference log-probs by the response token count before the loss (TRL's
+   * `concatenated_forward` does this for `loss_type="ipo"`). Default: true for ipo, false otherwise.
+   */
+  lengthNormalize?: boolean;
+  /** Factor on every per-pair loss gradient (e.g. 1/(pairs in the whole batch)). Default 1/B. */
+  gradScale?: number;
+  /**
+   * Weight w of the NLL term `w · (−Σ_i π_w,i / Σ_i |y_w,i|)` over this call's pairs (TRL's
+   * `rpo_alpha` times this micro-batch's share of the batch). Default 0.
+   */
+  nllWeight?: number;
+  /** Invocations of the single workgroup (power of two, 32–1024). Default 64. */
+  workgroupSize?: number;
+}
+
+export interface DpoStepInputs {
+  /** [2B] policy sequence sums: rows 0..B−1 chosen, B..2B−1 rejected. */
+  sums: Tensor;
+  /** [2B] response token counts (same rows). */
+  counts: Tensor;
+  /** [2B] sums over response tokens of the vocabulary-mean logits (metrics only); omit → zeros. */
+  logitSums?: Tensor;
+  /** [2B] reference sequence sums (chosen, then rejected), uploaded once. */
+  ref: Tensor | Float32Array;
+}
+
+export interface DpoStepResult {
+  /** [2B] ∂(scaled loss + NLL term)/∂sums: the `dSeq` of a policy backward. */
+  gradSums: Tensor<"f32">;
+  /** [9, B] per-pair values in {@link DPO_STEP_ROWS} order. */
+  values: Tensor<"f32">;
+}
+
+const STEP = "dpo_step";
+
+/** WGSL of the fused DPO step: loss, gradient w.r.t. the sequence sums, NLL term, read-back values. */
+export function dpoStepWgsl({
+  workgroupSize: WG,
+  lossType,
+}: {
+  workgroupSize: number;
+  lossType: DpoLossType;
+}): string {
+  const loss: Record<DpoLossType, string> = {
+    sigmoid: `loss = -(1.0 - eps) * logSigmoid(m) - eps * logSigmoid(-m);
+    dlogits = beta * (-(1.0 - eps) * sigmoid(-m) + eps * sigmoid(m));`,
+    robust: `loss = (-(1.0 - eps) * logSigmoid(m) + eps * logSigmoid(-m)) / (1.0 - 2.0 * eps);
+    dlogits = beta * (-(1.0 - eps) * sigmoid(-m) - eps * sigmoid(m)) / (1.0 - 2.0 * eps);`,
+    hinge: `loss = max(0.0, 1.0 - m);
+    dlogits = select(0.0, -beta, m < 1.0);`,
+    ipo: `let dev = logits - 1.0 / (2.0 * beta);
+    loss = dev * dev;
+    dlogits = 2.0 * dev;`,
+  };
+  return /* wgsl */ `
+// Fused DPO step (${lossType}) from sequence sums: per-pair loss, d/d(sums), NLL term, read-back rows.
+struct Params { B: u32, norm: u32, pad0: u32, pad1: u32, beta: f32, eps: f32, scale: f32, nllW: f32 }
+@group(0) @binding(0) var<storage, read> sums: array<f32>;
+@group(0) @binding(1) var<storage, read> counts: array<f32>;
+@group(0) @binding(2) var<storage, read> logitSums: array<f32>;
+@group(0) @binding(3) var<storage, read> refs: array<f32>;
+@group(0) @binding(4) var<storage, read_write> grad: array<f32>;    // [2B]
+@group(0) @binding(5) var<storage, read_write> values: array<f32>;  // [9, B]
+@group(0) @binding(6) var<uniform> P: Params;
+var<workgroup> acc: array<f32, ${WG}>;
+
+fn log1pSmall(e: f32) -> f32 {
+  let u = 1.0 + e;
+  if (u == 1.0) { return e; }
+  return log(u) * e / (u - 1.0);
+}
+fn logSigmoid(x: f32) -> f32 { return min(x, 0.0) - log1pSmall(exp(-abs(x))); }
+fn sigmoid(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+}
+fn perToken(x: f32, n: f32) -> f32 { return select(x, select(0.0, x / n, n != 0.0), P.norm != 0u); }
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let B = P.B;
+  let beta = P.beta;
+  let eps = P.eps;
+  // Σ |y_w| over the pairs (the NLL term's token mean).
+  var c = 0.0;
+  for (var i = lid; i < B; i += ${WG}u) { c += counts[i]; }
+  acc[lid] = c;
+  workgroupBarrier();
+  for (var h = ${WG / 2}u; h > 0u; h = h >> 1u) {
+    if (lid < h) { acc[lid] += acc[lid + h]; }
+    workgroupBarrier();
+  }
+  let chosenTokens = acc[0];
+  let dNll = select(0.0, -P.nllW / chosenTokens, chosenTokens != 0.0);
+  for (var i = lid; i < B; i += ${WG}u) {
+    let nw = counts[i];
+    let nl = counts[B + i];
+    let a = perToken(sums[i], nw);
+    let b = perToken(sums[B + i], nl);
+    let c0 = perToken(refs[i], nw);
+    let d = perToken(refs[B + i], nl);
+    let logits = (a - b) - (c0 - d);
+    let m = beta * logits;
+    var loss = 0.0;
+    var dlogits = 0.0;
+    ${loss[lossType]}
+    let g = P.scale * dlogits;
+    grad[i] = perToken(g, nw) + dNll;
+    grad[B + i] = perToken(-g, nl);
+    values[i] = loss;
+    values[B + i] = beta * (a - c0);
+    values[2u * B + i] = beta * (b - d);
+    values[3u * B + i] = sums[i];
+    values[4u * B + i] = sums[B + i];
+    values[5u * B + i] = nw;
+    values[6u * B + i] = nl;
+    values[7u * B + i] = logitSums[i];
+    values[8u * B + i] = logitSums[B + i];
+  }
+}`;
+}
+
+/** Validated loss options shared by {@link dpoLoss} and {@link dpoStep}. */
+function resolveLoss(
+  kernel: string,
+  o: { lossType?: DpoLossType; beta?: number; labelSmoothing?: number },
+): { lossType: DpoLossType; beta: number; eps: number } {
+  const lossType = o.lossType ?? "sigmoid";
+  if (!DPO_LOSS_TYPES.includes(lossType)) {
+    throw KernelError.mismatch("INVALID_ARGUMENT", "lossType", DPO_LOSS_TYPES.join(" | "), lossType, kernel);
+  }
+  const beta = o.beta ?? 0.1;
+  if (!(Number.isFinite(beta) && beta > 0))
+    throw KernelError.mismatch("INVALID_ARGUMENT", "beta", "a finite number > 0", beta, kernel);
+  const eps = o.labelSmoothing ?? 0;
+  const epsOk =
+    lossType === "sigmoid"
+      ? eps >= 0 && eps <= 0.5
+      : lossType === "robust"
+        ? eps >= 0 && eps < 0.5
+        : eps === 0;
+  if (!epsOk) {
+    const range =
+      lossType === "sigmoid"
+        ? "[0, 0.5]"
+        : lossType === "robust"
+          ? "[0, 0.5)"
+          : `0 (${lossType} has no label smoothing)`;
+    throw KernelError.mismatch("INVALID_ARGUMENT", "labelSmoothing", range, eps, kernel);
+  }
+  return { lossType, beta, eps };
+}
+
+/**
+ * One micro-batch of DPO (+ NLL) on the GPU, from the policy's sequence sums and token counts:
+ * encodes one single-workgroup kernel and reads nothing back. `gradSums` is the per-row `dSeq`
+ * for the policy's backward; `values` holds what the host needs for metrics and selection (read it
+ * after encoding the backward). With `lengthNormalize` the loss sees per-token means (policy and
+ * reference sums both divided by the policy's response token count). Caller destroys the results.
+ */
+export function dpoStep(ctx: GpuContext, inputs: DpoStepInputs, options: DpoStepOptions = {}): DpoStepResult {
+  const { lossType, beta, eps } = resolveLoss(STEP, options);
+  const norm = options.lengthNormalize ?? lossType === "ipo";
+  const wg = options.workgroupSize ?? 64;
+  if (
+    !Number.isInteger(wg) ||
+    wg < 32 ||
+    wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
+    (wg & (wg - 1)) !== 0
+  ) {
+    throw KernelError.mismatch(
+      "INVALID_ARGUMENT",
+      "workgroupSize",
+      `a power of two in [32, ${ctx.limits.maxComputeInvocationsPerWorkgroup}]`,
+      wg,
+      STEP,
+    );
+  }
+  checkTensor(inputs.sums, ["f32"], "sums", STEP);
+  const R = inputs.sums.size;
+  if (inputs.sums.shape.length !== 1 || R === 0 || R % 2 !== 0) {
+    throw KernelError.mismatch(
+      R === 0 ? "EMPTY" : "SHAPE_MISMATCH",
+      "sums",
+      "[2B] with B ≥ 1 (chosen rows, then rejected rows)",
+      shapeStr(inputs.sums.shape),
+      STEP,
+    );
+  }
+  const B = R / 2;
+  const scale = options.gradScale ?? 1 / B;
+  const nllW = options.nllWeight ?? 0;
+  for (const [name, v] of [
+    ["gradScale", scale],
+    ["nllWeight", nllW],
+  ] as const) {
+    if (!Number.isFinite(v)) throw KernelError.mismatch("INVALID_ARGUMENT", name, "a finite number", v, STEP);
+  }
+  checkTensor(inputs.counts, ["f32"], "counts", STEP);
+  checkShape(inputs.counts, [R], "counts", STEP);
+  if (inputs.logitSums) {
+    checkTensor(inputs.logitSums, ["f32"], "logitSums", STEP);
+    checkShape(inputs.logitSums, [R], "logitSums", STEP);
+  }
+  const temps: Tensor[] = [];
+  let gradSums: Tensor<"f32"> | undefined;
+  try {
+    const ref = input(ctx, inputs.ref, "ref", R, temps, "chosen then rejected, like sums");
+    const logitSums = inputs.logitSums ?? ctx.tensor(new Float32Array(R), [R], `${STEP}:logitSums`);
+    if (!inputs.logitSums) temps.push(logitSums);
+    gradSums = ctx.empty([R], "f32", `${STEP}:gradSums`);
+    const values = ctx.empty([DPO_STEP_ROWS.length, B], "f32", `${STEP}:values`);
+    const params = new ArrayBuffer(32);
+    new Uint32Array(params, 0, 4).set([B, norm ? 1 : 0, 0, 0]);
+    new Float32Array(params, 16, 4).set([beta, eps, scale, nllW]);
+    try {
+      ctx.run({
+        kernel: STEP,
+        code: dpoStepWgsl({ workgroupSize: wg, lossType }),
+        bindings: [inputs.sums, inputs.counts, logitSums, ref, gradSums, values, new Uint32Array(params)],
+        workgroups: [1],
+      });
+    } catch (e) {
+      values.destroy();
+      throw e;
+    }
+    const result = { gradSums, values };
+    gradSums = undefined;
+    return result;
+  } finally {
+    ctx.flush();
+    gradSums?.destroy();
+    for (const t of temps) t.destroy();
+  }
 }

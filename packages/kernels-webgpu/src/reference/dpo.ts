@@ -109,3 +109,86 @@ export function dpoLossRef(
   };
   return { ...r, metrics };
 }
+
+export interface DpoStepRefOptions {
+  lossType?: DpoLossType;
+  beta?: number;
+  labelSmoothing?: number;
+  /** Default: true for ipo (TRL), false otherwise. */
+  lengthNormalize?: boolean;
+  /** Default 1/B. */
+  gradScale?: number;
+  /** Default 0. */
+  nllWeight?: number;
+}
+
+export interface DpoStepRef {
+  /** [B] per-pair loss. */
+  losses: Float64Array;
+  /** [B] β(π_w − ρ_w), in the units the loss used (per-token means with length normalisation). */
+  chosenRewards: Float64Array;
+  rejectedRewards: Float64Array;
+  /** [B] the policy log-probs the loss saw (means with length normalisation, else the sums). */
+  chosenLogps: Float64Array;
+  rejectedLogps: Float64Array;
+  /** [2B] ∂(gradScale·Σ loss + nllWeight·NLL)/∂sums, chosen rows then rejected rows. */
+  gradSums: Float64Array;
+  /** −Σ π_w / Σ |y_w| over the pairs (0 without tokens). */
+  nll: number;
+}
+
+/**
+ * Float64 reference of the fused DPO step (`kernels/dpo.ts` `dpoStep`): from sequence sums,
+ * response token counts and reference sums (each `[2B]`, chosen rows then rejected rows).
+ */
+export function dpoStepRef(
+  sums: ArrayLike<number>,
+  counts: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  {
+    lossType = "sigmoid",
+    beta = 0.1,
+    labelSmoothing = 0,
+    lengthNormalize,
+    gradScale,
+    nllWeight = 0,
+  }: DpoStepRefOptions = {},
+): DpoStepRef {
+  const B = sums.length / 2;
+  const norm = lengthNormalize ?? lossType === "ipo";
+  const scale = gradScale ?? 1 / B;
+  const per = (x: number, n: number) => (norm ? (n !== 0 ? x / n : 0) : x);
+  let chosenSum = 0;
+  let chosenTokens = 0;
+  for (let i = 0; i < B; i++) {
+    chosenSum += sums[i] as number;
+    chosenTokens += counts[i] as number;
+  }
+  const dNll = chosenTokens !== 0 ? -nllWeight / chosenTokens : 0;
+  const r: DpoStepRef = {
+    losses: new Float64Array(B),
+    chosenRewards: new Float64Array(B),
+    rejectedRewards: new Float64Array(B),
+    chosenLogps: new Float64Array(B),
+    rejectedLogps: new Float64Array(B),
+    gradSums: new Float64Array(2 * B),
+    nll: chosenTokens !== 0 ? -chosenSum / chosenTokens : 0,
+  };
+  for (let i = 0; i < B; i++) {
+    const nw = counts[i] as number;
+    const nl = counts[B + i] as number;
+    const a = per(sums[i] as number, nw);
+    const b = per(sums[B + i] as number, nl);
+    const c = per(ref[i] as number, nw);
+    const d = per(ref[B + i] as number, nl);
+    const [loss, dl] = dpoPairRef(a - b - (c - d), lossType, beta, labelSmoothing);
+    r.losses[i] = loss;
+    r.chosenRewards[i] = beta * (a - c);
+    r.rejectedRewards[i] = beta * (b - d);
+    r.chosenLogps[i] = a;
+    r.rejectedLogps[i] = b;
+    r.gradSums[i] = per(scale * dl, nw) + dNll;
+    r.gradSums[B + i] = per(-scale * dl, nl);
+  }
+  return r;
+}

@@ -690,7 +690,9 @@ export async function createContext(options: CreateContextOptions = {}): Promise
   } else {
     let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
     try {
-      mod = (await import("webgpu")) as unknown as typeof mod;
+      // A computed specifier: bundlers for the browser leave Dawn's Node binding out (a page has navigator.gpu).
+      const dawn = "webgpu";
+      mod = (await import(/* @vite-ignore */ dawn)) as unknown as typeof mod;
     } catch (cause) {
       throw new KernelError(
         "NO_WEBGPU",

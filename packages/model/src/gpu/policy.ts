@@ -26,9 +26,11 @@ import {
   rope,
   ropeBackward,
   ropeTable,
+  sequenceLogprobs,
+  sequenceLogprobsBackward,
   swiglu,
   swigluBackward,
-  type Tensor,
+  Tensor,
   tokenLogprobs,
   tokenLogprobsBackward,
 } from "@sage/kernels-webgpu";
@@ -79,7 +81,41 @@ export interface TrainForward {
   release(): void;
 }
 
-interface TrainState extends TrainForward {
+/**
+ * A training forward whose per-row results stay on the GPU (nothing is read back): the `[B]`
+ * sequence sums, response token counts and TRL's logit sums, for a loss computed on the device
+ * (e.g. `@sage/kernels-webgpu`'s `dpoStep`) whose `[B]` gradient tensor goes to `policy.backward`.
+ * The tensors belong to the forward: `backward` or `release()` frees them.
+ */
+export interface DeviceTrainForward {
+  readonly B: number;
+  readonly T: number;
+  readonly scoredTokens: number;
+  /** `[B]` Σ over response tokens of log p (f32). */
+  readonly sums: Tensor<"f32">;
+  /** `[B]` response (scored) token counts. */
+  readonly counts: Tensor<"f32">;
+  /**
+   * `[B]` Σ over response tokens of the mean over the vocabulary of the logits predicting them
+   * (h·mean_v(W_lm): no `[N, V]` reduction). Divided by the token count it is TRL's `logits/*`.
+   */
+  readonly logitSums: Tensor<"f32">;
+  release(): void;
+}
+
+interface TrainState {
+  B: number;
+  T: number;
+  scoredTokens: number;
+  /** Host path: sequence sums and token log-probs. */
+  sequence?: Float64Array;
+  tokens?: Float32Array;
+  /** Device path: `[B]` reductions (freed with the state) and the `[B, T]` u32 mask of scored rows. */
+  sums?: Tensor<"f32">;
+  counts?: Tensor<"f32">;
+  logitSums?: Tensor<"f32">;
+  scoredMask?: Tensor;
+  release(): void;
   ids: Int32Array;
   pos: Tensor; // [N] i32 position ids
   keyMask: Tensor; // [B, T] i32
@@ -89,7 +125,7 @@ interface TrainState extends TrainForward {
   xFinal: Tensor;
   hf: Tensor;
   rstdF: Tensor;
-  lse: Float32Array; // per LM-head row
+  lse: Float32Array | Tensor; // per LM-head row (host path: host array; device path: [N] tensor)
   released: boolean;
 }
 
@@ -397,6 +433,43 @@ export class Policy implements Disposable {
     return { logp, lse };
   }
 
+  /**
+   * Device twin of `headLogprobs`: `[N]` tensors of per-row log-probs (0 where ignored) and
+   * log-sum-exps, written chunk by chunk on the GPU with no read-back (no finiteness check either:
+   * a loss computed from them carries any NaN to the host's read of its values).
+   */
+  private async headLogprobsDevice(hf: Tensor, targets: Int32Array): Promise<{ logp: Tensor; lse: Tensor }> {
+    const ctx = this.ctx;
+    const N = targets.length;
+    const d = this.config.hiddenSize;
+    const rows = this.chunkRows(N);
+    const logp = ctx.empty([N], "f32", "lm_head:logp");
+    const lse = ctx.empty([N], "f32", "lm_head:lse");
+    try {
+      fill(ctx, logp, 0);
+      fill(ctx, lse, 0);
+      for (let r0 = 0; r0 < N; r0 += rows) {
+        const r = Math.min(rows, N - r0);
+        const tg = targets.subarray(r0, r0 + r);
+        if (tg.every((t) => t === IGNORE)) continue;
+        const hc = ctx.empty([r, d], "f32", "lm_head:h");
+        copyRows(ctx, hf, r0, hc, 0, r, d);
+        const logits = matmul(ctx, hc, this.lmHead, { transB: true });
+        const res = await tokenLogprobs(ctx, logits, Int32Array.from(tg), {
+          checkTargets: false,
+          checkFinite: false,
+        });
+        copyRows(ctx, res.logp, 0, logp, r0, r, 1);
+        copyRows(ctx, res.lse, 0, lse, r0, r, 1);
+        release(ctx, hc, logits, res.logp, res.lse);
+      }
+    } catch (e) {
+      release(ctx, logp, lse);
+      throw e;
+    }
+    return { logp, lse };
+  }
+
   /** Full logits `[B·T·V]` (allocates `[rows, V]` chunks on the GPU; the host array is B·T·V). */
   async logits(batch: TokenBatch): Promise<Float32Array> {
     this.assertAlive();
@@ -500,6 +573,27 @@ export class Policy implements Disposable {
    * ~1/3 more compute, activation memory O(layers·N·d) instead of O(layers·N·(8d + 3I))).
    */
   async forwardTrain(batch: ScoredBatch, options: { recompute?: boolean } = {}): Promise<TrainForward> {
+    return (await this.forwardTrainState(batch, options.recompute ?? false, false)) as TrainState &
+      TrainForward;
+  }
+
+  /**
+   * Training forward that keeps its results on the GPU (see `DeviceTrainForward`): the same
+   * activations as `forwardTrain`, no host read. Pass the loss's `[B]` gradient tensor to `backward`.
+   */
+  async forwardTrainOnDevice(
+    batch: ScoredBatch,
+    options: { recompute?: boolean } = {},
+  ): Promise<DeviceTrainForward> {
+    return (await this.forwardTrainState(batch, options.recompute ?? false, true)) as TrainState &
+      DeviceTrainForward;
+  }
+
+  private async forwardTrainState(
+    batch: ScoredBatch,
+    recompute: boolean,
+    device: boolean,
+  ): Promise<TrainState> {
     this.assertAlive();
     if (!this.trainable)
       throw new ModelError("STATE", `policy '${this.label}' is frozen; use sequenceLogProbs`);
@@ -508,27 +602,28 @@ export class Policy implements Disposable {
     const ctx = this.ctx;
     let trunk: { x: Tensor; layers: (LayerActs | undefined)[]; inputs: Tensor[] };
     try {
-      trunk = this.trunk(B, T, ids, pos, keyMask, options.recompute ? "inputs" : "all");
+      trunk = this.trunk(B, T, ids, pos, keyMask, recompute ? "inputs" : "all");
     } catch (e) {
       release(ctx, keyMask, pos);
       throw e;
     }
     const { x, layers, inputs } = trunk;
     const nf = rmsnorm(ctx, x, this.param("model.norm.weight"), { eps: this.config.rmsNormEps });
-    let head: { logp: Float32Array; lse: Float32Array };
+    let head: Pick<
+      TrainState,
+      "lse" | "sequence" | "tokens" | "sums" | "counts" | "logitSums" | "scoredMask"
+    >;
     try {
-      head = await this.headLogprobs(nf.y, targets);
+      head = device ? await this.deviceHead(nf.y, targets, B, T) : await this.hostHead(nf.y, targets, B, T);
     } catch (e) {
       release(ctx, x, nf.y, nf.rstd, keyMask, pos, ...inputs);
       for (const L of layers) if (L) releaseLayer(ctx, L);
       throw e;
     }
-    const { tokens, sequence } = this.alignLogp(head.logp, B, T);
     const state: TrainState = {
       B,
       T,
-      sequence,
-      tokens,
+      ...head,
       scoredTokens: scored,
       ids,
       pos,
@@ -539,16 +634,53 @@ export class Policy implements Disposable {
       xFinal: x,
       hf: nf.y,
       rstdF: nf.rstd,
-      lse: head.lse,
       released: false,
       release: () => {
         if (state.released) return;
         state.released = true;
         release(ctx, state.xFinal, state.hf, state.rstdF, state.keyMask, state.pos, ...state.inputs);
+        release(ctx, state.sums, state.counts, state.logitSums, state.scoredMask);
+        if (state.lse instanceof Tensor) release(ctx, state.lse);
         for (const L of state.layers) if (L) releaseLayer(ctx, L);
       },
     };
     return state;
+  }
+
+  private async hostHead(hf: Tensor, targets: Int32Array, B: number, T: number) {
+    const head = await this.headLogprobs(hf, targets);
+    return { lse: head.lse, ...this.alignLogp(head.logp, B, T) };
+  }
+
+  /** LM head on the device: `[B]` sums, counts and logit sums of the scored rows, `[N]` lse. */
+  private async deviceHead(hf: Tensor, targets: Int32Array, B: number, T: number) {
+    const ctx = this.ctx;
+    const V = this.config.vocabSize;
+    const mask = ctx.tensor(
+      Uint32Array.from(targets, (t) => (t === IGNORE ? 0 : 1)),
+      [B, T],
+      `${this.label}:scored_mask`,
+    );
+    const made: Tensor[] = [mask];
+    try {
+      const { logp, lse } = await this.headLogprobsDevice(hf, targets);
+      made.push(lse);
+      const seq = sequenceLogprobs(ctx, view(logp, [B, T]), { mask });
+      release(ctx, logp, seq.mean);
+      made.push(seq.sum, seq.count);
+      // TRL's logits/*: mean over the vocabulary of a row's logits = h·mean_v(W) (a [1, d] vector).
+      const inv = ctx.tensor(new Float32Array(V).fill(1 / V), [1, V], "lm_head:mean_v");
+      const wMean = matmul(ctx, inv, this.lmHead); // [1, V]·[V, d]
+      const rowMean = matmul(ctx, hf, wMean, { transB: true }); // [N, d]·[d, 1]
+      release(ctx, inv, wMean);
+      const lg = sequenceLogprobs(ctx, view(rowMean, [B, T]), { mask });
+      release(ctx, rowMean, lg.mean, lg.count);
+      made.push(lg.sum);
+      return { lse, sums: seq.sum, counts: seq.count, logitSums: lg.sum, scoredMask: mask };
+    } catch (e) {
+      release(ctx, ...made);
+      throw e;
+    }
   }
 
   // ------------------------------------------------------------------------------ backward
@@ -557,22 +689,32 @@ export class Policy implements Disposable {
    * Accumulate into the gradients the gradient of `Σ_b dSeq[b]·sequence[b]` (e.g. a DPO loss's
    * derivative w.r.t. the sequence log-probs), then release the forward's activations.
    */
-  async backward(fwd: TrainForward, dSeq: ArrayLike<number>): Promise<void> {
-    const st = fwd as TrainState;
+  async backward(fwd: TrainForward | DeviceTrainForward, dSeq: ArrayLike<number> | Tensor): Promise<void> {
+    const st = fwd as unknown as TrainState;
     if (st.released === undefined || st.layers === undefined) {
       throw new ModelError("STATE", "backward needs a TrainForward from this policy's forwardTrain");
     }
     if (st.released) throw new ModelError("STATE", "this TrainForward was already used or released");
-    if (dSeq.length !== st.B) {
-      throw new ModelError(
-        "INPUT_INVALID",
-        `dSeq has ${dSeq.length} entries, expected one per row (${st.B})`,
-      );
-    }
-    for (let b = 0; b < st.B; b++) {
-      if (!Number.isFinite(dSeq[b])) {
+    if (dSeq instanceof Tensor) {
+      if (!(st.lse instanceof Tensor) || dSeq.dtype !== "f32" || dSeq.size !== st.B) {
         st.release();
-        throw new ModelError("INPUT_INVALID", `dSeq[${b}] = ${dSeq[b]}: expected a finite number`);
+        throw new ModelError(
+          "INPUT_INVALID",
+          `a dSeq tensor needs a forwardTrainOnDevice forward and shape [${st.B}] f32; received ${dSeq.dtype} [${dSeq.shape.join(", ")}]${st.lse instanceof Tensor ? "" : " with a host forward"}`,
+        );
+      }
+    } else {
+      if (dSeq.length !== st.B) {
+        throw new ModelError(
+          "INPUT_INVALID",
+          `dSeq has ${dSeq.length} entries, expected one per row (${st.B})`,
+        );
+      }
+      for (let b = 0; b < st.B; b++) {
+        if (!Number.isFinite(dSeq[b])) {
+          st.release();
+          throw new ModelError("INPUT_INVALID", `dSeq[${b}] = ${dSeq[b]}: expected a finite number`);
+        }
       }
     }
     try {
@@ -582,7 +724,7 @@ export class Policy implements Disposable {
     }
   }
 
-  private async backwardInner(st: TrainState, dSeq: ArrayLike<number>): Promise<void> {
+  private async backwardInner(st: TrainState, dSeq: ArrayLike<number> | Tensor): Promise<void> {
     const c = this.config;
     const ctx = this.ctx;
     const { B, T } = st;
@@ -598,17 +740,34 @@ export class Policy implements Disposable {
     fill(ctx, dhf, 0);
     const lmName = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
     const rows = this.chunkRows(N);
+    // Device path: per-row upstream gradients mask·dSeq[row] on the GPU (no host round-trip).
+    const gRows =
+      dSeq instanceof Tensor
+        ? sequenceLogprobsBackward(ctx, [B, T], { mask: st.scoredMask as Tensor }, { gSum: dSeq })
+        : undefined;
     try {
       for (let r0 = 0; r0 < N; r0 += rows) {
         const r = Math.min(rows, N - r0);
         const tg = st.targets.subarray(r0, r0 + r);
         if (tg.every((t) => t === IGNORE)) continue;
-        const g = new Float32Array(r);
-        for (let i = 0; i < r; i++) if (tg[i] !== IGNORE) g[i] = dSeq[Math.floor((r0 + i) / T)] as number;
+        let g: Float32Array | Tensor;
+        if (gRows) {
+          g = ctx.empty([r], "f32", "bwd:g");
+          copyRows(ctx, gRows, r0, g, 0, r, 1);
+        } else {
+          const gh = new Float32Array(r);
+          const ds = dSeq as ArrayLike<number>;
+          for (let i = 0; i < r; i++) if (tg[i] !== IGNORE) gh[i] = ds[Math.floor((r0 + i) / T)] as number;
+          g = gh;
+        }
         const hc = ctx.empty([r, d], "f32", "bwd:h");
         copyRows(ctx, st.hf, r0, hc, 0, r, d);
         const logits = matmul(ctx, hc, this.lmHead, { transB: true });
-        const lseT = ctx.tensor(st.lse.slice(r0, r0 + r), [r], "bwd:lse");
+        let lseT: Tensor;
+        if (st.lse instanceof Tensor) {
+          lseT = ctx.empty([r], "f32", "bwd:lse");
+          copyRows(ctx, st.lse, r0, lseT, 0, r, 1);
+        } else lseT = ctx.tensor(st.lse.slice(r0, r0 + r), [r], "bwd:lse");
         const dl = await tokenLogprobsBackward(ctx, logits, Int32Array.from(tg), lseT, g, {
           inPlace: true,
           checkFinite: false,
@@ -616,8 +775,9 @@ export class Policy implements Disposable {
         const dhc = matmul(ctx, dl, this.lmHead); // [r, V]·[V, d]
         matmul(ctx, dl, hc, { transA: true, out: G(lmName), ...acc }); // [V, r]·[r, d]
         copyRows(ctx, dhc, 0, dhf, r0, r, d);
-        release(ctx, hc, logits, lseT, dhc);
+        release(ctx, hc, logits, lseT, dhc, g instanceof Tensor ? g : undefined);
       }
+      release(ctx, gRows);
       const nfb = rmsnormBackward(ctx, dhf, st.xFinal, this.param("model.norm.weight"), st.rstdF, {
         dweightOut: G("model.norm.weight"),
         accumulate: true,
@@ -701,7 +861,7 @@ export class Policy implements Disposable {
         release(ctx, dx, ones);
       }
     } catch (e) {
-      release(ctx, dhf);
+      release(ctx, dhf, gRows);
       throw e;
     }
   }

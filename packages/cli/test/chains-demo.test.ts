@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,5 +68,40 @@ describe("sage demo --task chains", () => {
     };
     expect(report.config.strata).toEqual(["k = 1", "k = 2", "k = 3", "k = 4", "k = 5"]);
     expect(report.config.command).toBe("sage demo --task chains");
+  });
+
+  it("--from-scratch re-makes sft-chains from sft-tiny on the README's exact data (1 step here)", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "sage-chains-scratch-")), "report");
+    const r = await run([
+      "demo",
+      "--task",
+      "chains",
+      "--from-scratch",
+      "--sft-steps",
+      "1",
+      "--out",
+      out,
+      "--problems",
+      "1",
+      "--eval-problems",
+      "1",
+      "--samples",
+      "2",
+      "--steps",
+      "1",
+      "--no-progress",
+    ]);
+    expect(r.err).toContain("SFT from sft-tiny (sft-chains recipe): 110208 parameters, 1 stage of 1 steps");
+    const data = await readFile(join(out, "start", "sft-1.jsonl"));
+    // the hash in packages/cli/assets/sft-chains/README.md
+    expect(createHash("sha256").update(data).digest("hex")).toBe(
+      "39fdef93abfc040b81c8a259a22b8b22065731172c34ca2537e3ba682ba1560d",
+    );
+    const model = loadModelDir(join(out, "start", "model"));
+    const tiny = loadModelDir(shippedModelDir("sft-tiny"));
+    expect(model.config).toEqual(tiny.config);
+    expect(Array.from(model.weights.embed)).not.toEqual(Array.from(tiny.weights.embed));
+    // 5 pool problems × 2 samples may give fewer pairs than a batch: then the demo says so (exit 2)
+    if (r.code !== 0) expect(r.err).toMatch(/only \d+ on-policy pairs/);
   });
 });

@@ -73,3 +73,25 @@ describe("sage train validates its configuration before any work", () => {
     expect(r.runDirExists).toBe(false);
   });
 });
+
+describe("sage select names the file it cannot use", () => {
+  it("a stats file of blank lines: exit 2 naming the file", async () => {
+    const blank = join(dir, "blank-stats.jsonl");
+    await writeFile(blank, "\n\n  \n");
+    const r = await run(["select", "--stats", blank, "--out", join(dir, "sel.jsonl")]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("blank-stats.jsonl: expected at least one statistics line");
+  });
+
+  it("a stats line missing a field: exit 2 with file:line and the file's field name", async () => {
+    const stats = join(dir, "partial-stats.jsonl");
+    await writeFile(
+      stats,
+      `${JSON.stringify({ id: "a", level: 1, policy_chosen_logp: -1, reference_chosen_logp: -1, reference_rejected_logp: -1, chosen_tokens: 2, rejected_tokens: 2 })}\n`,
+    );
+    const r = await run(["select", "--stats", stats, "--out", join(dir, "sel2.jsonl")]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('partial-stats.jsonl: line 1: field "policy_rejected_logp"');
+    expect(r.err).not.toContain("policyRejected");
+  });
+});

@@ -10,9 +10,6 @@ import {
 
 const docs = new URL("../../../docs/", import.meta.url);
 
-// Documents whose blocks are not marked yet. To opt in, mark the blocks and remove the name here.
-const NOT_CHECKED_YET = new Set(["commands.md", "decisions.md", "method.md", "other-trainers.md"]);
-
 // Files the examples name, relative to their working folder (the repository root for docs).
 const fixtures = {
   "pairs.jsonl": arithmeticPairsJsonl(8),
@@ -22,7 +19,7 @@ const fixtures = {
 
 docExampleTests({ markdown: new URL("../../../README.md", import.meta.url), fixtures });
 for (const name of readdirSync(docs)
-  .filter((n) => n.endsWith(".md") && !NOT_CHECKED_YET.has(n))
+  .filter((n) => n.endsWith(".md"))
   .sort()) {
   docExampleTests({ markdown: new URL(name, docs), fixtures });
 }

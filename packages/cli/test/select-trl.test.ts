@@ -219,7 +219,10 @@ describe("sage select with TRL pairs: --plan → --scores → batches and rows",
       'bad.jsonl: line 3: field "rejected": expected a non-empty string or message list',
     );
     const unknown = join(dir, "s.jsonl");
-    await writeFile(unknown, '{"id": "nope", "policy_chosen_logp": -1}\n');
+    await writeFile(
+      unknown,
+      '{"id": "nope", "policy_chosen_logp": -1, "policy_rejected_logp": -1, "reference_chosen_logp": -1, "reference_rejected_logp": -1, "chosen_tokens": 1, "rejected_tokens": 1}\n',
+    );
     const u = await run(["select", "--pairs", pairs, "--scores", unknown, "--out", out]);
     expect(u.code).toBe(2);
     expect(u.err).toContain('s.jsonl: ids not in train.jsonl: "nope"');
@@ -286,7 +289,20 @@ describe("sage select --serve", () => {
       { op: "next" }, // nothing scored yet: stops at once with the pending plan
       { op: "scores", scores: scores.slice(0, 5) },
       { op: "next" }, // only 5 of the planned pairs scored
-      { op: "scores", scores: [{ id: "nope", policy_chosen_logp: -1 }] },
+      {
+        op: "scores",
+        scores: [
+          {
+            id: "nope",
+            policy_chosen_logp: -1,
+            policy_rejected_logp: -1,
+            reference_chosen_logp: -1,
+            reference_rejected_logp: -1,
+            chosen_tokens: 1,
+            rejected_tokens: 1,
+          },
+        ],
+      },
       { op: "scores", scores: [{ id: scores[0].id, chosen_tokens: 0 }] },
       { op: "scores", scores: scores.slice(5) },
       { op: "next" },

@@ -14,6 +14,41 @@ const NUMBER_FIELDS = {
   level: "level",
 } as const;
 
+/** `DatasetPair` field → the JSONL field it is read from (for messages in the file's own words). */
+export const JSONL_FIELD_OF: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(NUMBER_FIELDS).map(([jsonl, ours]) => [ours, jsonl])),
+);
+
+/** The 1-based line each pair read by `readStatsJsonl` / `readPairsJsonl` came from. */
+const SOURCE_LINE = new WeakMap<object, number>();
+
+/** The line of the file `pair` was read from, when it was read by this module. */
+export function sourceLineOf(pair: object): number | undefined {
+  return SOURCE_LINE.get(pair);
+}
+
+/** The statistics a scored pair needs, as the JSONL names them. */
+const SCORE_FIELDS = [
+  "policy_chosen_logp",
+  "policy_rejected_logp",
+  "reference_chosen_logp",
+  "reference_rejected_logp",
+  "chosen_tokens",
+  "rejected_tokens",
+] as const;
+
+/** A line that has some of a scored pair's statistics must have all of them. */
+function checkComplete(o: Record<string, unknown>, lineNo: number): void {
+  const present = SCORE_FIELDS.filter((f) => o[f] !== undefined && o[f] !== null);
+  if (present.length === 0 || present.length === SCORE_FIELDS.length) return;
+  const missing = SCORE_FIELDS.filter((f) => !present.includes(f));
+  fail(
+    lineNo,
+    `field "${missing[0]}": a pair with statistics needs all of ${SCORE_FIELDS.join(", ")}; ` +
+      `received ${present.join(", ")} without ${missing.join(", ")}`,
+  );
+}
+
 function fail(line: number, msg: string): never {
   throw new CurriculumError("JSONL", `line ${line}: ${msg}`);
 }
@@ -111,6 +146,8 @@ export function readStatsJsonl(text: string): DatasetPair[] {
     claimId(seen, id, lineNo);
     const pair: Record<string, unknown> = { id };
     parseNumbers(o, lineNo, pair);
+    checkComplete(o, lineNo);
+    SOURCE_LINE.set(pair, lineNo);
     out.push(pair as unknown as DatasetPair);
   }
   return out;
@@ -193,6 +230,7 @@ export function readPairsJsonl(text: string): PairsFile {
     }
     const pair: Record<string, unknown> = { id };
     parseNumbers(numbers, lineNo, pair);
+    SOURCE_LINE.set(pair, lineNo);
     if ((pair.referenceChosen === undefined) !== (pair.referenceRejected === undefined)) {
       fail(lineNo, "reference log-probs: expected both (chosen and rejected) or neither, received one");
     }

@@ -16,6 +16,7 @@ import {
 import { createSelector, selectorFromState } from "./create.js";
 import type { PairMeta } from "./difficulty.js";
 import { CurriculumError } from "./errors.js";
+import { JSONL_FIELD_OF, sourceLineOf } from "./jsonl.js";
 import type { ScoringRequest, Selector, SelectorEvent, SelectorState } from "./selector.js";
 
 /** The statistics fields of a pair (everything `DatasetPair` adds to `PairMeta`). */
@@ -126,9 +127,11 @@ function statsFor(dataset: readonly DatasetPair[], lookup: StatsLookup, req: Sco
     for (const c of STATS_COLUMNS) {
       const v = p[c];
       if (v === undefined) {
+        const line = sourceLineOf(p);
         throw new CurriculumError(
           "MISSING_STATS",
-          `pair ${JSON.stringify(p.id)}: the selector asked to score it (${req.kind}), expected field "${c}", received none`,
+          `${line !== undefined ? `line ${line}: ` : ""}pair ${JSON.stringify(p.id)}: the selector asked to score it (${req.kind}), ` +
+            `expected field "${line !== undefined ? (JSONL_FIELD_OF[c] ?? c) : c}", received none`,
         );
       }
       cols[c][j] = v;

@@ -122,7 +122,7 @@ describe("JSONL in/out", () => {
   });
 
   it("reports line-numbered validation errors", () => {
-    const ok = '{"id": "a", "policy_chosen_logp": -1}';
+    const ok = '{"id": "a", "level": 1}';
     expect(() => readStatsJsonl(`${ok}\n{"id": "b", "policy_chosen_logp": "x"}`)).toThrow(
       /line 2: field "policy_chosen_logp": expected a finite number, received "x"/,
     );

@@ -125,6 +125,12 @@ async function load(o: SelectCommandOptions): Promise<Loaded> {
   } catch (error) {
     asCli(basename(source), error);
   }
+  if (dataset.length === 0) {
+    throw new CliError(
+      "INPUT_INVALID",
+      `${basename(source)}: expected at least one ${o.pairs ? "pair" : "statistics line"}; received a file with only blank lines`,
+    );
+  }
   const state = o.state ? await readState(o.state) : undefined;
   const curriculum = { ...fileConfig.curriculum };
   if (o.batchSize !== undefined) curriculum.batchSize = o.batchSize;

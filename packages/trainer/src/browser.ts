@@ -2,7 +2,9 @@
  * The browser entry of `@sage/trainer` (the `browser` export condition): the parts of the trainer that
  * need no file system — DPO losses and schedules, on-policy pairs and pass@1 from `Problem` objects,
  * the curriculum selector adapter, the WebGPU policy (with `saveState`/`loadState` unavailable) and
- * its sampler, the task families' prompts, problems and start-policy recipes. `runDpo`, SFT, checkpoints, metrics logs, reference caches, JSONL readers and the
+ * its sampler, the task families' prompts, problems and start-policy recipes, and the stages of the
+ * DPO loop (`referencePass`, `startSelector`, `scoringRounds`, `trainStep`, `optimizerStep`) that
+ * `runDpo` runs between its file work. `runDpo`, SFT, checkpoints, metrics logs, reference caches, JSONL readers and the
  * comparison runner read and write run folders and stay on the main (Node) entry.
  */
 export {
@@ -31,6 +33,21 @@ export {
   sigmoid,
   softplus,
 } from "./dpo.js";
+export {
+  checkDpoRun,
+  type DpoStepMetrics,
+  type DpoStepResult,
+  type NonFiniteKind,
+  type OptimizerStepConfig,
+  type OptimizerStepResult,
+  optimizerStep,
+  type ReferenceLogProbs,
+  referencePass,
+  type ScoringRoundsResult,
+  scoringRounds,
+  startSelector,
+  trainStep,
+} from "./dpo-stages.js";
 export { describeValue, TrainerError, type TrainerErrorCode } from "./errors.js";
 export { sha256 } from "./hash.js";
 export {

@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import { type CheckpointInfo, CheckpointManager, type StateProvider } from "./checkpoint.js";
-import type { LearningRateSchedule } from "./dpo.js";
 import { describeValue, TrainerError } from "./errors.js";
 import { MetricsLogger } from "./metrics.js";
 import { createProgress, type Progress, silentProgress } from "./progress.js";
@@ -8,8 +7,10 @@ import { StopController } from "./signals.js";
 
 /*
  * Scaffolding shared by the training loops (`runDpo`, `runSft`): run folder and checkpoints,
- * resume checks, metrics log, stop controller, progress bar and learning-rate schedule.
+ * resume checks, metrics log, stop controller and progress bar. The learning-rate schedule and the
+ * optimiser step are stages of the loop (`dpo-stages.ts`, no file access); re-exported here.
  */
+export { loopSchedule } from "./dpo-stages.js";
 
 /** The `log` option, or one line per call on stderr. */
 export function loopLog(log: ((line: string) => void) | undefined): (line: string) => void {
@@ -99,21 +100,6 @@ export function loopProgress(
     : option === false || option === undefined
       ? silentProgress
       : option;
-}
-
-/** The learning-rate schedule of a loop's config. */
-export function loopSchedule(config: {
-  readonly lrSchedule: LearningRateSchedule["type"];
-  readonly learningRate: number;
-  readonly warmupSteps: number;
-  readonly steps: number;
-}): LearningRateSchedule {
-  return {
-    type: config.lrSchedule,
-    peak: config.learningRate,
-    warmupSteps: config.warmupSteps,
-    totalSteps: config.steps,
-  };
 }
 
 /** Writes a loop's checkpoints (the metrics log flushed first) and remembers the newest one. */

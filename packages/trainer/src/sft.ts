@@ -3,7 +3,7 @@ import { z } from "zod";
 import { type ChatMessage, type ChatTemplate, chatmlTemplate, renderCompletion } from "./chat-template.js";
 import { jsonStateProvider } from "./checkpoint.js";
 import { loopConfigFields, parseConfig } from "./config.js";
-import { learningRateAt } from "./dpo.js";
+import { optimizerStep } from "./dpo-stages.js";
 import { describeValue, TrainerError } from "./errors.js";
 import { sha256 } from "./hash.js";
 import { readJsonlLines } from "./jsonl.js";
@@ -12,7 +12,6 @@ import {
   LoopCheckpointer,
   loopLog,
   loopProgress,
-  loopSchedule,
   loopStop,
   openCheckpoints,
   openMetrics,
@@ -193,7 +192,6 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
   const { stop, own: ownStop } = loopStop(options.stop, log);
   const progress = loopProgress(options.progress, config.steps, state.step, "sft");
   const saver = new LoopCheckpointer(checkpoints, providers, metrics, latest);
-  const schedule = loopSchedule(config);
   let status: RunSftResult["status"] = "completed";
   try {
     while (state.step < config.steps) {
@@ -222,14 +220,11 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
       let nll = 0;
       for (const v of out.logps) nll -= v;
       const loss = nll / Math.max(1, totalTokens);
-      const learningRate = learningRateAt(state.step, schedule);
-      let gradNorm = Number.NaN;
-      let finite = Number.isFinite(loss);
-      if (finite) {
-        const r = await policy.applyGradients({ learningRate, maxGradNorm: config.maxGradNorm ?? undefined });
-        gradNorm = r.gradNorm;
-        finite = r.applied && Number.isFinite(r.gradNorm);
-      } else await policy.discardGradients();
+      const {
+        learningRate,
+        gradNorm,
+        applied: finite,
+      } = await optimizerStep(policy, state.step, config, Number.isFinite(loss));
       state.step++;
       if (!finite) {
         state.nonFiniteSteps++;

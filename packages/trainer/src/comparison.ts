@@ -9,6 +9,7 @@ import { type DpoTrainConfigInput, parseDpoTrainConfig } from "./config.js";
 import { curriculumSelector } from "./curriculum-adapter.js";
 import { type PreferencePair, preferenceDataHash } from "./data.js";
 import { learningRateAt } from "./dpo.js";
+import { startSelector } from "./dpo-stages.js";
 import { describeValue, TrainerError } from "./errors.js";
 import type { ExperimentPoint, ExperimentSeries } from "./experiment.js";
 import { sha256 } from "./hash.js";
@@ -843,18 +844,8 @@ async function sftChosen(
   }
   const rng = new Rng(seed);
   const selector = c.factory("uniform", method.curriculum);
-  selector.init({
-    pairs,
-    refChosen: ref.chosen,
-    refRejected: ref.rejected,
-    ...(ref.chosenTokens && ref.rejectedTokens
-      ? { chosenTokens: ref.chosenTokens, rejectedTokens: ref.rejectedTokens }
-      : {}),
-    beta: config.beta,
-    batchSize: config.batchSize,
-    totalSteps: steps,
-    rng,
-  });
+  // initialised exactly as runDpo's stages do, so the control trains on uniform's batches
+  startSelector(selector, pairs, ref, { ...config, steps }, rng);
   const schedule = loopSchedule(config);
   let nonFinite = 0;
   for (let step = 0; step < steps; step++) {
@@ -934,18 +925,7 @@ export function webGpuComparisonPolicies(
   const tokenizer = model.tokenizer;
   if (!tokenizer) throw new TrainerError("CONFIG_INVALID", "the start model has no tokenizer");
   const sampling = options.evalSampling;
-  if (
-    sampling &&
-    (!Number.isInteger(sampling.samples) ||
-      sampling.samples < 1 ||
-      !(sampling.temperature >= 0) ||
-      !Number.isFinite(sampling.temperature))
-  ) {
-    throw new TrainerError(
-      "CONFIG_INVALID",
-      `evalSampling must be { samples: integer ≥ 1, temperature: finite ≥ 0 }; received ${describeValue(sampling)}`,
-    );
-  }
+  checkEvalSampling(sampling);
   return {
     startPolicy: () => {
       const policy = Policy.create(ctx, model.config, model.weights);
@@ -980,4 +960,22 @@ export function webGpuComparisonPolicies(
       );
     },
   };
+}
+
+/** `evalSampling` of `runExperiment` and `webGpuComparisonPolicies`: k samples at a temperature. */
+export function checkEvalSampling(
+  sampling: { readonly samples: number; readonly temperature: number } | undefined,
+): void {
+  if (
+    sampling &&
+    (!Number.isInteger(sampling.samples) ||
+      sampling.samples < 1 ||
+      !(sampling.temperature >= 0) ||
+      !Number.isFinite(sampling.temperature))
+  ) {
+    throw new TrainerError(
+      "CONFIG_INVALID",
+      `evalSampling must be { samples: integer ≥ 1, temperature: finite ≥ 0 }; received ${describeValue(sampling)}`,
+    );
+  }
 }

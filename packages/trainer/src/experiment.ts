@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { CurriculumConfigInput, SelectorName } from "@sage/curriculum";
 import { createContext, formatAdapter, type GpuContext } from "@sage/kernels-webgpu";
 import { type LoadedModel, loadModelDir, Policy } from "@sage/model";
-import { mergeCurriculum } from "./comparison.js";
+import { checkEvalSampling, mergeCurriculum } from "./comparison.js";
 import type { DpoTrainConfigInput } from "./config.js";
 import { curriculumSelector } from "./curriculum-adapter.js";
 import type { PreferencePair } from "./data.js";
@@ -200,18 +200,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const ctx = options.ctx ?? (await createContext({ label: "sage-experiment" }));
   const adapter = ctx.report ? formatAdapter(ctx.report) : "unknown adapter";
   const sampling = options.evalSampling;
-  if (
-    sampling &&
-    (!Number.isInteger(sampling.samples) ||
-      sampling.samples < 1 ||
-      !(sampling.temperature >= 0) ||
-      !Number.isFinite(sampling.temperature))
-  ) {
-    throw new TrainerError(
-      "CONFIG_INVALID",
-      `evalSampling must be { samples: integer ≥ 1, temperature: finite ≥ 0 }; received ${describeValue(sampling)}`,
-    );
-  }
+  checkEvalSampling(sampling);
   const evaluateWith = (policy: Policy) =>
     evaluatePassAt1(
       evalProblems,

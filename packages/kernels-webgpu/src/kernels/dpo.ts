@@ -78,17 +78,13 @@ export interface DpoResult {
   metrics: Tensor<"f32">;
 }
 
-const KERNEL = "dpo_loss";
-
-/** WGSL of the fused DPO forward + backward + batch metrics kernel. */
-export function dpoWgsl({
-  workgroupSize: WG,
-  lossType,
-}: {
-  workgroupSize: number;
-  lossType: DpoLossType;
-}): string {
-  const loss: Record<DpoLossType, string> = {
+/**
+ * WGSL statements of one loss type, shared by the DPO loss and the DPO step kernels: from `logits`
+ * (h, the log-ratio difference), `m = β·h`, `beta` and `eps` (label smoothing) they assign `loss` and
+ * `dlogits` (∂loss/∂h).
+ */
+function lossWgsl(lossType: DpoLossType): string {
+  const table: Record<DpoLossType, string> = {
     sigmoid: `loss = -(1.0 - eps) * logSigmoid(m) - eps * logSigmoid(-m);
     dlogits = beta * (-(1.0 - eps) * sigmoid(-m) + eps * sigmoid(m));`,
     robust: `loss = (-(1.0 - eps) * logSigmoid(m) + eps * logSigmoid(-m)) / (1.0 - 2.0 * eps);
@@ -99,6 +95,20 @@ export function dpoWgsl({
     loss = dev * dev;
     dlogits = 2.0 * dev;`,
   };
+  return table[lossType];
+}
+
+const KERNEL = "dpo_loss";
+
+/** WGSL of the fused DPO forward + backward + batch metrics kernel. */
+export function dpoWgsl({
+  workgroupSize: WG,
+  lossType,
+}: {
+  workgroupSize: number;
+  lossType: DpoLossType;
+}): string {
+  const loss = lossWgsl(lossType);
   const NV = 7;
   return /* wgsl */ `
 // DPO loss (${lossType}) per pair, its gradient w.r.t. the policy log-probs, and batch metrics.
@@ -143,7 +153,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let m = beta * logits;
     var loss = 0.0;
     var dlogits = 0.0;
-    ${loss[lossType]}
+    ${loss}
     let gw = P.scale * dlogits;
     outs[i] = loss;
     outs[B + i] = m;
@@ -386,17 +396,7 @@ export function dpoStepWgsl({
   workgroupSize: number;
   lossType: DpoLossType;
 }): string {
-  const loss: Record<DpoLossType, string> = {
-    sigmoid: `loss = -(1.0 - eps) * logSigmoid(m) - eps * logSigmoid(-m);
-    dlogits = beta * (-(1.0 - eps) * sigmoid(-m) + eps * sigmoid(m));`,
-    robust: `loss = (-(1.0 - eps) * logSigmoid(m) + eps * logSigmoid(-m)) / (1.0 - 2.0 * eps);
-    dlogits = beta * (-(1.0 - eps) * sigmoid(-m) - eps * sigmoid(m)) / (1.0 - 2.0 * eps);`,
-    hinge: `loss = max(0.0, 1.0 - m);
-    dlogits = select(0.0, -beta, m < 1.0);`,
-    ipo: `let dev = logits - 1.0 / (2.0 * beta);
-    loss = dev * dev;
-    dlogits = 2.0 * dev;`,
-  };
+  const loss = lossWgsl(lossType);
   return /* wgsl */ `
 // Fused DPO step (${lossType}) from sequence sums: per-pair loss, d/d(sums), NLL term, read-back rows.
 struct Params { B: u32, norm: u32, pad0: u32, pad1: u32, beta: f32, eps: f32, scale: f32, nllW: f32 }
@@ -448,7 +448,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let m = beta * logits;
     var loss = 0.0;
     var dlogits = 0.0;
-    ${loss[lossType]}
+    ${loss}
     let g = P.scale * dlogits;
     grad[i] = perToken(g, nw) + dNll;
     grad[B + i] = perToken(-g, nl);

@@ -349,7 +349,7 @@ export function createProgram(io: CliIo = processIo): Command {
   program
     .command("demo")
     .description(
-      "The whole pipeline on synthetic reasoning tasks, nothing downloaded: shipped SFT checkpoint (or --from-scratch), on-policy pairs, DPO with uniform and sage from the same start and seed, evaluation by level, and an HTML + PNG report",
+      "The whole pipeline on the chains task (default; --task synthetic for the synthetic levels), nothing downloaded: shipped SFT checkpoint (or --from-scratch), on-policy pairs, DPO with uniform and sage from the same start and seed (warm-up untimed), evaluation by stratum, and an HTML + PNG report",
     )
     .option(
       "--quick",
@@ -358,7 +358,7 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--out <dir>", "report folder (default runs/demo-<timestamp>)")
     .option(
       "--task <name>",
-      "synthetic (default: levels 1–3, start policy assets/sft-tiny) or chains (chains of 1–5 +/− steps, assets/sft-chains)",
+      "chains (default: chains of 1–5 +/− steps, start policy assets/sft-chains) or synthetic (levels 1–3, assets/sft-tiny)",
     )
     .option(
       "--from-scratch",

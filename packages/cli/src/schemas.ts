@@ -1,53 +1,25 @@
-import { SELECTOR_NAMES } from "@sage/curriculum";
+import { curriculumConfigInputSchema, selectorNameSchema } from "@sage/curriculum";
+import { stabilityConfigInputSchema } from "@sage/stability";
 import { dpoTrainConfigSchema, sftConfigSchema } from "@sage/trainer";
 import { z } from "zod";
 
-/** `@sage/stability` fields (all optional; defaults from the spec). */
-export const stabilityConfigSchema = z
-  .object({
-    beta: z.number().positive().finite(),
-    errorMargin: z.enum(["policy", "implicit"]),
-    lengthNormalize: z.boolean(),
-    k: z.number().int().min(1),
-    rho: z.number().min(0).lt(1),
-    zMin: z.number().min(0).finite(),
-    gMin: z.number().min(0).max(1),
-    alpha: z.number().min(0).finite(),
-    s0: z.number().positive().finite(),
-    mCap: z.number().positive(),
-    scale: z.enum(["pool", "raw"]),
-  })
-  .partial()
-  .strict();
+/**
+ * `@sage/stability` fields as a config file may set them (all optional; defaults and checks are the
+ * package's own `stabilityConfigSchema`).
+ */
+export const stabilityConfigSchema = stabilityConfigInputSchema;
 
-/** `@sage/curriculum` fields (all optional; defaults from the spec). */
-export const curriculumConfigSchema = z
-  .object({
-    batchSize: z.number().int().min(1),
-    refreshEvery: z.number().int().min(1),
-    poolSize: z.number().int().min(1).nullable(),
-    nStrata: z.number().int().min(1),
-    competence: z.enum(["candidates", "probe"]),
-    probeSize: z.number().int().min(0),
-    cAdv: z.number().min(0).max(1),
-    maxRefreshes: z.number().int().min(1),
-    tau: z.number().min(0).finite(),
-    baselineTau: z.number().min(0).finite(),
-    selectiveKeep: z.number().gt(0).max(1),
-    perturbation: z.enum(["token-dropout", "policy-dropout", "history", "none"]),
-    levelMin: z.number().finite(),
-    levelMax: z.number().finite(),
-    seed: z.number().int().min(0).safe(),
-    stability: stabilityConfigSchema,
-  })
-  .partial()
-  .strict();
+/**
+ * `@sage/curriculum` fields as a config file may set them (all optional; defaults and checks are
+ * the package's own `curriculumConfigSchema`, `stability` included).
+ */
+export const curriculumConfigSchema = curriculumConfigInputSchema;
 
 /** Config file of `sage select`. */
 export const selectConfigSchema = z
   .object({
     /** Which selector (default `sage`). */
-    selector: z.enum(SELECTOR_NAMES as unknown as [string, ...string[]]),
+    selector: selectorNameSchema,
     /** Steps (batches) to select per call (default: the curriculum's `refreshEvery`). */
     steps: z.number().int().min(1),
     curriculum: curriculumConfigSchema,
@@ -92,13 +64,15 @@ const optimizerSchema = z
 /** Config file of `sage train`. `train.batchSize` and `train.beta` also drive the selector. */
 export const trainConfigSchema = z
   .object({
-    selector: z.enum(SELECTOR_NAMES as unknown as [string, ...string[]]),
+    selector: selectorNameSchema,
     /** How conversational pairs are rendered (`@sage/trainer`'s CHAT_TEMPLATES). */
     chatTemplate: z.enum(["chatml", "plain"]),
     /** `@sage/trainer` DPO loop fields (`dpoTrainConfigSchema`); `steps` may come from `--steps`. */
     train: dpoTrainConfigSchema.partial(),
-    /** `@sage/curriculum` fields, except `batchSize` and `stability.beta` (set in `train`). */
-    curriculum: curriculumConfigSchema.omit({ batchSize: true }),
+    /** `@sage/curriculum` fields, except `batchSize` and `stability.beta` (set once, in `train`). */
+    curriculum: curriculumConfigInputSchema
+      .omit({ batchSize: true })
+      .extend({ stability: stabilityConfigInputSchema.omit({ beta: true }).optional() }),
     /**
      * Greedy pass@1 evaluation on `--eval-problems` every `train.evalEvery` steps; with `samples`,
      * also sampled pass@1 (mean of `samples` answers per problem at `temperature`, default 1);

@@ -24,7 +24,8 @@ describe("sage demo --task chains", () => {
 
   it("plans by task; an unknown task is a usage error", async () => {
     expect(demoPlan({ task: "chains" })).toMatchObject({ task: "chains", levels: [1, 2, 3, 4, 5] });
-    expect(demoPlan({}).task).toBe("synthetic");
+    expect(demoPlan({}).task).toBe("chains");
+    expect(demoPlan({ task: "synthetic" }).task).toBe("synthetic");
     const bad = await run(["demo", "--task", "algebra", "--no-progress"]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--task must be one of synthetic, chains; received "algebra"');

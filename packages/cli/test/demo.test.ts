@@ -31,6 +31,8 @@ describe("sage demo", () => {
     const out = join(await mkdtemp(join(tmpdir(), "sage-demo-")), "report");
     const r = await run([
       "demo",
+      "--task",
+      "synthetic",
       "--out",
       out,
       "--problems",
@@ -73,6 +75,8 @@ describe("sage demo", () => {
     const out = join(await mkdtemp(join(tmpdir(), "sage-demo-scratch-")), "report");
     const r = await run([
       "demo",
+      "--task",
+      "synthetic",
       "--from-scratch",
       "--sft-steps",
       "2",
@@ -118,10 +122,15 @@ describe("sage demo", () => {
   it("plans: --quick is smaller than the default; flags override; eval-every ≤ steps", () => {
     expect(QUICK_PLAN.steps).toBeLessThan(DEMO_PLAN.steps);
     expect(QUICK_PLAN.pairProblemsPerLevel).toBeLessThan(DEMO_PLAN.pairProblemsPerLevel);
-    expect(demoPlan({ quick: true })).toMatchObject({
+    expect(demoPlan({ quick: true, task: "synthetic" })).toMatchObject({
+      task: "synthetic",
       steps: QUICK_PLAN.steps,
       evalEvery: QUICK_PLAN.evalEvery,
     });
+    // the default task is chains, and its quick plan is smaller too
+    expect(demoPlan({}).task).toBe("chains");
+    expect(demoPlan({ quick: true }).steps).toBeLessThan(demoPlan({}).steps);
+    expect(demoPlan({ quick: true }).pairProblemsPerLevel).toBeLessThan(demoPlan({}).pairProblemsPerLevel);
     expect(demoPlan({ steps: 3 })).toMatchObject({ steps: 3, evalEvery: 3 });
     expect(() => demoPlan({ steps: 3, evalEvery: 4 })).toThrow(
       /--eval-every \(4\) must be at most --steps \(3\)/,

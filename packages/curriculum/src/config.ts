@@ -1,18 +1,17 @@
-import { describeValue, resolveStabilityConfig, type StabilityConfig } from "@sage/stability";
+import {
+  describeSettingIssue,
+  firstSettingIssue,
+  optionalSettings,
+  type StabilityConfig,
+  settingsObject,
+  stabilityConfigInputSchema,
+  stabilityConfigSchema,
+} from "@sage/stability";
+import { z } from "zod";
 import { CurriculumError } from "./errors.js";
 
 /** The selectors of the spec (section "Baselines" plus SAGE itself). */
-export type SelectorName =
-  | "sage"
-  | "uniform"
-  | "random"
-  | "curriculum-only"
-  | "score-only"
-  | "hard-mining"
-  | "small-margin"
-  | "selective";
-
-export const SELECTOR_NAMES: readonly SelectorName[] = [
+export const SELECTOR_NAMES = [
   "sage",
   "uniform",
   "random",
@@ -21,13 +20,21 @@ export const SELECTOR_NAMES: readonly SelectorName[] = [
   "hard-mining",
   "small-margin",
   "selective",
-];
+] as const;
+
+export type SelectorName = (typeof SELECTOR_NAMES)[number];
+
+/** `{ error }` for every check of a setting: its issues read `expected <what>`. */
+const expecting = (what: string) => ({ error: `expected ${what}` });
+
+/** A selector name (`SELECTOR_NAMES`), for config files. */
+export const selectorNameSchema = z.enum(SELECTOR_NAMES, expecting(`one of ${SELECTOR_NAMES.join(", ")}`));
 
 /**
  * How the K perturbed error margins are obtained: the three schemes of the spec, or `none`
  * (μ = e, s = 0: margin-only, for data without perturbed margins).
  */
-export type PerturbationMode = "token-dropout" | "policy-dropout" | "history" | "none";
+export type PerturbationMode = CurriculumConfig["perturbation"];
 
 /**
  * Where the curriculum measures competence (spec v2, "Competence"): `candidates` (default) — the
@@ -36,124 +43,125 @@ export type PerturbationMode = "token-dropout" | "policy-dropout" | "history" | 
  * the first spec version: `probeSize` probe pairs per stratum, held out of training and scored
  * with extra forward passes.
  */
-export type CompetenceMode = "candidates" | "probe";
+export type CompetenceMode = CurriculumConfig["competence"];
+
+const posInt = expecting("an integer ≥ 1");
+const nonNegative = expecting("a finite number ≥ 0");
+
+const curriculumFields = {
+  /** B: pairs per training step. Not fixed by the spec. */
+  batchSize: z.number(posInt).int(posInt).min(1, posInt).default(32),
+  /** R: refresh the pool every R steps. */
+  refreshEvery: z.number(posInt).int(posInt).min(1, posInt).default(25),
+  /** P: pool size; `null` means `2 · B · R` (capped by what exists). */
+  poolSize: z
+    .number(expecting("null or an integer ≥ 1"))
+    .int(expecting("null or an integer ≥ 1"))
+    .min(1, expecting("null or an integer ≥ 1"))
+    .nullable()
+    .default(null),
+  /** Number of difficulty strata (equal-count quantile buckets, easiest first). */
+  nStrata: z.number(posInt).int(posInt).min(1, posInt).default(4),
+  /** Where competence is measured: pool candidates (default, nothing held out) or held-out probes. */
+  competence: z.enum(["candidates", "probe"], expecting('"candidates" or "probe"')).default("candidates"),
+  /** Probe pairs held out per stratum (at most half of a stratum); used only with `competence: "probe"`. */
+  probeSize: z
+    .number(expecting("an integer ≥ 0"))
+    .int(expecting("an integer ≥ 0"))
+    .min(0, expecting("an integer ≥ 0"))
+    .default(64),
+  /** Competence of the highest unlocked stratum that unlocks the next one. */
+  cAdv: z
+    .number(expecting("a number in [0, 1]"))
+    .min(0, expecting("a number in [0, 1]"))
+    .max(1, expecting("a number in [0, 1]"))
+    .default(0.7),
+  /** Refreshes without advancing after which the next stratum unlocks anyway. */
+  maxRefreshes: z.number(posInt).int(posInt).min(1, posInt).default(4),
+  /** Gumbel-top-k temperature τ (0 = deterministic top-k). */
+  tau: z.number(nonNegative).min(0, nonNegative).default(1),
+  /** Temperature for `hard-mining` and `small-margin` (0 = pure top-k: "the highest"). */
+  baselineTau: z.number(nonNegative).min(0, nonNegative).default(0),
+  /** Fraction kept by `selective` (easiest by reference loss). */
+  selectiveKeep: z
+    .number(expecting("a number in (0, 1]"))
+    .gt(0, expecting("a number in (0, 1]"))
+    .max(1, expecting("a number in (0, 1]"))
+    .default(0.5),
+  /** Perturbation scheme for μ and s. */
+  perturbation: z
+    .enum(
+      ["token-dropout", "policy-dropout", "history", "none"],
+      expecting('"token-dropout", "policy-dropout", "history" or "none"'),
+    )
+    .default("token-dropout"),
+  /** Dataset level range mapped to difficulty `(level − levelMin) / (levelMax − levelMin)` (levelMax > levelMin). */
+  levelMin: z.number(expecting("a finite number")).default(1),
+  levelMax: z.number(expecting("a finite number")).default(5),
+  /** Seed of every random choice (strata tie-breaks, probes, pools, Gumbel keys, masks). */
+  seed: z
+    .number(expecting("a non-negative safe integer"))
+    .int(expecting("a non-negative safe integer"))
+    .min(0, expecting("a non-negative safe integer"))
+    .max(Number.MAX_SAFE_INTEGER, expecting("a non-negative safe integer"))
+    .default(0),
+};
+
+/**
+ * Schema of the selection configuration: every field's check and its default (the spec's), with
+ * `stability` from `@sage/stability`. Unknown fields are rejected. One check is not in the schema
+ * (so that `.omit()` keeps working): `levelMax > levelMin`, made by `resolveCurriculumConfig`.
+ */
+export const curriculumConfigSchema = settingsObject({
+  ...curriculumFields,
+  /** Fine-level settings (see `@sage/stability`). */
+  stability: stabilityConfigSchema.prefault({}),
+});
+
+/**
+ * What a caller (a config file) may set: every field optional, defaults not filled in, unknown
+ * fields rejected; `stability` is `@sage/stability`'s `stabilityConfigInputSchema`.
+ */
+export const curriculumConfigInputSchema = settingsObject({
+  ...optionalSettings(curriculumFields),
+  stability: stabilityConfigInputSchema.optional(),
+});
 
 /** Selection configuration; every field has the spec's default (`DEFAULT_CURRICULUM_CONFIG`). */
-export interface CurriculumConfig {
-  /** B: pairs per training step. Not fixed by the spec. */
-  readonly batchSize: number;
-  /** R: refresh the pool every R steps. */
-  readonly refreshEvery: number;
-  /** P: pool size; `null` means `2 · B · R` (capped by what exists). */
-  readonly poolSize: number | null;
-  /** Number of difficulty strata (equal-count quantile buckets, easiest first). */
-  readonly nStrata: number;
-  /** Where competence is measured: pool candidates (default, nothing held out) or held-out probes. */
-  readonly competence: CompetenceMode;
-  /** Probe pairs held out per stratum (at most half of a stratum); used only with `competence: "probe"`. */
-  readonly probeSize: number;
-  /** Competence of the highest unlocked stratum that unlocks the next one. */
-  readonly cAdv: number;
-  /** Refreshes without advancing after which the next stratum unlocks anyway. */
-  readonly maxRefreshes: number;
-  /** Gumbel-top-k temperature τ (0 = deterministic top-k). */
-  readonly tau: number;
-  /** Temperature for `hard-mining` and `small-margin` (0 = pure top-k: "the highest"). */
-  readonly baselineTau: number;
-  /** Fraction kept by `selective` (easiest by reference loss). */
-  readonly selectiveKeep: number;
-  /** Perturbation scheme for μ and s. */
-  readonly perturbation: PerturbationMode;
-  /** Dataset level range mapped to difficulty `(level − levelMin) / (levelMax − levelMin)`. */
-  readonly levelMin: number;
-  readonly levelMax: number;
-  /** Seed of every random choice (strata tie-breaks, probes, pools, Gumbel keys, masks). */
-  readonly seed: number;
+export type CurriculumConfig = Readonly<Omit<z.output<typeof curriculumConfigSchema>, "stability">> & {
   /** Fine-level settings (see `@sage/stability`). */
   readonly stability: StabilityConfig;
-}
+};
 
 /** Input form: every field optional, `stability` partial. */
 export type CurriculumConfigInput = Partial<Omit<CurriculumConfig, "stability">> & {
   readonly stability?: Partial<StabilityConfig>;
 };
 
-export const DEFAULT_CURRICULUM_CONFIG: CurriculumConfig = Object.freeze({
-  batchSize: 32,
-  refreshEvery: 25,
-  poolSize: null,
-  nStrata: 4,
-  competence: "candidates",
-  probeSize: 64,
-  cAdv: 0.7,
-  maxRefreshes: 4,
-  tau: 1,
-  baselineTau: 0,
-  selectiveKeep: 0.5,
-  perturbation: "token-dropout",
-  levelMin: 1,
-  levelMax: 5,
-  seed: 0,
-  stability: resolveStabilityConfig(),
-});
+export const DEFAULT_CURRICULUM_CONFIG: CurriculumConfig = Object.freeze(curriculumConfigSchema.parse({}));
 
-function check(ok: boolean, field: string, expected: string, value: unknown): void {
-  if (!ok) throw CurriculumError.mismatch("INVALID_CONFIG", `curriculum config "${field}"`, expected, value);
-}
-
-/** Fill defaults and validate; unknown keys are rejected. */
+/** Fill defaults and validate with `curriculumConfigSchema` (then `levelMax > levelMin`); unknown keys are rejected. */
 export function resolveCurriculumConfig(input: CurriculumConfigInput = {}): CurriculumConfig {
-  for (const key of Object.keys(input)) {
-    if (!(key in DEFAULT_CURRICULUM_CONFIG)) {
-      throw new CurriculumError(
-        "INVALID_CONFIG",
-        `unknown curriculum config field ${describeValue(key)}; expected one of ${Object.keys(DEFAULT_CURRICULUM_CONFIG).join(", ")}`,
-      );
-    }
+  const parsed = curriculumConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = firstSettingIssue(parsed.error, input);
+    const [head, ...rest] = issue.field.split(".");
+    // a stability field reads as `@sage/stability` says it: `"stability": stability config "k": …`
+    const text =
+      head === "stability" && rest.length + (issue.unknownKeys ? 1 : 0) > 0
+        ? `curriculum config "stability": ${describeSettingIssue("stability config", { ...issue, field: rest.join(".") })}`
+        : describeSettingIssue("curriculum config", issue);
+    throw new CurriculumError("INVALID_CONFIG", text);
   }
-  let stability: StabilityConfig;
-  try {
-    stability = resolveStabilityConfig(input.stability ?? {});
-  } catch (e) {
-    throw new CurriculumError("INVALID_CONFIG", `curriculum config "stability": ${(e as Error).message}`);
+  const c = parsed.data;
+  if (!(c.levelMax > c.levelMin)) {
+    throw CurriculumError.mismatch(
+      "INVALID_CONFIG",
+      'curriculum config "levelMin/levelMax"',
+      "finite with levelMax > levelMin",
+      [c.levelMin, c.levelMax],
+    );
   }
-  const c: CurriculumConfig = { ...DEFAULT_CURRICULUM_CONFIG, ...input, stability };
-  const posInt = (x: number) => Number.isInteger(x) && x >= 1;
-  const finite = (x: number) => typeof x === "number" && Number.isFinite(x);
-  check(posInt(c.batchSize), "batchSize", "an integer ≥ 1", c.batchSize);
-  check(posInt(c.refreshEvery), "refreshEvery", "an integer ≥ 1", c.refreshEvery);
-  check(c.poolSize === null || posInt(c.poolSize), "poolSize", "null or an integer ≥ 1", c.poolSize);
-  check(posInt(c.nStrata), "nStrata", "an integer ≥ 1", c.nStrata);
-  check(
-    c.competence === "candidates" || c.competence === "probe",
-    "competence",
-    '"candidates" or "probe"',
-    c.competence,
-  );
-  check(Number.isInteger(c.probeSize) && c.probeSize >= 0, "probeSize", "an integer ≥ 0", c.probeSize);
-  check(finite(c.cAdv) && c.cAdv >= 0 && c.cAdv <= 1, "cAdv", "a number in [0, 1]", c.cAdv);
-  check(posInt(c.maxRefreshes), "maxRefreshes", "an integer ≥ 1", c.maxRefreshes);
-  check(finite(c.tau) && c.tau >= 0, "tau", "a finite number ≥ 0", c.tau);
-  check(finite(c.baselineTau) && c.baselineTau >= 0, "baselineTau", "a finite number ≥ 0", c.baselineTau);
-  check(
-    finite(c.selectiveKeep) && c.selectiveKeep > 0 && c.selectiveKeep <= 1,
-    "selectiveKeep",
-    "a number in (0, 1]",
-    c.selectiveKeep,
-  );
-  check(
-    ["token-dropout", "policy-dropout", "history", "none"].includes(c.perturbation),
-    "perturbation",
-    '"token-dropout", "policy-dropout", "history" or "none"',
-    c.perturbation,
-  );
-  check(
-    finite(c.levelMin) && finite(c.levelMax) && c.levelMax > c.levelMin,
-    "levelMin/levelMax",
-    "finite with levelMax > levelMin",
-    [c.levelMin, c.levelMax],
-  );
-  check(Number.isSafeInteger(c.seed) && c.seed >= 0, "seed", "a non-negative safe integer", c.seed);
   return c;
 }
 

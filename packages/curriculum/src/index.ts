@@ -2,12 +2,15 @@ export {
   type CompetenceMode,
   type CurriculumConfig,
   type CurriculumConfigInput,
+  curriculumConfigInputSchema,
+  curriculumConfigSchema,
   DEFAULT_CURRICULUM_CONFIG,
   type PerturbationMode,
   poolSizeOf,
   resolveCurriculumConfig,
   SELECTOR_NAMES,
   type SelectorName,
+  selectorNameSchema,
 } from "./config.js";
 export { createSelector, type SelectorOptions, selectorFromState } from "./create.js";
 export { type DatasetInput, datasetInfo } from "./dataset.js";

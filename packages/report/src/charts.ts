@@ -104,6 +104,11 @@ export function chartSpecs(runs: readonly RunSeries[], confidence = 0.95): Chart
   const methods = [...groups.keys()];
   const charts: ChartSpec[] = [];
   const pct = Math.round(confidence * 100);
+  // a band needs ≥ 2 seeds of a method; with one seed per method the captions say so and draw none
+  const maxSeeds = Math.max(0, ...[...groups.values()].map((g) => new Set(g.map((r) => r.seed)).size));
+  const over = maxSeeds >= 2 ? `mean over seeds, ${pct}% t band` : "one seed per method, no band";
+  const overPlain = maxSeeds >= 2 ? "mean over seeds" : "one seed per method";
+  const lastStep = Math.max(0, ...runs.map((r) => r.points[r.points.length - 1]?.step ?? 0));
 
   const acc: Row[] = [];
   for (const [method, group] of groups) {
@@ -111,7 +116,7 @@ export function chartSpecs(runs: readonly RunSeries[], confidence = 0.95): Chart
   }
   charts.push({
     name: "accuracy-steps",
-    title: `pass@1 against optimizer steps (mean over seeds, ${pct}% t band)`,
+    title: `pass@1 against optimizer steps (${over})`,
     spec: bandedLine(acc, methods, "pass@1", ".0%", true),
   });
 
@@ -162,7 +167,7 @@ export function chartSpecs(runs: readonly RunSeries[], confidence = 0.95): Chart
     }
     charts.push({
       name: "strata-steps",
-      title: "pass@1 per difficulty stratum against optimizer steps (mean over seeds)",
+      title: `pass@1 per difficulty stratum against optimizer steps (${overPlain})`,
       spec: {
         data: { values: rows },
         facet: {
@@ -194,14 +199,19 @@ export function chartSpecs(runs: readonly RunSeries[], confidence = 0.95): Chart
   if (frontierRows.length > 0) {
     charts.push({
       name: "frontier",
-      title: "curriculum frontier (highest unlocked stratum) against optimizer steps (mean over seeds)",
+      title: `curriculum frontier (highest unlocked stratum) against optimizer steps (${overPlain})`,
       spec: {
         width: WIDTH,
         height: 180,
         data: { values: frontierRows },
         mark: { type: "line", interpolate: "step-after", point: true, strokeWidth: 2 },
         encoding: {
-          x: { field: "step", type: "quantitative", title: "optimizer step" },
+          x: {
+            field: "step",
+            type: "quantitative",
+            title: "optimizer step",
+            scale: { domain: [0, lastStep] },
+          },
           y: {
             field: "mean",
             type: "quantitative",
@@ -222,8 +232,8 @@ export function chartSpecs(runs: readonly RunSeries[], confidence = 0.95): Chart
   if (snr.length > 0) {
     charts.push({
       name: "snr",
-      title: `gradient signal-to-noise of the selected batches (mean over seeds, ${pct}% t band)`,
-      spec: bandedLine(snr, methods, "‖ḡ‖² / mean ‖g_j − ḡ‖²", "~g", false),
+      title: `gradient signal-to-noise of the selected batches (${over})`,
+      spec: bandedLine(snr, methods, "gradient SNR = ‖ḡ‖² / mean ‖g_j − ḡ‖²", "~g", false),
     });
   }
   return charts;

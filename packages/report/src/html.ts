@@ -53,7 +53,7 @@ export function summaryTable(summary: ReportSummary): string {
   const rows = summary.methods.map((m) =>
     [
       escapeHtml(m.method),
-      escapeHtml(m.seeds.join(", ")),
+      String(m.seeds.length),
       cell(m.finalAccuracy, pct),
       cell(m.finalHardest, pct),
       `${m.reachedTarget} / ${m.seeds.length}`,

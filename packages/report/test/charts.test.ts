@@ -28,6 +28,20 @@ describe("chartSpecs", () => {
     expect(chartSpecs(plain(1000)).map((c) => c.name)).toEqual(["accuracy-steps", "accuracy-wall"]);
   });
 
+  it("captions say what was run: a band only with ≥ 2 seeds, the SNR axis named, the frontier from step 0", () => {
+    const many = chartSpecs(syntheticRuns());
+    expect(many[0]!.title).toMatch(/mean over seeds, 95% t band/);
+    const one = chartSpecs(syntheticRuns().filter((r) => r.seed === syntheticRuns()[0]!.seed));
+    for (const c of one) expect(c.title, c.name).not.toMatch(/band|mean over seeds/);
+    expect(one[0]!.title).toContain("one seed per method, no band");
+    const snr = JSON.stringify(many.find((c) => c.name === "snr")!.spec);
+    expect(snr).toContain("gradient SNR");
+    const frontier = many.find((c) => c.name === "frontier")!.spec as {
+      encoding: { x: { scale: { domain: number[] } } };
+    };
+    expect(frontier.encoding.x.scale.domain[0]).toBe(0);
+  });
+
   it("picks the wall-clock unit by range", () => {
     const title = (runs: RunSeries[]) =>
       JSON.stringify(chartSpecs(runs)[1]!.spec).match(/wall-clock \((\w+)\)/)![1];

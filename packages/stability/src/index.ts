@@ -1,9 +1,17 @@
 export {
   DEFAULT_STABILITY_CONFIG,
+  describeSettingIssue,
   type ErrorMarginSource,
+  firstSettingIssue,
+  type OptionalSettings,
+  optionalSettings,
   resolveStabilityConfig,
   type ScoreScale,
+  type SettingIssue,
   type StabilityConfig,
+  settingsObject,
+  stabilityConfigInputSchema,
+  stabilityConfigSchema,
 } from "./config.js";
 export { describeValue, StabilityError, type StabilityErrorCode } from "./errors.js";
 export {

@@ -1,3 +1,4 @@
+import { stabilityConfigSchema } from "@sage/stability";
 import { z } from "zod";
 import { TrainerError } from "./errors.js";
 import { describeZodError } from "./zod-issue.js";
@@ -26,7 +27,11 @@ export const dpoTrainConfigSchema = z
     /** Pairs per optimiser step (split over `gradientAccumulation` micro-batches). */
     batchSize: z.number().int().min(1).default(8),
     gradientAccumulation: z.number().int().min(1).default(1),
-    beta: z.number().positive().finite().default(0.1),
+    /**
+     * DPO β: the one β of a run (default 0.1), which the selector's margins use too. Its check
+     * and default are `@sage/stability`'s `beta` field.
+     */
+    beta: stabilityConfigSchema.shape.beta,
     lossType: z.enum(["sigmoid", "hinge", "ipo"]).default("sigmoid"),
     labelSmoothing: z.number().min(0).lt(0.5).default(0),
     /**

@@ -26,6 +26,7 @@ import {
   CHAINS_QUICK_PLAN,
   type ComparisonMethod,
   type ComparisonOptions,
+  type ComparisonRunDetail,
   DEMO_PLANS,
   type ExperimentPlan,
   evalDescription,
@@ -75,6 +76,8 @@ export const QUICK_METHODS = ["uniform", "sage", "score-only", SCORE_ONLY_NO_STA
 export const NOISE_METHODS = ["uniform", "score-only", SCORE_ONLY_NO_STABILITY, "sage"] as const;
 /** `--quick`'s tiny noise arm. */
 export const QUICK_NOISE_METHODS = ["uniform", "sage"] as const;
+/** The gate: uniform's gain on the tuning seeds, in points of pass@1, for the comparison to count. */
+export const GATE_POINTS = 10;
 /** Share of the candidates whose chosen and rejected answers the noise arm swaps. */
 export const NOISE_SHARE = 0.2;
 /** Seed of the noise arm's shuffle (fixed; pre-registered). */
@@ -242,6 +245,12 @@ function methodList(flag: string, text: string): string[] {
   return names;
 }
 
+/** A run's details for the JSON: no batch lists, the run folder relative to benchmarks/ (no machine paths). */
+const portable = ({ batches: _b, runDir, ...d }: ComparisonRunDetail) => ({
+  ...d,
+  runDir: path.relative(BENCH_DIR, runDir).split(path.sep).join("/"),
+});
+
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 export const suite: Suite = {
@@ -390,7 +399,16 @@ export const suite: Suite = {
       });
       const fixed = tuningTarget(tuning.runs);
       const target = Math.min(1, Math.max(1e-6, fixed.target));
-      console.error(`target: ${pct(target)} (uniform on tuning seeds ${tuningSeeds.join(", ")})`);
+      // the gate (docs/benchmarks.md): the comparison counts only if uniform gains ≥ 10 points on the tuning seeds
+      const tuningGain = 100 * (fixed.final - fixed.start);
+      const gatePassed = tuningGain >= GATE_POINTS;
+      console.error(
+        `target: ${pct(target)} (uniform on tuning seeds ${tuningSeeds.join(", ")}: ${pct(fixed.start)} → ${pct(fixed.final)}, ${tuningGain >= 0 ? "+" : ""}${tuningGain.toFixed(1)} points)`,
+      );
+      if (!gatePassed)
+        console.error(
+          `gate: uniform gained ${tuningGain.toFixed(1)} < ${GATE_POINTS} points on the tuning seeds; the comparison does not count${quick ? " (expected for --quick)" : ""}`,
+        );
       // 2. every method on the reported seeds
       const problems = planEvalProblems(plan);
       const reported = await runComparison({
@@ -468,6 +486,7 @@ export const suite: Suite = {
         seeds,
         tuningSeeds,
         target: fixed,
+        gate: { tuningGain, points: GATE_POINTS, passed: gatePassed },
         designMisses: checkDesign(facts(built.pairs.length)),
       };
       const written = await writeReport(
@@ -494,9 +513,9 @@ export const suite: Suite = {
         config,
         timing: { seconds, unitCosts: costs, fullDesignMinutes: fullEstimate },
         runs: reported.runs,
-        details: reported.details.map(({ batches: _x, ...d }) => d),
+        details: reported.details.map(portable),
         noiseRuns: noisy?.runs ?? [],
-        noiseDetails: (noisy?.details ?? []).map(({ batches: _x, ...d }) => d),
+        noiseDetails: (noisy?.details ?? []).map(portable),
         verdict: written.verdict,
       });
       console.log(`${json}\n${written.html}`);

@@ -353,7 +353,7 @@ export function createProgram(io: CliIo = processIo): Command {
     )
     .option(
       "--quick",
-      "a smaller run (about 1 minute on a 2-core CPU with lavapipe; the default takes about 2.5)",
+      "a smaller run (about 1 minute on a 2-core CPU with lavapipe; the default takes about 6)",
     )
     .option("--out <dir>", "report folder (default runs/demo-<timestamp>)")
     .option(
@@ -468,7 +468,7 @@ function examplesText(lines: readonly string[]): string {
 /** Examples shown at the end of each command's `--help` (`sage` for the top level). */
 const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   sage: [
-    "$ sage demo --quick                # the whole pipeline on synthetic tasks (≈ 1 min on a CPU)",
+    "$ sage demo --quick                # the whole pipeline on the chains task (≈ 1 min on a CPU)",
     "$ sage train --help                # options of one command",
   ],
   select: [

@@ -52,7 +52,7 @@ describe("help: usage lines and examples", () => {
   it("states the --quick run time the measurements in docs/demo.md give", async () => {
     const r = await run(["demo", "--help"]);
     expect(r.out.replace(/\s+/g, " ")).toContain(
-      "about 1 minute on a 2-core CPU with lavapipe; the default takes about 2.5",
+      "about 1 minute on a 2-core CPU with lavapipe; the default takes about 6",
     );
   });
 

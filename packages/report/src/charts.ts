@@ -194,7 +194,11 @@ export function chartSpecs(runs: readonly RunSeries[], confidence = 0.95): Chart
 
   const frontierRows: Row[] = [];
   for (const [method, group] of groups) {
-    for (const r of meanByStep(group, (p) => p.frontier, confidence)) frontierRows.push({ method, ...r });
+    const rows = meanByStep(group, (p) => p.frontier, confidence);
+    // a curriculum starts at its easiest stratum (0): drawn from step 0 like the other charts
+    if (rows.length > 0 && rows[0]!.step > 0)
+      frontierRows.push({ method, step: 0, mean: 0, lo: 0, hi: 0, n: 0 });
+    for (const r of rows) frontierRows.push({ method, ...r });
   }
   if (frontierRows.length > 0) {
     charts.push({

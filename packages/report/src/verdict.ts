@@ -96,7 +96,7 @@ export function verdictSentences(summary: ReportSummary): string[] {
   if (by("behind").length > 0) head.push(`did not beat ${list(by("behind"))}`);
   const seeds = [...new Set(summary.methods.map((m) => m.seeds.length))].sort((a, b) => a - b);
   const sentences = [
-    `On final pass@1 (${seeds.join(" to ")} seed${seeds.length === 1 && seeds[0] === 1 ? "" : "s"} per method, ${Math.round(summary.confidence * 100)}% intervals), ${subject.method} ${head.join("; ")}.`,
+    `On final pass@1 (${seeds.join(" to ")} seed${seeds.length === 1 && seeds[0] === 1 ? "" : "s"} per method${seeds[seeds.length - 1]! >= 2 ? `, ${Math.round(summary.confidence * 100)}% intervals` : ", no intervals"}), ${subject.method} ${head.join("; ")}.`,
   ];
   const base = summary.methods.find((m) => m.method === summary.baseline);
   if (!base) sentences.push(`There is no ${summary.baseline} run, so no ratios to it are reported.`);

@@ -32,7 +32,7 @@ describe("chartSpecs", () => {
     const many = chartSpecs(syntheticRuns());
     expect(many[0]!.title).toMatch(/mean over seeds, 95% t band/);
     const one = chartSpecs(syntheticRuns().filter((r) => r.seed === syntheticRuns()[0]!.seed));
-    for (const c of one) expect(c.title, c.name).not.toMatch(/band|mean over seeds/);
+    for (const c of one) expect(c.title, c.name).not.toMatch(/% t band|mean over seeds/);
     expect(one[0]!.title).toContain("one seed per method, no band");
     const snr = JSON.stringify(many.find((c) => c.name === "snr")!.spec);
     expect(snr).toContain("gradient SNR");
@@ -40,6 +40,8 @@ describe("chartSpecs", () => {
       encoding: { x: { scale: { domain: number[] } } };
     };
     expect(frontier.encoding.x.scale.domain[0]).toBe(0);
+    const rows = (frontier as unknown as { data: { values: { step: number; mean: number }[] } }).data.values;
+    expect(rows[0]).toMatchObject({ step: 0, mean: 0 });
   });
 
   it("picks the wall-clock unit by range", () => {

@@ -17,6 +17,14 @@ function finals(spec: Record<string, number[]>): RunSeries[] {
 }
 
 describe("verdict", () => {
+  it("claims no interval on one seed per method, and says the level with two", () => {
+    const one = verdict(summarizeRuns(finals({ uniform: [0.5], sage: [0.6] }), { target: 0.4 }));
+    expect(one).toContain("(1 seed per method, no intervals)");
+    expect(one).not.toContain("95% intervals");
+    const two = verdict(summarizeRuns(finals({ uniform: [0.5, 0.4], sage: [0.6, 0.5] }), { target: 0.3 }));
+    expect(two).toContain("(2 seeds per method, 95% intervals)");
+  });
+
   it("says who sage beat and by how much, with steps and wall-clock ratios (synthetic benchmark)", () => {
     const s = summarizeRuns(syntheticRuns(), { target: 0.45 });
     const text = verdict(s);

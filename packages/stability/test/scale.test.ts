@@ -28,11 +28,8 @@ describe("pools of 10^6 pairs", () => {
     const p = new Float64Array(n * k);
     for (let i = 0; i < n * k; i++) p[i] = 4 * rng.nextNormal();
     const full: PairStatsBatch = { ...batch, perturbed: p, k };
-    const t0 = performance.now();
     const r = scorePool(full, DEFAULT_STABILITY_CONFIG);
-    const t1 = performance.now();
     baselineScores("hard-mining", full, DEFAULT_STABILITY_CONFIG);
-    console.log(`scorePool(10^6 pairs, K=4): ${(t1 - t0).toFixed(0)} ms (incl. validation)`);
     expect(r.n).toBe(n);
     let finite = 0;
     for (let i = 0; i < n; i++) if (Number.isFinite(r.score[i]!)) finite++;

@@ -98,6 +98,21 @@ function lossWgsl(lossType: DpoLossType): string {
   return table[lossType];
 }
 
+/** A workgroup size both DPO kernels accept: a power of two in [32, the device's invocation limit]. */
+function checkWorkgroupSize(ctx: GpuContext, wg: number, kernel: string): number {
+  const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
+  if (!Number.isInteger(wg) || wg < 32 || wg > max || (wg & (wg - 1)) !== 0) {
+    throw KernelError.mismatch(
+      "INVALID_ARGUMENT",
+      "workgroupSize",
+      `a power of two in [32, ${max}]`,
+      wg,
+      kernel,
+    );
+  }
+  return wg;
+}
+
 const KERNEL = "dpo_loss";
 
 /** WGSL of the fused DPO forward + backward + batch metrics kernel. */
@@ -224,21 +239,7 @@ export async function dpoLoss(
   if (reduction !== "mean" && reduction !== "sum") {
     throw KernelError.mismatch("INVALID_ARGUMENT", "reduction", '"mean" | "sum"', reduction, KERNEL);
   }
-  const wg = options.workgroupSize ?? 256;
-  if (
-    !Number.isInteger(wg) ||
-    wg < 32 ||
-    wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
-    (wg & (wg - 1)) !== 0
-  ) {
-    throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
-      "workgroupSize",
-      `a power of two in [32, ${ctx.limits.maxComputeInvocationsPerWorkgroup}]`,
-      wg,
-      KERNEL,
-    );
-  }
+  const wg = checkWorkgroupSize(ctx, options.workgroupSize ?? 256, KERNEL);
   const pc = inputs.policyChosen;
   if (!ArrayBuffer.isView(pc)) {
     checkTensor(pc, ["f32"], "policyChosen", KERNEL);
@@ -506,21 +507,7 @@ function resolveLoss(
 export function dpoStep(ctx: GpuContext, inputs: DpoStepInputs, options: DpoStepOptions = {}): DpoStepResult {
   const { lossType, beta, eps } = resolveLoss(STEP, options);
   const norm = options.lengthNormalize ?? lossType === "ipo";
-  const wg = options.workgroupSize ?? 64;
-  if (
-    !Number.isInteger(wg) ||
-    wg < 32 ||
-    wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
-    (wg & (wg - 1)) !== 0
-  ) {
-    throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
-      "workgroupSize",
-      `a power of two in [32, ${ctx.limits.maxComputeInvocationsPerWorkgroup}]`,
-      wg,
-      STEP,
-    );
-  }
+  const wg = checkWorkgroupSize(ctx, options.workgroupSize ?? 64, STEP);
   checkTensor(inputs.sums, ["f32"], "sums", STEP);
   const R = inputs.sums.size;
   if (inputs.sums.shape.length !== 1 || R === 0 || R % 2 !== 0) {

@@ -1,10 +1,7 @@
-import { defineConfig } from "vitest/config";
+import { sageVitestConfig } from "../../vitest.shared.js";
 
-export default defineConfig({
-  resolve: { conditions: ["@sage/source"] },
-  ssr: { resolve: { conditions: ["@sage/source"] } },
+export default sageVitestConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     // Sized for a cold, busy 2-core CI machine: a production build of the app, SwiftShader compiling
     // every shader on first use and running a short DPO run of two selectors in software, next to
     // Dawn/lavapipe in this process. Typical runs take a fraction of this; no test asserts on time.

@@ -5,6 +5,7 @@
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { isInputError } from "@sage/core";
 import { isSuite, type Suite, UsageError } from "./lib/suite.js";
 
 const SUITES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "suites");
@@ -50,6 +51,11 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`${e.message}\n\n${suite.usage}`);
+      return 2;
+    }
+    // bad input caught by a library (a config or design the user can fix): exit 2, not a crash
+    if (isInputError(e)) {
+      console.error(`${(e as Error).name}: ${(e as Error).message}`);
       return 2;
     }
     throw e;

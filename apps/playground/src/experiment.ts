@@ -204,7 +204,6 @@ export async function runPlayground(
           steps: settings.steps,
           batchSize: Math.min(settings.batchSize, built.pairs.length),
           learningRate: settings.learningRate,
-          beta: 0.1,
           rpoAlpha: 1,
           seed: settings.seed,
           evalEvery: settings.evalEvery,

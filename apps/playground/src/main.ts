@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   try {
     if (!("gpu" in navigator)) {
       throw new PlaygroundError(
-        "NO_WEBGPU",
+        "WEBGPU_MISSING",
         "this browser has no WebGPU (navigator.gpu): use a recent Chrome/Edge, or Firefox/Safari with WebGPU enabled",
       );
     }

@@ -51,12 +51,12 @@ export const DEFAULT_SETTINGS: PlaygroundSettings = {
 
 function integer(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new PlaygroundError("SETTINGS_INVALID", `${name}: expected an integer in [${min}, ${max}]`, v);
+    throw new PlaygroundError("CONFIG_INVALID", `${name}: expected an integer in [${min}, ${max}]`, v);
   }
   return v;
 }
 
-/** Settings over the defaults, validated; a bad field is a `SETTINGS_INVALID` error naming it. */
+/** Settings over the defaults, validated; a bad field is a `CONFIG_INVALID` error naming it. */
 export function parseSettings(
   input: Partial<Record<keyof PlaygroundSettings, unknown>> = {},
 ): PlaygroundSettings {
@@ -69,14 +69,14 @@ export function parseSettings(
     new Set(selectors).size !== selectors.length
   ) {
     throw new PlaygroundError(
-      "SETTINGS_INVALID",
+      "CONFIG_INVALID",
       `selectors: expected distinct names among ${SELECTOR_NAMES.join(", ")}`,
       selectors,
     );
   }
   const lr = s.learningRate;
   if (typeof lr !== "number" || !(lr > 0) || !(lr <= 1)) {
-    throw new PlaygroundError("SETTINGS_INVALID", "learningRate: expected a number in (0, 1]", lr);
+    throw new PlaygroundError("CONFIG_INVALID", "learningRate: expected a number in (0, 1]", lr);
   }
   const levels = s.levels;
   if (
@@ -84,7 +84,7 @@ export function parseSettings(
     levels.length === 0 ||
     levels.some((l) => ![1, 2, 3, 4, 5].includes(l as number))
   ) {
-    throw new PlaygroundError("SETTINGS_INVALID", "levels: expected a non-empty list of levels 1..5", levels);
+    throw new PlaygroundError("CONFIG_INVALID", "levels: expected a non-empty list of levels 1..5", levels);
   }
   return {
     selectors: selectors as SelectorName[],

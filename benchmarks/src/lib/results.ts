@@ -1,7 +1,7 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeFileAtomicSync } from "@sage/core/node";
 import type { AdapterReport } from "@sage/kernels-webgpu";
 
 /** The benchmarks package folder (holds `results/`). */
@@ -16,12 +16,9 @@ export function userPath(p: string): string {
   return path.resolve(process.env.INIT_CWD ?? process.cwd(), p);
 }
 
-/** Write JSON atomically: a temporary file in the same folder, then rename over the target. */
+/** Write JSON atomically and durably (`@sage/core/node`'s `writeFileAtomicSync`). */
 export function writeJsonAtomic(file: string, data: unknown): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`);
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, `${JSON.stringify(data, null, 2)}\n`);
 }
 
 /** `mesa / software / llvmpipe: Mesa 25…` → `mesa-software-llvmpipe`. */

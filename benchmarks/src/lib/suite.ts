@@ -3,6 +3,7 @@
  * listing that folder, so adding a suite is a one-file change.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { SageError } from "@sage/core";
 
 export interface Suite {
   /** Name on the command line (`npm run bench -- <name>`); must equal the file name. */
@@ -16,8 +17,11 @@ export interface Suite {
 }
 
 /** Thrown for bad command-line input; `main.ts` prints the message and the suite's usage. */
-export class UsageError extends Error {
+export class UsageError extends SageError {
   override readonly name = "UsageError";
+  constructor(message: string) {
+    super("USAGE_INVALID", message);
+  }
 }
 
 export function isSuite(x: unknown): x is Suite {

@@ -168,7 +168,10 @@ export const suite: Suite = {
           steps,
           batchSize: plan.train.batchSize ?? 8,
           evalSteps: [50, 100, 150].filter((s) => s < steps).concat([steps]),
-          train: { beta: plan.train.beta ?? 0.1, scoringBatchSize: 64 },
+          train: {
+            ...(plan.train.beta !== undefined ? { beta: plan.train.beta } : {}),
+            scoringBatchSize: 64,
+          },
           curriculum: plan.curriculum,
           runDir: path.join(out, `runs-s${seed}`),
           warmupSteps: 0,

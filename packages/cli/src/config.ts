@@ -39,7 +39,7 @@ export async function loadConfigFile<S extends z.ZodType>(path: string, schema: 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new CliError(
-      code !== undefined && INPUT_ERRNO.has(code) ? "CONFIG_INVALID" : "IO",
+      code !== undefined && INPUT_ERRNO.has(code) ? "CONFIG_INVALID" : "IO_FAILED",
       `cannot read config file ${path}: ${(error as Error).message}`,
       { cause: error },
     );

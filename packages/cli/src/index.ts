@@ -1,18 +1,11 @@
 export {
-  ABLATION_VARIANTS,
-  adapterSlug,
   BENCH_SUITES,
   type BenchCommandOptions,
   type BenchResult,
   benchCommand,
-  CONVERGENCE_METHODS,
-  CONVERGENCE_PLAN,
-  CONVERGENCE_QUICK_PLAN,
-  type ConvergenceSettings,
-  type ConvergenceTargets,
+  convergenceRequest,
   convergenceSettings,
-  convergenceTargets,
-  methodLabel,
+  defaultResultsDir,
 } from "./commands/bench.js";
 export {
   DEMO_PLAN,

@@ -6,7 +6,7 @@ import { CliError } from "./errors.js";
 /**
  * Checks of the paths a command was given, run before any work starts (before a model is loaded
  * or the GPU opens): inputs exist and are of the right kind, outputs can be written. Each failure
- * is a `USAGE` error (exit 2) naming the flag, what was expected and what was received.
+ * is a `USAGE_INVALID` error (exit 2) naming the flag, what was expected and what was received.
  */
 
 /**
@@ -23,12 +23,12 @@ async function statOrUndefined(path: string): Promise<Stats | undefined | "throu
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
     if (code === "ENOTDIR") return "through-file";
-    throw new CliError("USAGE", `${path}: cannot be inspected (${code ?? (error as Error).message})`);
+    throw new CliError("USAGE_INVALID", `${path}: cannot be inspected (${code ?? (error as Error).message})`);
   }
 }
 
 function fail(flag: string, path: string, expected: string, received: string): never {
-  throw new CliError("USAGE", `${flag} ${path}: expected ${expected}; received ${received}`);
+  throw new CliError("USAGE_INVALID", `${flag} ${path}: expected ${expected}; received ${received}`);
 }
 
 /** The nearest folder of `path` (or `path` itself) that exists; it must be a folder we can write to. */
@@ -141,7 +141,7 @@ export const PATH_OPTIONS: Readonly<Record<string, Readonly<Record<string, reado
     saveModel: ["--save-model", "out-dir"],
   },
   demo: { model: ["--model", "in-dir"], out: ["--out", "out-dir"] },
-  bench: { model: ["--model", "in-dir"], out: ["--out", "out-dir"], runDir: ["--run-dir", "out-dir"] },
+  bench: { model: ["--model", "in-dir"], out: ["--out", "out-dir"] },
 };
 
 /** Check every path option `opts` of `command` holds, in the order of {@link PATH_OPTIONS}. */

@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import type { SelectCommandOptions, SelectCommandResult } from "./commands/select.js";
-import { CliError } from "./errors.js";
+import { CliError, exitCodeFor } from "./errors.js";
 import { checkCommandPaths } from "./preflight.js";
 
 // This module loads no library at start-up (commander, node: and its own light modules only):
@@ -11,7 +11,7 @@ async function checkSelectorFlag(name: string): Promise<void> {
   const { SELECTOR_NAMES } = await import("@sage/curriculum");
   if (!(SELECTOR_NAMES as readonly string[]).includes(name)) {
     throw new CliError(
-      "USAGE",
+      "USAGE_INVALID",
       `--selector: expected one of ${SELECTOR_NAMES.join(", ")}; received ${JSON.stringify(name)}`,
     );
   }
@@ -400,45 +400,44 @@ export function createProgram(io: CliIo = processIo): Command {
   program
     .command("bench")
     .description(
-      "Benchmarks. convergence: uniform, random, hard-mining, small-margin, selective, curriculum-only, score-only and sage over seeds from one start and pair pool, same step budget; JSON + HTML report",
+      "Benchmarks. convergence: the convergence benchmark v2 (the same study as `npm run bench -- convergence`): one on-policy candidate set, uniform on the tuning seeds fixes the target and the gate, every method on the reported seeds, a label-noise arm; paired endpoints (AUC with Holm, steps and wall-clock to target), JSON + HTML report",
     )
     .argument("<suite>", "convergence")
-    .option("--quick", "a small run (1 seed, few steps; results go to benchmarks/out)")
-    .option("--methods <list>", "comma-separated selectors (default all 8; must include uniform and sage)")
-    .option("--seeds <list>", "reported seeds (default 1,2,3; at least 3 unless --quick)")
+    .option("--task <name>", "chains (default: chain lengths 1-5, start policy sft-chains) or synthetic")
     .option(
-      "--tuning-seeds <list>",
-      "seeds reserved for tuning, kept apart from the reported ones (default 100)",
+      "--quick",
+      "smoke run: small pool, 16 steps, seeds 1,2, methods uniform,sage,score-only,score-only-nostab,sft-chosen, noise arm uniform,sage; not held to the design minimums; results in benchmarks/out",
     )
-    .option("--steps <n>", "DPO steps per run (default 30)", intOption("--steps", 1))
-    .option("--eval-every <n>", "evaluate every n steps (default 5)", intOption("--eval-every", 1))
-    .option("--problems <n>", "pool problems per level", intOption("--problems", 1))
-    .option("--eval-problems <n>", "held-out problems per level", intOption("--eval-problems", 1))
-    .option("--samples <n>", "samples per pool problem", intOption("--samples", 2))
-    .option(
-      "--target <acc>",
-      "target pass@1 for steps-to-target (default: start + 90% of uniform's gain)",
-      floatOption("--target"),
-    )
-    .option("--learning-rate <lr>", "DPO peak learning rate (default 2e-5)", floatOption("--learning-rate"))
-    .option(
-      "--rpo-alpha <a>",
-      "weight of the chosen answers' NLL added to the DPO loss (TRL's rpo_alpha; default 1, 0 = plain DPO)",
-      floatOption("--rpo-alpha"),
-    )
-    .option("--model <dir>", "start policy (default: the shipped SFT checkpoint)")
-    .option("--out <dir>", "results folder (default benchmarks/results, or benchmarks/out with --quick)")
-    .option("--run-dir <dir>", "run folders (default runs/bench-convergence-<adapter>)")
     .option(
       "--ablations",
-      "run the spec's SAGE ablations and R sweep (with uniform, sage, score-only) on the tuning seeds only; writes convergence-ablations-<adapter>.*",
+      "SAGE's ablations (sage-raw, sage-probe, sage-implicit, sage-alpha0|0.5|2, sage-tau0|0.5|2) beside uniform and sage on the tuning seeds only; writes convergence-ablations-<task>-<adapter>.json",
     )
-    .option("--no-progress", "no progress bars")
+    .option(
+      "--methods <list>",
+      "comma-separated methods (default uniform,random,hard-mining,small-margin,selective,curriculum-only,score-only,score-only-nostab,sage,sft-chosen; must include uniform and sage)",
+    )
+    .option(
+      "--noise-methods <list>",
+      "the label-noise arm's methods (default uniform,score-only,score-only-nostab,sage; 'none': no arm)",
+    )
+    .option("--seeds <list>", "reported seeds (default 1,2,3,4,5; --quick 1,2)")
+    .option("--tuning-seeds <list>", "seeds that fix the target, never reported (default 100)")
+    .option(
+      "--steps <n>",
+      "DPO steps per run (default: the plan's, 150; --quick 16)",
+      intOption("--steps", 1),
+    )
+    .option("--model <dir>", "start policy (default: the shipped checkpoint of the task)")
+    .option("--out <dir>", "results folder (default benchmarks/results, or benchmarks/out with --quick)")
     .exitOverride()
     .action(async (suite: string, opts) => {
       const { benchCommand } = await import("./commands/bench.js");
       const r = await benchCommand(suite, opts, (line) => io.stderr(`${line}\n`));
-      io.stdout(`${r.verdict}\nresults: ${r.json}\nreport: ${r.html}\n`);
+      io.stdout(
+        r.mode === "comparison"
+          ? `${r.verdict}\nresults: ${r.json}\nreport: ${r.html}\n`
+          : `results: ${r.json}\n`,
+      );
     });
 
   program.addHelpText("after", examplesText(EXAMPLES.sage ?? []));
@@ -495,7 +494,8 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   demo: ["$ sage demo --quick", "$ sage demo --out runs/my-demo --seed 1"],
   bench: [
     "$ sage bench convergence --quick",
-    "$ sage bench convergence --methods uniform,sage --seeds 1,2,3",
+    "$ sage bench convergence --methods uniform,sage --noise-methods none --seeds 1,2,3,4,5",
+    "$ sage bench convergence --ablations",
   ],
 };
 
@@ -505,15 +505,6 @@ class ExitCode extends Error {
     super(`exit ${code}`);
   }
 }
-
-const INPUT_CODES = new Set([
-  "CONFIG_INVALID",
-  "DATA_INVALID",
-  "DATA_DUPLICATE_ID",
-  "DATA_EMPTY",
-  "DATA_REF_PARTIAL",
-  "TEMPLATE_INVALID",
-]);
 
 /** Run the CLI on `argv` (without `node` and the script); resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -540,6 +531,6 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     }
     const e = error as Error & { code?: string };
     io.stderr(`sage ${command}: ${e.code ? `[${e.code}] ` : ""}${e.message}\n`);
-    return e.name === "TrainerError" && e.code !== undefined && INPUT_CODES.has(e.code) ? 2 : 1;
+    return exitCodeFor(error);
   }
 }

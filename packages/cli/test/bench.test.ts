@@ -1,12 +1,19 @@
-import { resolveCurriculumConfig } from "@sage/curriculum";
+import {
+  CHAINS_BENCH_PLAN,
+  CHAINS_BENCH_QUICK_PLAN,
+  convergenceDesign,
+  DEMO_PLANS,
+  FULL_METHODS,
+  NOISE_METHODS,
+  QUICK_METHODS,
+  QUICK_NOISE_METHODS,
+} from "@sage/trainer";
 import { describe, expect, it } from "vitest";
 import {
-  ABLATION_VARIANTS,
-  adapterSlug,
-  CONVERGENCE_METHODS,
-  CONVERGENCE_PLAN,
+  CliError,
+  convergenceRequest,
   convergenceSettings,
-  convergenceTargets,
+  defaultResultsDir,
   runCli,
 } from "../src/index.js";
 
@@ -17,163 +24,164 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-describe("sage bench convergence: arguments", () => {
-  it("defaults: all 8 methods, 3 reported seeds, a tuning seed apart, the benchmark plan", () => {
+/** The usage error `f` throws (a `CliError` USAGE_INVALID, exit 2). */
+function usageError(f: () => unknown): CliError {
+  try {
+    f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).code).toBe("USAGE_INVALID");
+    expect((error as CliError).exitCode).toBe(2);
+    return error as CliError;
+  }
+  throw new Error("expected a usage error");
+}
+
+describe("sage bench convergence: options → the library's study", () => {
+  it("defaults are the benchmark's: the pre-registered v2 design (chains, 10 methods, seeds 1–5, tuning 100)", () => {
     const s = convergenceSettings({});
-    expect(s.methods).toEqual([
-      "uniform",
-      "random",
-      "hard-mining",
-      "small-margin",
-      "selective",
-      "curriculum-only",
-      "score-only",
-      "sage",
-    ]);
-    expect(s.methods).toEqual([...CONVERGENCE_METHODS]);
-    expect(s.seeds).toEqual([1, 2, 3]);
+    // the very design `npm run bench -- convergence` runs without options
+    expect(s).toEqual(convergenceDesign({}));
+    expect(s.task).toBe("chains");
+    expect(s.methods).toEqual([...FULL_METHODS]);
+    expect(s.noiseMethods).toEqual([...NOISE_METHODS]);
+    expect(s.seeds).toEqual([1, 2, 3, 4, 5]);
     expect(s.tuningSeeds).toEqual([100]);
-    expect(s.plan.steps).toBe(CONVERGENCE_PLAN.steps);
-    expect(s.quick).toBe(false);
+    expect(s.plan).toEqual(CHAINS_BENCH_PLAN);
+    expect(s.evalSteps).toEqual([30, 60, 90, 120, 150]);
+    expect([s.quick, s.ablations]).toEqual([false, false]);
+    expect(s.upFrontMisses).toEqual([]);
+    const q = convergenceSettings({ quick: true });
+    expect(q).toEqual(convergenceDesign({ quick: true }));
+    expect(q.plan).toEqual(CHAINS_BENCH_QUICK_PLAN);
+    expect(q.methods).toEqual([...QUICK_METHODS]);
+    expect(q.noiseMethods).toEqual([...QUICK_NOISE_METHODS]);
+    expect(q.seeds).toEqual([1, 2]);
+    // a smoke run is not held to the minimums: it records what it misses
+    expect(q.upFrontMisses.length).toBeGreaterThan(0);
   });
 
-  it("takes lists and overrides", () => {
-    const s = convergenceSettings({
-      methods: "uniform, sage,hard-mining",
-      seeds: "4,5,6,7",
-      tuningSeeds: "9",
+  it("maps every option to the study request, lists parsed", () => {
+    expect(convergenceRequest({})).toEqual({});
+    const o = {
+      task: "synthetic",
+      quick: true,
+      ablations: true,
+      methods: "uniform, sage,sft-chosen,score-only-nostab",
+      noiseMethods: "none",
+      seeds: "4,5,6",
+      tuningSeeds: "9,10",
       steps: 12,
-      evalEvery: 4,
-      problems: 10,
-      evalProblems: 5,
-      samples: 3,
-      target: 0.4,
-      learningRate: 0.001,
-    });
-    expect(s.methods).toEqual(["uniform", "sage", "hard-mining"]);
-    expect(s.seeds).toEqual([4, 5, 6, 7]);
-    expect(s.tuningSeeds).toEqual([9]);
-    expect(s.plan).toMatchObject({
+      model: "some/dir",
+      out: "some/out",
+    };
+    expect(convergenceRequest(o)).toEqual({
+      task: "synthetic",
+      quick: true,
+      ablations: true,
+      methods: ["uniform", "sage", "sft-chosen", "score-only-nostab"],
+      noiseMethods: [],
+      seeds: [4, 5, 6],
+      tuningSeeds: [9, 10],
       steps: 12,
-      evalEvery: 4,
-      pairProblemsPerLevel: 10,
-      evalProblemsPerLevel: 5,
-      samples: 3,
     });
-    expect(s.plan.train.learningRate).toBe(0.001);
-    expect(s.target).toBe(0.4);
-    // --quick allows a single seed and defaults to one
-    expect(convergenceSettings({ quick: true }).seeds).toEqual([1]);
-  });
-
-  it("rejects bad lists, clashing seeds, too few seeds, a bad target and eval-every > steps", () => {
-    expect(() => convergenceSettings({ methods: "uniform,sage,best" })).toThrow(/unknown method "best"/);
-    expect(() => convergenceSettings({ methods: "uniform,random" })).toThrow(
-      /must include uniform .* and sage/,
-    );
-    expect(() => convergenceSettings({ methods: "uniform,sage,sage" })).toThrow(/must not repeat/);
-    expect(() => convergenceSettings({ seeds: "1,2,x" })).toThrow(/--seeds must be a comma-separated list/);
-    expect(() => convergenceSettings({ seeds: "1,1,2" })).toThrow(/--seeds must not repeat/);
-    expect(() => convergenceSettings({ seeds: "1,2,3", tuningSeeds: "3" })).toThrow(
-      /must be apart; both have 3/,
-    );
-    expect(() => convergenceSettings({ seeds: "1,2" })).toThrow(/at least 3 seeds; received 2/);
-    expect(() => convergenceSettings({ target: 1.5 })).toThrow(/--target must be in \(0, 1\]/);
-    expect(() => convergenceSettings({ steps: 4, evalEvery: 5 })).toThrow(
-      /--eval-every \(5\) must be at most --steps \(4\)/,
-    );
-  });
-
-  it("--ablations: uniform, sage and the spec's SAGE variants on the tuning seeds only, same plan", () => {
-    const s = convergenceSettings({ ablations: true });
+    const s = convergenceSettings(o);
+    expect(s.task).toBe("synthetic");
+    expect(s.plan).toMatchObject({ ...DEMO_PLANS.synthetic[1], steps: 12 });
+    expect(s.plan.evalEvery).toBe(Math.min(DEMO_PLANS.synthetic[1].evalEvery, 12));
+    expect(s.noiseMethods).toEqual([]);
     expect(s.ablations).toBe(true);
-    expect(s.methods).toEqual([...ABLATION_VARIANTS]);
-    const labels = s.methods.map((m) => (typeof m === "string" ? m : m.label));
-    expect(labels).toEqual([
+    expect(convergenceSettings({ quick: true, noiseMethods: "uniform,sage-tau2" }).noiseMethods).toEqual([
       "uniform",
-      "sage",
-      "score-only",
-      "sage:K1-a0",
-      "sage:zmin0.25",
-      "sage:zmin0.5",
-      "sage:no-cap",
-      "sage:implicit",
-      "sage:R2",
-      "sage:R20",
-      "sage:raw",
-      "sage:probe",
-      "sage:probe4",
-      "sage:probe4-strata2",
+      "sage-tau2",
     ]);
-    // every variant resolves to a valid selector config (field names of @sage/curriculum / @sage/stability)
-    for (const v of ABLATION_VARIANTS) {
-      expect(() =>
-        resolveCurriculumConfig({ ...CONVERGENCE_PLAN.curriculum, ...(v.curriculum ?? {}) }),
-      ).not.toThrow();
-    }
-    const noCap = ABLATION_VARIANTS.find((v) => v.label === "sage:no-cap");
-    expect(noCap?.curriculum?.stability?.mCap).toBe(Number.POSITIVE_INFINITY);
-    expect(s.tuningSeeds).toEqual([100]);
-    expect(s.plan.steps).toBe(CONVERGENCE_PLAN.steps);
-    expect(convergenceSettings({ ablations: true, tuningSeeds: "100,101" }).tuningSeeds).toEqual([100, 101]);
-    expect(() => convergenceSettings({ ablations: true, seeds: "1,2,3" })).toThrow(
-      /--ablations .* takes neither --methods nor --seeds/,
+    // --steps caps the evaluation interval (the plan evaluates every 4 on --quick)
+    expect(convergenceSettings({ quick: true, steps: 3 }).evalSteps).toEqual([3]);
+  });
+
+  it("rejects bad options with USAGE_INVALID naming what was expected and received", () => {
+    expect(usageError(() => convergenceSettings({ task: "gsm8k" })).message).toBe(
+      "--task: expected one of synthetic, chains, received 'gsm8k'",
     );
-    expect(() => convergenceSettings({ ablations: true, methods: "uniform,sage" })).toThrow(
-      /takes neither --methods nor --seeds/,
+    expect(usageError(() => convergenceSettings({ methods: "uniform,sage,best" })).message).toMatch(
+      /^--methods: unknown 'best'; expected some of .*uniform, .*sft-chosen, score-only-nostab, sage-raw/,
+    );
+    expect(usageError(() => convergenceSettings({ methods: "uniform,random" })).message).toMatch(
+      /--methods must include uniform .* and sage/,
+    );
+    expect(usageError(() => convergenceSettings({ methods: "uniform,sage,sage" })).message).toMatch(
+      /--methods: a method is repeated/,
+    );
+    expect(usageError(() => convergenceSettings({ noiseMethods: "sage" })).message).toMatch(
+      /--noise-methods must include uniform/,
+    );
+    expect(usageError(() => convergenceSettings({ seeds: "1,2,x" })).message).toBe(
+      "--seeds: expected a positive integer, received 'x'",
+    );
+    expect(usageError(() => convergenceSettings({ seeds: "0,1" })).message).toMatch(
+      /--seeds: expected an integer in \[1, 1000000\], received 0/,
+    );
+    expect(usageError(() => convergenceSettings({ seeds: "1,1,2" })).message).toMatch(/a seed is repeated/);
+    expect(usageError(() => convergenceSettings({ quick: true, seeds: "1" })).message).toMatch(
+      /at least 2 reported seeds/,
+    );
+    expect(usageError(() => convergenceSettings({ seeds: "1,2,3,4,5", tuningSeeds: "3" })).message).toBe(
+      "--seeds and --tuning-seeds share 3",
+    );
+    expect(usageError(() => convergenceSettings({ steps: 200_000 })).message).toMatch(
+      /--steps: expected an integer in \[1, 100000\], received 200000/,
+    );
+    // a full run below the pre-registered minimums is refused before anything is sampled
+    expect(usageError(() => convergenceSettings({ seeds: "1,2,3" })).message).toBe(
+      "the design misses the pre-registered minimums: 3 reported seeds < 5",
+    );
+    expect(usageError(() => convergenceSettings({ steps: 20 })).message).toMatch(
+      /minimums: .*1 evaluation points after step 0 < 4/,
     );
   });
 
-  it("through the CLI: usage errors exit 2 before any GPU work; --help lists the options", async () => {
-    const unknown = await run(["bench", "speed"]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('unknown benchmark suite "speed"; expected one of convergence');
-    const badSeeds = await run(["bench", "convergence", "--seeds", "1,2"]);
-    expect(badSeeds.code).toBe(2);
-    expect(badSeeds.err).toContain("at least 3 seeds");
-    const badAblation = await run(["bench", "convergence", "--ablations", "--seeds", "1,2,3"]);
-    expect(badAblation.code).toBe(2);
-    expect(badAblation.err).toContain("takes neither --methods nor --seeds");
-    const badInt = await run(["bench", "convergence", "--steps", "0"]);
-    expect(badInt.code).toBe(2);
-    expect(badInt.err).toContain("--steps must be an integer ≥ 1");
+  it("through the CLI: usage errors exit 2 before the GPU opens; --help lists the options", async () => {
+    for (const [args, message] of [
+      [["bench", "speed"], 'unknown benchmark suite "speed"; expected one of convergence'],
+      [["bench", "convergence", "--seeds", "1,2,3"], "3 reported seeds < 5"],
+      [["bench", "convergence", "--task", "gsm8k"], "--task: expected one of synthetic, chains"],
+      [["bench", "convergence", "--quick", "--methods", "uniform,best"], "--methods: unknown 'best'"],
+      [["bench", "convergence", "--quick", "--seeds", "1,2", "--tuning-seeds", "2"], "share 2"],
+      [["bench", "convergence", "--steps", "0"], "--steps must be an integer ≥ 1"],
+      [["bench", "convergence", "--model", "/nonexistent/sage-model"], "expected an existing folder"],
+    ] as const) {
+      const r = await run([...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err).toContain(message);
+      // the adapter line is the first thing written once the GPU is open
+      expect(r.err).not.toContain("adapter:");
+      expect(r.out).toBe("");
+    }
     const help = await run(["bench", "--help"]);
     expect(help.code).toBe(0);
     for (const flag of [
+      "--task <name>",
+      "--quick",
+      "--ablations",
       "--methods <list>",
+      "--noise-methods <list>",
       "--seeds <list>",
       "--tuning-seeds <list>",
       "--steps <n>",
-      "--target <acc>",
-      "--ablations",
+      "--model <dir>",
+      "--out <dir>",
     ])
       expect(help.out).toContain(flag);
+    // the v1 benchmark's options are gone
+    for (const flag of ["--target", "--run-dir", "--eval-every", "--learning-rate"])
+      expect(help.out).not.toContain(flag);
     const missing = await run(["bench"]);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain("missing required argument 'suite'");
   });
 
-  it("names results by adapter and checks the issue's targets from a summary", () => {
-    expect(adapterSlug("mesa / software / llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)")).toBe(
-      "mesa-software-llvmpipe",
-    );
-    const m = (method: string, steps: number | null, wall: number | null, hardest: number) => ({
-      method,
-      stepsRatio: steps === null ? null : { value: steps, lo: null, hi: null },
-      wallRatio: wall === null ? null : { value: wall, lo: null, hi: null },
-      finalHardest: { mean: hardest, lo: null, hi: null, n: 3 },
-    });
-    const summary = (methods: unknown[]) =>
-      ({ methods }) as unknown as Parameters<typeof convergenceTargets>[0];
-    expect(convergenceTargets(summary([m("uniform", 1, 1, 0.2), m("sage", 0.5, 0.9, 0.2)]))).toEqual({
-      stepsRatioAtMost0_6: true,
-      wallRatioAtMost0_8: false,
-      hardestAtLeastUniform: true,
-    });
-    expect(convergenceTargets(summary([m("uniform", 1, 1, 0.3), m("sage", null, null, 0.2)]))).toEqual({
-      stepsRatioAtMost0_6: null,
-      wallRatioAtMost0_8: null,
-      hardestAtLeastUniform: false,
-    });
+  it("writes where the benchmark writes: benchmarks/results (quick: out) of the repository", () => {
+    expect(defaultResultsDir(false, __dirname)).toMatch(/benchmarks[/\\]results$/);
+    expect(defaultResultsDir(true, __dirname)).toMatch(/benchmarks[/\\]out$/);
   });
 });

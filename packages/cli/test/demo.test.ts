@@ -8,7 +8,6 @@ import {
   DEMO_PLAN,
   demoPlan,
   QUICK_PLAN,
-  runCli,
   SFT_RECIPE,
   shippedModelDir,
   syntheticGrade,
@@ -16,15 +15,9 @@ import {
   syntheticProblems,
   syntheticSftExamples,
 } from "../src/index.js";
+import { run } from "./helpers.js";
 
 // Runs on the WebGPU adapter Dawn finds (lavapipe on a machine without a GPU); never skipped.
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  return { code, out, err };
-}
 
 describe("sage demo", () => {
   it("runs end to end on a micro plan and writes the HTML report, its PNG charts and the JSON", async () => {

@@ -324,14 +324,14 @@ describe("sage select --serve", () => {
       ["state", true],
     ]);
     expect(replies[0]!.plan).toEqual(plan);
-    expect(replies[1]!.error.code).toBe("BAD_REQUEST");
+    expect(replies[1]!.error.code).toBe("REQUEST_INVALID");
     expect(replies[2]!.error.message).toContain(
       '"op": expected "plan", "scores", "next" or "state", received "fly"',
     );
     expect(replies[3]!.batches).toEqual([]);
     expect(replies[3]!.pending).toEqual(plan);
     expect(replies[4]).toMatchObject({ received: 5, missing: planned.length - 5 });
-    expect(replies[5]!.error.code).toBe("MISSING_STATS");
+    expect(replies[5]!.error.code).toBe("STATS_MISSING");
     expect(replies[5]!.error.message).toContain(`statistics are missing for ${planned.length - 5} of them`);
     expect(replies[6]!.error.message).toContain('ids not in the pairs file: "nope"');
     expect(replies[7]!.error.message).toContain(

@@ -1,40 +1,22 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateChains } from "@sage/eval-math";
-import { CharTokenizer, createConfig, initWeights, loadModelDir, saveModelDir } from "@sage/model";
+import { loadModelDir } from "@sage/model";
 import { type PreferencePair, Rng, readMetrics, writePreferencePairs } from "@sage/trainer";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gradeOneAnswerEach, pairGrader } from "../src/commands/pairs.js";
-import { run } from "./helpers.js";
+import { run, tinyModelFolder } from "./helpers.js";
 
 // The experiment tools of `sage train` (sampled pass@1, models saved at evaluations) and `sage pairs`
 // (--grader, --n 1). GPU tests run on the WebGPU adapter Dawn finds (lavapipe without a GPU); never
 // skipped. The model is a 16-hidden one-layer char model, so each CLI run is a few seconds.
 
-const tokenizer = new CharTokenizer("0123456789+=");
-const config = createConfig({
-  modelType: "qwen2",
-  hiddenSize: 16,
-  intermediateSize: 32,
-  numLayers: 1,
-  numHeads: 2,
-  numKvHeads: 1,
-  vocabSize: tokenizer.vocabSize,
-  tieWordEmbeddings: true,
-  maxPositionEmbeddings: 32,
-});
-
-let dir: string;
-let modelDir: string;
+const { dir, modelDir } = tinyModelFolder("sage-cli-tools-");
 let pairsPath: string;
 let problemsPath: string;
 let cfgPath: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "sage-cli-tools-"));
-  modelDir = join(dir, "model");
-  saveModelDir(modelDir, config, initWeights(config, 1), { tokenizer });
   const rng = new Rng(5);
   const pairs: PreferencePair[] = Array.from({ length: 16 }, (_, i) => {
     const a = rng.int(10);

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CharTokenizer, createConfig, initWeights, loadModelDir, saveModelDir } from "@sage/model";
+import { initWeights, loadModelDir, saveModelDir } from "@sage/model";
+import { tinyCharModel } from "@sage/model/testing";
 import {
   type PreferencePair,
   Rng,
@@ -13,32 +13,16 @@ import {
   writePreferencePairs,
 } from "@sage/trainer";
 import { beforeAll, describe, expect, it } from "vitest";
-import { run } from "./helpers.js";
+import { run, tinyModelFolder } from "./helpers.js";
 
 // Runs on the WebGPU adapter Dawn finds (lavapipe on a machine without a GPU); never skipped.
 
-const tokenizer = new CharTokenizer("0123456789+=");
-const config = createConfig({
-  modelType: "qwen2",
-  hiddenSize: 16,
-  intermediateSize: 32,
-  numLayers: 1,
-  numHeads: 2,
-  numKvHeads: 1,
-  vocabSize: tokenizer.vocabSize,
-  tieWordEmbeddings: true,
-  maxPositionEmbeddings: 32,
-});
-
-let dir: string;
-let modelDir: string;
+const { config } = tinyCharModel();
+const { dir, modelDir } = tinyModelFolder("sage-cli-train-");
 let pairsPath: string;
 let configPath: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "sage-cli-train-"));
-  modelDir = join(dir, "model");
-  saveModelDir(modelDir, config, initWeights(config, 1), { tokenizer });
   const rng = new Rng(3);
   const pairs: PreferencePair[] = Array.from({ length: 24 }, (_, i) => {
     const a = rng.int(10);

@@ -17,7 +17,7 @@ export abstract class SelectorBase {
     protected readonly pairs: readonly PairMeta[] | null,
     protected readonly fingerprint: number,
   ) {
-    this.rng = Rng.fromSeed(config.seed);
+    this.rng = new Rng(config.seed);
   }
 
   metrics(): SelectorEvent[] {
@@ -28,7 +28,7 @@ export abstract class SelectorBase {
 
   protected checkStep(step: number, what: string): void {
     if (!Number.isSafeInteger(step) || step < 0) {
-      throw CurriculumError.mismatch("PROTOCOL", `${what}(step)`, "a non-negative integer", step);
+      throw CurriculumError.mismatch("PROTOCOL_VIOLATED", `${what}(step)`, "a non-negative integer", step);
     }
   }
 
@@ -36,7 +36,7 @@ export abstract class SelectorBase {
     this.checkStep(step, "nextBatch");
     if (step < this.lastBatchStep) {
       throw CurriculumError.mismatch(
-        "PROTOCOL",
+        "PROTOCOL_VIOLATED",
         "nextBatch(step)",
         `a step ≥ the previous one (${this.lastBatchStep})`,
         step,
@@ -52,7 +52,7 @@ export abstract class SelectorBase {
       config: this.config,
       datasetSize: this.size,
       datasetFingerprint: this.fingerprint,
-      rng: this.rng.state(),
+      rng: this.rng.getState(),
       data,
     };
   }
@@ -60,12 +60,12 @@ export abstract class SelectorBase {
   /** Restore the common part; subclasses restore `data`. */
   loadBase(state: SelectorState): void {
     if (state.version !== 1)
-      throw CurriculumError.mismatch("INVALID_STATE", "state.version", "1", state.version);
+      throw CurriculumError.mismatch("STATE_INVALID", "state.version", "1", state.version);
     if (state.name !== this.name)
-      throw CurriculumError.mismatch("INVALID_STATE", "state.name", `"${this.name}"`, state.name);
+      throw CurriculumError.mismatch("STATE_INVALID", "state.name", `"${this.name}"`, state.name);
     if (state.datasetSize !== this.size || state.datasetFingerprint !== this.fingerprint) {
       throw CurriculumError.mismatch(
-        "INVALID_STATE",
+        "STATE_INVALID",
         "state dataset",
         `the dataset the state was taken with (${state.datasetSize} pairs, fingerprint ${state.datasetFingerprint})`,
         `${this.size} pairs, fingerprint ${this.fingerprint}`,

@@ -151,12 +151,12 @@ export function resolveCurriculumConfig(input: CurriculumConfigInput = {}): Curr
       head === "stability" && rest.length + (issue.unknownKeys ? 1 : 0) > 0
         ? `curriculum config "stability": ${describeSettingIssue("stability config", { ...issue, field: rest.join(".") })}`
         : describeSettingIssue("curriculum config", issue);
-    throw new CurriculumError("INVALID_CONFIG", text);
+    throw new CurriculumError("CONFIG_INVALID", text);
   }
   const c = parsed.data;
   if (!(c.levelMax > c.levelMin)) {
     throw CurriculumError.mismatch(
-      "INVALID_CONFIG",
+      "CONFIG_INVALID",
       'curriculum config "levelMin/levelMax"',
       "finite with levelMax > levelMin",
       [c.levelMin, c.levelMax],

@@ -21,7 +21,7 @@ type Restorable = Selector & { load(state: SelectorState): void };
 function build(name: SelectorName, options: SelectorOptions, resolved?: SelectorState["config"]): Restorable {
   if (!SELECTOR_NAMES.includes(name)) {
     throw CurriculumError.mismatch(
-      "INVALID_CONFIG",
+      "CONFIG_INVALID",
       "selector name",
       `one of ${SELECTOR_NAMES.join(", ")}`,
       name,
@@ -56,7 +56,7 @@ export function createSelector(name: SelectorName, options: SelectorOptions): Se
 function withPreV2Defaults(config: SelectorState["config"]): CurriculumConfigInput {
   const c = config as Partial<SelectorState["config"]> | undefined;
   if (typeof c !== "object" || c === null) {
-    throw CurriculumError.mismatch("INVALID_STATE", "selector state config", "an object", c);
+    throw CurriculumError.mismatch("STATE_INVALID", "selector state config", "an object", c);
   }
   const stability = { ...c.stability };
   if (stability.scale === undefined) stability.scale = "raw";
@@ -70,7 +70,7 @@ function withPreV2Defaults(config: SelectorState["config"]): CurriculumConfigInp
 export function selectorFromState(state: SelectorState, dataset: DatasetInput): Selector {
   if (typeof state !== "object" || state === null || state.version !== 1) {
     throw CurriculumError.mismatch(
-      "INVALID_STATE",
+      "STATE_INVALID",
       "selector state",
       "an object from Selector.state() (version 1)",
       state,

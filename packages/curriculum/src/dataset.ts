@@ -14,7 +14,7 @@ function hashNumber(h: number, v: number | undefined): number {
   return mix32(mix32(h ^ u32[0]!) ^ u32[1]!);
 }
 
-/** Normalise a dataset input; an empty dataset throws `EMPTY_DATASET`. */
+/** Normalise a dataset input; an empty dataset throws `DATA_EMPTY`. */
 export function datasetInfo(input: DatasetInput): {
   size: number;
   pairs: readonly PairMeta[] | null;
@@ -22,16 +22,15 @@ export function datasetInfo(input: DatasetInput): {
 } {
   if (typeof input === "number") {
     if (!Number.isInteger(input) || input < 0) {
-      throw CurriculumError.mismatch("INVALID_DATASET", "dataset size", "a non-negative integer", input);
+      throw CurriculumError.mismatch("DATA_INVALID", "dataset size", "a non-negative integer", input);
     }
-    if (input === 0)
-      throw new CurriculumError("EMPTY_DATASET", "dataset: expected at least 1 pair, received 0");
+    if (input === 0) throw new CurriculumError("DATA_EMPTY", "dataset: expected at least 1 pair, received 0");
     return { size: input, pairs: null, fingerprint: mix32(input) };
   }
   if (!Array.isArray(input))
-    throw CurriculumError.mismatch("INVALID_DATASET", "dataset", "an array of pairs or a pair count", input);
+    throw CurriculumError.mismatch("DATA_INVALID", "dataset", "an array of pairs or a pair count", input);
   if (input.length === 0)
-    throw new CurriculumError("EMPTY_DATASET", "dataset: expected at least 1 pair, received 0");
+    throw new CurriculumError("DATA_EMPTY", "dataset: expected at least 1 pair, received 0");
   let h = mix32(input.length);
   for (const p of input) {
     h = hashNumber(h, p.passRate);

@@ -1,4 +1,5 @@
-import { describeValue, sigmoid } from "@sage/stability";
+import { describeValue } from "@sage/core";
+import { sigmoid } from "@sage/stability";
 import { CurriculumError } from "./errors.js";
 
 /**
@@ -45,7 +46,7 @@ export function referencePreferenceOf(p: PairMeta, i: number, lengthNormalize: b
   if (rw === undefined && rl === undefined) return undefined;
   if (typeof rw !== "number" || !Number.isFinite(rw) || typeof rl !== "number" || !Number.isFinite(rl)) {
     throw CurriculumError.mismatch(
-      "NON_FINITE",
+      "VALUE_NON_FINITE",
       `${pairName(p, i)}: reference log-probs`,
       "two finite numbers",
       {
@@ -59,7 +60,7 @@ export function referencePreferenceOf(p: PairMeta, i: number, lengthNormalize: b
   const tl = p.rejectedTokens;
   if (typeof tw !== "number" || typeof tl !== "number" || !(tw >= 1) || !(tl >= 1)) {
     throw CurriculumError.mismatch(
-      "INVALID_DATASET",
+      "DATA_INVALID",
       `${pairName(p, i)}: token counts (lengthNormalize is on)`,
       "two counts ≥ 1",
       {
@@ -89,7 +90,7 @@ export function estimateDifficulty(
     if (p.passRate !== undefined) {
       if (typeof p.passRate !== "number" || !(p.passRate >= 0 && p.passRate <= 1)) {
         throw CurriculumError.mismatch(
-          "INVALID_DATASET",
+          "DATA_INVALID",
           `${pairName(p, i)}: passRate`,
           "a number in [0, 1]",
           p.passRate,
@@ -102,7 +103,7 @@ export function estimateDifficulty(
     if (p.level !== undefined) {
       if (typeof p.level !== "number" || !(p.level >= options.levelMin && p.level <= options.levelMax)) {
         throw CurriculumError.mismatch(
-          "INVALID_DATASET",
+          "DATA_INVALID",
           `${pairName(p, i)}: level`,
           `a number in [${options.levelMin}, ${options.levelMax}]`,
           p.level,
@@ -115,7 +116,7 @@ export function estimateDifficulty(
     const d = referencePreferenceOf(p, i, options.lengthNormalize);
     if (d === undefined) {
       throw new CurriculumError(
-        "INVALID_DATASET",
+        "DATA_INVALID",
         `${pairName(p, i)}: no difficulty input; expected passRate, level, or referenceChosen + referenceRejected, received ${describeValue(p)}`,
       );
     }

@@ -25,7 +25,7 @@ export class EpochCursor {
     private readonly items: Int32Array,
     private rng: Rng | null,
   ) {
-    this.epochRng = rng?.state() ?? null;
+    this.epochRng = rng?.getState() ?? null;
     this.perm = this.build();
   }
 
@@ -62,7 +62,7 @@ export class EpochCursor {
     while (out.length < want) {
       if (this.cursor >= this.perm.length) {
         this.epoch++;
-        this.epochRng = this.rng?.state() ?? null;
+        this.epochRng = this.rng?.getState() ?? null;
         this.carried = [...out];
         this.perm = this.build();
         this.cursor = 0;
@@ -80,7 +80,7 @@ export class EpochCursor {
   load(s: EpochCursorState): void {
     if (!s || !Number.isInteger(s.epoch) || !Number.isInteger(s.cursor) || !Array.isArray(s.carried)) {
       throw CurriculumError.mismatch(
-        "INVALID_STATE",
+        "STATE_INVALID",
         "epoch cursor state",
         "{ epoch, epochRng, carried, cursor }",
         s,
@@ -88,7 +88,7 @@ export class EpochCursor {
     }
     if (s.cursor < 0 || s.cursor > this.items.length) {
       throw CurriculumError.mismatch(
-        "INVALID_STATE",
+        "STATE_INVALID",
         "epoch cursor",
         `an integer in [0, ${this.items.length}]`,
         s.cursor,
@@ -96,7 +96,7 @@ export class EpochCursor {
     }
     if ((this.rng === null) !== (s.epochRng === null)) {
       throw CurriculumError.mismatch(
-        "INVALID_STATE",
+        "STATE_INVALID",
         "epoch cursor epochRng",
         this.rng ? "an rng state" : "null",
         s.epochRng,

@@ -1,28 +1,29 @@
-import { describeValue } from "@sage/stability";
+import { describeValue, type ErrorCode, SageError } from "@sage/core";
 
-/** Error codes raised by `@sage/curriculum`. */
-export type CurriculumErrorCode =
-  | "INVALID_CONFIG"
-  | "INVALID_DATASET"
-  | "EMPTY_DATASET"
-  | "NON_FINITE"
+/** Error codes raised by `@sage/curriculum` (a part of `@sage/core`'s one vocabulary). */
+export type CurriculumErrorCode = Extract<
+  ErrorCode,
+  | "CONFIG_INVALID"
+  | "DATA_INVALID"
+  | "DATA_EMPTY"
+  | "VALUE_NON_FINITE"
   | "SHAPE_MISMATCH"
-  | "PROTOCOL"
-  | "INVALID_STATE"
-  | "MISSING_STATS"
-  | "JSONL";
+  | "PROTOCOL_VIOLATED"
+  | "STATE_INVALID"
+  | "STATS_MISSING"
+  | "JSONL_INVALID"
+>;
 
 /**
  * The one error type of `@sage/curriculum`. `code` is stable and machine-readable; the message
  * says what was expected and what was received.
  */
-export class CurriculumError extends Error {
+export class CurriculumError extends SageError {
   override readonly name = "CurriculumError";
-  readonly code: CurriculumErrorCode;
+  declare readonly code: CurriculumErrorCode;
 
-  constructor(code: CurriculumErrorCode, message: string) {
-    super(message);
-    this.code = code;
+  constructor(code: CurriculumErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 
   static mismatch(

@@ -16,7 +16,7 @@ export function gumbelOrder(
   const key = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const s = scores === null ? 0 : scores[i]!;
-    key[i] = tau > 0 ? s / tau + rng.nextGumbel() : s;
+    key[i] = tau > 0 ? s / tau + rng.gumbel() : s;
   }
   const order = Int32Array.from({ length: n }, (_, i) => i);
   order.sort((a, b) => classes[a]! - classes[b]! || key[b]! - key[a]! || a - b);
@@ -30,7 +30,7 @@ export function gumbelOrder(
 export function gumbelTopK(scores: ArrayLike<number>, k: number, tau: number, rng: Rng): Int32Array {
   const n = scores.length;
   const key = new Float64Array(n);
-  for (let i = 0; i < n; i++) key[i] = tau > 0 ? scores[i]! / tau + rng.nextGumbel() : scores[i]!;
+  for (let i = 0; i < n; i++) key[i] = tau > 0 ? scores[i]! / tau + rng.gumbel() : scores[i]!;
   const m = Math.max(0, Math.min(k, n));
   // "a before b": larger key first, then smaller position
   const before = (a: number, b: number) => key[a]! > key[b]! || (key[a] === key[b] && a < b);

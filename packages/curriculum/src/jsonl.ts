@@ -1,4 +1,4 @@
-import { describeValue } from "@sage/stability";
+import { describeValue, JsonlError, parseJsonl } from "@sage/core";
 import { CurriculumError } from "./errors.js";
 import type { DatasetPair, ScoringPlan, SelectPairsResult } from "./standalone.js";
 
@@ -50,16 +50,25 @@ function checkComplete(o: Record<string, unknown>, lineNo: number): void {
 }
 
 function fail(line: number, msg: string): never {
-  throw new CurriculumError("JSONL", `line ${line}: ${msg}`);
+  throw new CurriculumError("JSONL_INVALID", `line ${line}: ${msg}`);
 }
 
-function parseObject(raw: string, lineNo: number): Record<string, unknown> {
-  let obj: unknown;
+/**
+ * `parseJsonl` of `text` (blank lines skipped), each value through `map`; a line that is not JSON
+ * is a `JSONL_INVALID` error naming its 1-based line.
+ */
+function eachLine<T>(text: string, map: (value: unknown, lineNo: number) => T): T[] {
   try {
-    obj = JSON.parse(raw);
-  } catch (e) {
-    fail(lineNo, `invalid JSON (${(e as Error).message}), received ${describeValue(raw)}`);
+    return parseJsonl(text, { source: "line", map });
+  } catch (error) {
+    if (error instanceof JsonlError) {
+      fail(error.line, `invalid JSON: expected ${error.expected}, received ${error.received}`);
+    }
+    throw error;
   }
+}
+
+function asObject(obj: unknown, lineNo: number): Record<string, unknown> {
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
     fail(lineNo, `expected a JSON object, received ${describeValue(obj)}`);
   }
@@ -127,14 +136,9 @@ function claimId(seen: Map<string, number>, id: string, lineNo: number): void {
  * `level`. Every error names its 1-based line.
  */
 export function readStatsJsonl(text: string): DatasetPair[] {
-  const out: DatasetPair[] = [];
   const seen = new Map<string, number>();
-  const lines = text.split(/\r?\n/);
-  for (let li = 0; li < lines.length; li++) {
-    const lineNo = li + 1;
-    const raw = lines[li]!.trim();
-    if (raw === "") continue;
-    const o = parseObject(raw, lineNo);
+  return eachLine(text, (value, lineNo) => {
+    const o = asObject(value, lineNo);
     const looksTrl = o.chosen !== undefined && o.rejected !== undefined;
     const hint = looksTrl
       ? " (this line holds prompt/chosen/rejected: a TRL pairs file goes to `sage select --pairs` / readPairsJsonl, which gives id-less rows the id line:<n>)"
@@ -148,9 +152,8 @@ export function readStatsJsonl(text: string): DatasetPair[] {
     parseNumbers(o, lineNo, pair);
     checkComplete(o, lineNo);
     SOURCE_LINE.set(pair, lineNo);
-    out.push(pair as unknown as DatasetPair);
-  }
-  return out;
+    return pair as unknown as DatasetPair;
+  });
 }
 
 /** The text of one preference pair, kept exactly as the file has it (TRL's standard or conversational format). */
@@ -189,12 +192,8 @@ export function readPairsJsonl(text: string): PairsFile {
   const pairs: DatasetPair[] = [];
   const rows: PairRow[] = [];
   const seen = new Map<string, number>();
-  const lines = text.split(/\r?\n/);
-  for (let li = 0; li < lines.length; li++) {
-    const lineNo = li + 1;
-    const raw = lines[li]!.trim();
-    if (raw === "") continue;
-    const o = parseObject(raw, lineNo);
+  eachLine(text, (value, lineNo) => {
+    const o = asObject(value, lineNo);
     const id = parseId(o, lineNo, "") ?? `line:${lineNo}`;
     claimId(seen, id, lineNo);
     for (const f of ["chosen", "rejected"] as const) {
@@ -246,7 +245,7 @@ export function readPairsJsonl(text: string): PairsFile {
     row.chosen = o.chosen;
     row.rejected = o.rejected;
     rows.push(row as unknown as PairRow);
-  }
+  });
   return { pairs, rows };
 }
 
@@ -265,7 +264,7 @@ export function writePairRowsJsonl(
     for (const id of ids) {
       const r = byId.get(id);
       if (r === undefined)
-        throw new CurriculumError("INVALID_DATASET", `pair ${JSON.stringify(id)}: no text row for it`);
+        throw new CurriculumError("DATA_INVALID", `pair ${JSON.stringify(id)}: no text row for it`);
       const o: Record<string, unknown> = {};
       if (r.prompt !== undefined) o.prompt = r.prompt;
       o.chosen = r.chosen;
@@ -330,20 +329,11 @@ export function writeSelectionJsonl(result: Pick<SelectPairsResult, "startStep" 
 
 /** Parse the output of `writeSelectionJsonl` (line-numbered errors). */
 export function readSelectionJsonl(text: string): { step: number; ids: string[] }[] {
-  const out: { step: number; ids: string[] }[] = [];
-  text.split(/\r?\n/).forEach((line, li) => {
-    if (line.trim() === "") return;
-    let o: unknown;
-    try {
-      o = JSON.parse(line);
-    } catch (e) {
-      fail(li + 1, `invalid JSON (${(e as Error).message})`);
-    }
+  return eachLine(text, (o, lineNo) => {
     const r = o as { step?: unknown; ids?: unknown };
     if (!Number.isInteger(r?.step) || !Array.isArray(r.ids) || !r.ids.every((x) => typeof x === "string")) {
-      fail(li + 1, `expected {"step": integer, "ids": string[]}, received ${describeValue(o)}`);
+      fail(lineNo, `expected {"step": integer, "ids": string[]}, received ${describeValue(o)}`);
     }
-    out.push({ step: r.step as number, ids: r.ids as string[] });
+    return { step: r.step as number, ids: r.ids as string[] };
   });
-  return out;
 }

@@ -102,12 +102,12 @@ export class PoolSelector extends SelectorBase {
     super(name, config, size, pairs, fingerprint);
     const mode = poolModeOf(name, config);
     if (mode === null)
-      throw CurriculumError.mismatch("INVALID_CONFIG", "pool selector name", "a pool-based selector", name);
+      throw CurriculumError.mismatch("CONFIG_INVALID", "pool selector name", "a pool-based selector", name);
     this.mode = mode;
     if (mode.curriculum) {
       if (pairs === null) {
         throw new CurriculumError(
-          "INVALID_DATASET",
+          "DATA_INVALID",
           `selector "${name}" needs per-pair difficulty inputs (passRate, level or reference log-probs); received only a pair count`,
         );
       }
@@ -251,7 +251,7 @@ export class PoolSelector extends SelectorBase {
     const a = Int32Array.from(from);
     const take = Math.min(k, a.length);
     for (let i = 0; i < take; i++) {
-      const j = i + this.rng.nextInt(a.length - i);
+      const j = i + this.rng.int(a.length - i);
       const t = a[i]!;
       a[i] = a[j]!;
       a[j] = t;
@@ -301,7 +301,7 @@ export class PoolSelector extends SelectorBase {
   requestScoring(): ScoringRequest {
     if (this.phase === "idle" || this.pending === null) {
       throw new CurriculumError(
-        "PROTOCOL",
+        "PROTOCOL_VIOLATED",
         "requestScoring: expected a refresh in progress (call needsRefresh(step) first), received none",
       );
     }
@@ -349,7 +349,7 @@ export class PoolSelector extends SelectorBase {
   refresh(stats: PairStatsBatch): void {
     if (this.phase === "idle" || this.pending === null) {
       throw new CurriculumError(
-        "PROTOCOL",
+        "PROTOCOL_VIOLATED",
         "refresh(stats): expected a pending scoring request, received stats with none pending",
       );
     }
@@ -379,7 +379,7 @@ export class PoolSelector extends SelectorBase {
       if (scheme?.kind === "token-dropout" || scheme?.kind === "policy-dropout") {
         if (batch.perturbed === undefined || batch.k !== scheme.k) {
           throw CurriculumError.mismatch(
-            "MISSING_STATS",
+            "STATS_MISSING",
             `refresh(stats) for perturbation "${scheme.kind}"`,
             `perturbed error margins with k = ${scheme.k}`,
             batch.perturbed === undefined ? "no perturbed margins" : `k = ${batch.k}`,
@@ -460,7 +460,7 @@ export class PoolSelector extends SelectorBase {
     this.checkBatchStep(step);
     if (this.phase !== "idle" || this.isDue(step)) {
       throw new CurriculumError(
-        "PROTOCOL",
+        "PROTOCOL_VIOLATED",
         `nextBatch(${step}): expected the refresh due at this step to be completed first (needsRefresh → requestScoring → refresh), received a call with it pending`,
       );
     }
@@ -534,7 +534,7 @@ export class PoolSelector extends SelectorBase {
     const num = (k: string): number => {
       const v = d[k];
       if (typeof v !== "number" || !Number.isFinite(v))
-        throw CurriculumError.mismatch("INVALID_STATE", `state.data.${k}`, "a number", v);
+        throw CurriculumError.mismatch("STATE_INVALID", `state.data.${k}`, "a number", v);
       return v;
     };
     this.frontier = num("frontier");
@@ -547,7 +547,7 @@ export class PoolSelector extends SelectorBase {
     this.forwardPassesTotal = num("forwardPassesTotal");
     const phase = d.phase;
     if (phase !== "idle" && phase !== "probe" && phase !== "pool") {
-      throw CurriculumError.mismatch("INVALID_STATE", "state.data.phase", '"idle", "probe" or "pool"', phase);
+      throw CurriculumError.mismatch("STATE_INVALID", "state.data.phase", '"idle", "probe" or "pool"', phase);
     }
     this.phase = phase;
     this.pending = Array.isArray(d.pending) ? Int32Array.from(d.pending as number[]) : null;
@@ -567,7 +567,7 @@ export class PoolSelector extends SelectorBase {
     } else {
       if (!Array.isArray(p.ids) || !Array.isArray(p.order) || p.ids.length !== p.order.length) {
         throw CurriculumError.mismatch(
-          "INVALID_STATE",
+          "STATE_INVALID",
           "state.data.pool",
           "{ ids, order, … } of equal lengths",
           p,
@@ -593,7 +593,7 @@ export class PoolSelector extends SelectorBase {
       if (t !== undefined && t !== null) {
         if (!Array.isArray(t)) {
           throw CurriculumError.mismatch(
-            "INVALID_STATE",
+            "STATE_INVALID",
             "state.data.trained",
             "an array of dataset indices",
             t,
@@ -602,7 +602,7 @@ export class PoolSelector extends SelectorBase {
         for (const id of t) {
           if (!Number.isInteger(id) || id < 0 || id >= this.size) {
             throw CurriculumError.mismatch(
-              "INVALID_STATE",
+              "STATE_INVALID",
               "state.data.trained entry",
               `a dataset index in [0, ${this.size})`,
               id,

@@ -116,11 +116,11 @@ export interface Selector {
    * `step` starts here; one that needs no forward passes completes at once and returns false.
    */
   needsRefresh(step: number): boolean;
-  /** The pending scoring request; throws `PROTOCOL` when no refresh is in progress. */
+  /** The pending scoring request; throws `PROTOCOL_VIOLATED` when no refresh is in progress. */
   requestScoring(): ScoringRequest;
   /** Statistics for the pending request, rows aligned with `request.pairIds`. */
   refresh(stats: PairStatsBatch): void;
-  /** Dataset indices of the batch for `step` (throws `PROTOCOL` if a refresh is due). */
+  /** Dataset indices of the batch for `step` (throws `PROTOCOL_VIOLATED` if a refresh is due). */
   nextBatch(step: number): number[];
   /** JSON-serialisable state. */
   state(): SelectorState;

@@ -16,14 +16,14 @@ abstract class NoScoringSelector extends SelectorBase {
 
   requestScoring(): ScoringRequest {
     throw new CurriculumError(
-      "PROTOCOL",
+      "PROTOCOL_VIOLATED",
       `requestScoring: selector "${this.name}" never needs scoring (needsRefresh is always false)`,
     );
   }
 
   refresh(_stats: PairStatsBatch): void {
     throw new CurriculumError(
-      "PROTOCOL",
+      "PROTOCOL_VIOLATED",
       `refresh: selector "${this.name}" never needs scoring, received stats`,
     );
   }
@@ -64,7 +64,7 @@ export class EpochSelector extends NoScoringSelector {
     } else if (name === "selective") {
       if (pairs === null) {
         throw new CurriculumError(
-          "INVALID_DATASET",
+          "DATA_INVALID",
           'selector "selective" needs reference log-probs per pair; received only a pair count',
         );
       }
@@ -73,7 +73,7 @@ export class EpochSelector extends NoScoringSelector {
         const d = referencePreferenceOf(pairs[i]!, i, config.stability.lengthNormalize);
         if (d === undefined) {
           throw CurriculumError.mismatch(
-            "INVALID_DATASET",
+            "DATA_INVALID",
             `pair ${pairs[i]!.id ?? i} (index ${i}): referenceChosen/referenceRejected`,
             'reference log-probs (needed by "selective")',
             pairs[i],
@@ -86,7 +86,7 @@ export class EpochSelector extends NoScoringSelector {
       this.cursor = new EpochCursor(Int32Array.from(order.slice(0, keep)), null);
     } else {
       throw CurriculumError.mismatch(
-        "INVALID_CONFIG",
+        "CONFIG_INVALID",
         "epoch selector name",
         '"uniform" or "selective"',
         name,
@@ -127,7 +127,7 @@ export class RandomSelector extends NoScoringSelector {
     const chosen = new Set<number>();
     const out: number[] = [];
     for (let j = this.size - b; j < this.size; j++) {
-      const t = this.rng.nextInt(j + 1);
+      const t = this.rng.int(j + 1);
       const v = chosen.has(t) ? j : t;
       chosen.add(v);
       out.push(v);

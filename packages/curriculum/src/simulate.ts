@@ -161,7 +161,7 @@ function generateResponses(lean: Float64Array, z: Float64Array, c: SimulationCon
   const count = lean.length;
   const D = c.dim;
   const lengths = new Int32Array(count);
-  for (let r = 0; r < count; r++) lengths[r] = c.minTokens + rng.nextInt(c.maxTokens - c.minTokens + 1);
+  for (let r = 0; r < count; r++) lengths[r] = c.minTokens + rng.int(c.maxTokens - c.minTokens + 1);
   const offset = new Int32Array(count + 1);
   for (let r = 0; r < count; r++) offset[r + 1] = offset[r]! + lengths[r]!;
   const total = offset[count]!;
@@ -170,25 +170,25 @@ function generateResponses(lean: Float64Array, z: Float64Array, c: SimulationCon
   const quality = new Float64Array(count);
   for (let r = 0; r < count; r++) {
     const len = lengths[r]!;
-    const nDecisive = Math.min(len, c.decisiveMin + rng.nextInt(c.decisiveMax - c.decisiveMin + 1));
+    const nDecisive = Math.min(len, c.decisiveMin + rng.int(c.decisiveMax - c.decisiveMin + 1));
     const sn = c.nuisanceEasy + (c.nuisanceHard - c.nuisanceEasy) * z[r]!;
     // decisive positions: a seeded choice of nDecisive distinct positions
     const positions = new Set<number>();
-    while (positions.size < nDecisive) positions.add(rng.nextInt(len));
+    while (positions.size < nDecisive) positions.add(rng.int(len));
     for (let j = 0; j < len; j++) {
       const t = offset[r]! + j;
       const o = t * D;
       if (positions.has(j)) {
-        logit[t] = c.decisiveLogitStd * rng.nextNormal();
-        const w = lean[r]! + c.tokenSignalNoise * rng.nextNormal();
+        logit[t] = c.decisiveLogitStd * rng.normal();
+        const w = lean[r]! + c.tokenSignalNoise * rng.normal();
         features[o] = w;
         quality[r] = quality[r]! + w;
-        for (let d = 1; d < D; d++) features[o + d] = sn * rng.nextNormal();
+        for (let d = 1; d < D; d++) features[o + d] = sn * rng.normal();
       } else {
         // filler: uniform noise with the configured std (cheaper than normal draws; only the
         // first two moments matter for these near-zero terms)
-        logit[t] = c.fillerLogit + c.fillerLogitStd * SQRT3 * (2 * rng.nextFloat() - 1);
-        for (let d = 0; d < D; d++) features[o + d] = c.fillerFeatureStd * SQRT3 * (2 * rng.nextFloat() - 1);
+        logit[t] = c.fillerLogit + c.fillerLogitStd * SQRT3 * (2 * rng.next() - 1);
+        for (let d = 0; d < D; d++) features[o + d] = c.fillerFeatureStd * SQRT3 * (2 * rng.next() - 1);
       }
     }
   }
@@ -211,7 +211,7 @@ function checkConfig(c: SimulationConfig): void {
     c.evalEvery >= 1;
   if (!ok) {
     throw CurriculumError.mismatch(
-      "INVALID_CONFIG",
+      "CONFIG_INVALID",
       "simulation config",
       "trainPairs, evalPrompts, steps, evalEvery ≥ 1, candidates ≥ 2, dim ≥ 2, 1 ≤ minTokens ≤ maxTokens, 1 ≤ decisiveMin ≤ decisiveMax, labelNoise in [0, 0.5]",
       c,
@@ -223,7 +223,7 @@ function checkConfig(c: SimulationConfig): void {
 export function generateTask(options: Partial<SimulationConfig> = {}): SimulatedTask {
   const c: SimulationConfig = { ...DEFAULT_SIMULATION_CONFIG, ...options };
   checkConfig(c);
-  const rng = Rng.fromSeed(c.seed);
+  const rng = new Rng(c.seed);
   const D = c.dim;
   const wStar = new Float64Array(D);
   wStar[0] = 1;
@@ -231,7 +231,7 @@ export function generateTask(options: Partial<SimulationConfig> = {}): Simulated
   thetaRef[0] = c.refSignal;
   let norm = 0;
   for (let d = 1; d < D; d++) {
-    thetaRef[d] = rng.nextNormal();
+    thetaRef[d] = rng.normal();
     norm += thetaRef[d]! ** 2;
   }
   for (let d = 1; d < D; d++) thetaRef[d] = (thetaRef[d]! * c.refBias) / Math.sqrt(norm);
@@ -240,7 +240,7 @@ export function generateTask(options: Partial<SimulationConfig> = {}): Simulated
   // training pairs
   const n = c.trainPairs;
   const latent = new Float64Array(n);
-  for (let i = 0; i < n; i++) latent[i] = rng.nextFloat();
+  for (let i = 0; i < n; i++) latent[i] = rng.next();
   const lean = new Float64Array(2 * n);
   const zr = new Float64Array(2 * n);
   for (let i = 0; i < n; i++) {
@@ -256,7 +256,7 @@ export function generateTask(options: Partial<SimulationConfig> = {}): Simulated
   const swap = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const better = raw.quality[2 * i]! >= raw.quality[2 * i + 1]! ? 0 : 1;
-    const flip = rng.nextFloat() < 2 * c.labelNoise * latent[i]! ? 1 : 0;
+    const flip = rng.next() < 2 * c.labelNoise * latent[i]! ? 1 : 0;
     flipped[i] = flip;
     swap[i] = better ^ flip;
   }
@@ -271,8 +271,8 @@ export function generateTask(options: Partial<SimulationConfig> = {}): Simulated
   const eLean = new Float64Array(P * C);
   const eZ = new Float64Array(P * C);
   for (let j = 0; j < P; j++) {
-    const z = rng.nextFloat();
-    const good = rng.nextInt(C);
+    const z = rng.next();
+    const good = rng.int(C);
     for (let k = 0; k < C; k++) {
       eLean[j * C + k] = (k === good ? 0.5 : -0.5) * signal(z);
       eZ[j * C + k] = z;
@@ -289,7 +289,7 @@ export function generateTask(options: Partial<SimulationConfig> = {}): Simulated
   const meta: PairMeta[] = [];
   for (let i = 0; i < n; i++) {
     let pass = 0;
-    for (let s = 0; s < c.passRateSamples; s++) if (rng.nextFloat() < 1 - latent[i]!) pass++;
+    for (let s = 0; s < c.passRateSamples; s++) if (rng.next() < 1 - latent[i]!) pass++;
     meta.push({
       id: i,
       passRate: pass / c.passRateSamples,
@@ -439,8 +439,8 @@ export function simulatedStats(
     } else if (scheme.kind === "policy-dropout") {
       // policy dropout: K passes with dropout on θ's coordinates (seeded per pass)
       for (let pass = 0; pass < k; pass++) {
-        const r = Rng.fromSeed(scheme.seed + pass);
-        const th = Float64Array.from(theta, (v) => (r.nextFloat() < 0.1 ? 0 : v / 0.9));
+        const r = new Rng(scheme.seed + pass);
+        const th = Float64Array.from(theta, (v) => (r.next() < 0.1 ? 0 : v / 0.9));
         const pw = seqLogp(p, w, th, D);
         const pl = seqLogp(p, l, th, D);
         const nw = stability.lengthNormalize ? cols.chosenTokens[j]! : 1;
@@ -671,7 +671,7 @@ export function simulationStudy(
   options: { readonly seeds: readonly number[]; readonly sim?: Partial<SimulationConfig> },
 ): { initialAccuracy: MeanInterval; arms: ArmSummary[] } {
   if (arms.length === 0 || options.seeds.length === 0) {
-    throw CurriculumError.mismatch("INVALID_CONFIG", "simulationStudy", "at least one arm and one seed", {
+    throw CurriculumError.mismatch("CONFIG_INVALID", "simulationStudy", "at least one arm and one seed", {
       arms: arms.length,
       seeds: options.seeds.length,
     });

@@ -129,7 +129,7 @@ function statsFor(dataset: readonly DatasetPair[], lookup: StatsLookup, req: Sco
       if (v === undefined) {
         const line = sourceLineOf(p);
         throw new CurriculumError(
-          "MISSING_STATS",
+          "STATS_MISSING",
           `${line !== undefined ? `line ${line}: ` : ""}pair ${JSON.stringify(p.id)}: the selector asked to score it (${req.kind}), ` +
             `expected field "${line !== undefined ? (JSONL_FIELD_OF[c] ?? c) : c}", received none`,
         );
@@ -140,7 +140,7 @@ function statsFor(dataset: readonly DatasetPair[], lookup: StatsLookup, req: Sco
       const m = p.perturbed;
       if (m === undefined || m.length !== k) {
         throw CurriculumError.mismatch(
-          "MISSING_STATS",
+          "STATS_MISSING",
           `pair ${JSON.stringify(p.id)}: perturbed margins for the "${scheme.kind}" scheme`,
           `${k} margins (or set perturbation: "none" or "history")`,
           m ?? "none",
@@ -186,7 +186,7 @@ function checkIds(dataset: readonly DatasetPair[]): void {
     const prev = seen.get(id);
     if (prev !== undefined) {
       throw new CurriculumError(
-        "INVALID_DATASET",
+        "DATA_INVALID",
         `pair id ${JSON.stringify(id)} appears twice (indices ${prev} and ${i}); ids must be unique`,
       );
     }
@@ -212,7 +212,7 @@ export class SelectionSession {
    * Open a session: a new selector (`state` null/undefined) or the one in `state`. With a state,
    * config fields and the selector name may be given again: fields equal to the state's are
    * accepted (so the same config can be passed on every call), a difference throws
-   * `INVALID_STATE` naming every differing field.
+   * `STATE_INVALID` naming every differing field.
    */
   static open(
     dataset: readonly DatasetPair[],
@@ -233,7 +233,7 @@ export class SelectionSession {
       state.step < 0
     ) {
       throw CurriculumError.mismatch(
-        "INVALID_STATE",
+        "STATE_INVALID",
         "selectPairs state",
         "a state returned by selectPairs or SelectionSession (version 1, step ≥ 0)",
         state,
@@ -241,13 +241,13 @@ export class SelectionSession {
     }
     if (state.idsHash !== idsHash) {
       throw new CurriculumError(
-        "INVALID_STATE",
+        "STATE_INVALID",
         "selectPairs state: the dataset's ids or their order differ from the call that produced the state; keep the same pairs in the same order (or start a new state)",
       );
     }
     if (name !== undefined && name !== state.selector?.name) {
       throw CurriculumError.mismatch(
-        "INVALID_STATE",
+        "STATE_INVALID",
         "selector name",
         `${JSON.stringify(state.selector?.name)} (the state's selector) or none`,
         name,
@@ -264,7 +264,7 @@ export class SelectionSession {
       const diffs = configDifferences(held, asked);
       if (diffs.length > 0) {
         throw new CurriculumError(
-          "INVALID_STATE",
+          "STATE_INVALID",
           `the config differs from the one stored in the state: ${diffs.join("; ")}. Give the same config (or none) to continue, or start a new state`,
         );
       }
@@ -311,12 +311,12 @@ export class SelectionSession {
    * Batches from the current step on: at most `maxSteps`, and at most `maxRefreshes` refreshes
    * answered (default: unlimited). A due refresh is answered when `lookup` has statistics for
    * every pair it asks for; when it has none of them the call stops there (`pending`), and when it
-   * has only some it throws `MISSING_STATS` naming the missing ids. Batches never repeat a pair
+   * has only some it throws `STATS_MISSING` naming the missing ids. Batches never repeat a pair
    * between two refreshes; with `maxRefreshes: 1` nothing repeats within the call.
    */
   next(maxSteps: number, lookup: StatsLookup, maxRefreshes = Number.POSITIVE_INFINITY): NextBatches {
     if (!Number.isInteger(maxSteps) || maxSteps < 1)
-      throw CurriculumError.mismatch("INVALID_CONFIG", "steps", "an integer ≥ 1", maxSteps);
+      throw CurriculumError.mismatch("CONFIG_INVALID", "steps", "an integer ≥ 1", maxSteps);
     const startStep = this.stepValue;
     const batches: string[][] = [];
     const served: ScoringRequest[] = [];
@@ -336,7 +336,7 @@ export class SelectionSession {
         if (scored < req.pairIds.length) {
           const missing = req.pairIds.filter((i) => lookup(i) === undefined).map((i) => this.dataset[i]!.id);
           throw new CurriculumError(
-            "MISSING_STATS",
+            "STATS_MISSING",
             `refresh ${req.refresh} (${req.kind}) asked to score ${req.pairIds.length} pairs; statistics are missing for ${missing.length} of them: ${missing
               .slice(0, 5)
               .map((id) => JSON.stringify(id))
@@ -389,7 +389,7 @@ export function selectPairs(
   const session = SelectionSession.open(dataset, state, rest);
   const steps = stepsOpt ?? session.config.refreshEvery;
   if (!Number.isInteger(steps) || steps < 1)
-    throw CurriculumError.mismatch("INVALID_CONFIG", "selectPairs steps", "an integer ≥ 1", steps);
+    throw CurriculumError.mismatch("CONFIG_INVALID", "selectPairs steps", "an integer ≥ 1", steps);
   const r = session.next(steps, (i) => dataset[i]);
   return {
     startStep: r.startStep,

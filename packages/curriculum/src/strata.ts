@@ -37,7 +37,7 @@ export function buildStrata(
     stratumOf[order[r]!] = s;
     members[s]!.push(order[r]!);
   }
-  const rng = Rng.fromSeed(deriveSeed(seed, 0x9b0e));
+  const rng = new Rng(deriveSeed(seed, 0x9b0e));
   const train: Int32Array[] = [];
   const probes: Int32Array[] = [];
   for (const m of members) {
@@ -46,7 +46,7 @@ export function buildStrata(
     const shuffled = Int32Array.from(m);
     // partial Fisher–Yates: the first `take` entries become the probe set
     for (let i = 0; i < take; i++) {
-      const j = i + rng.nextInt(shuffled.length - i);
+      const j = i + rng.int(shuffled.length - i);
       const t = shuffled[i]!;
       shuffled[i] = shuffled[j]!;
       shuffled[j] = t;

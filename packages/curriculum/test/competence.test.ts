@@ -161,7 +161,7 @@ describe("competence from candidates (spec v2 default)", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(CurriculumError);
-    expect((err as CurriculumError).code).toBe("INVALID_CONFIG");
+    expect((err as CurriculumError).code).toBe("CONFIG_INVALID");
     expect((err as Error).message).toMatch(
       /"competence": expected "candidates" or "probe", received "holdout"/,
     );

@@ -52,7 +52,7 @@ describe("curriculumConfigSchema", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(CurriculumError);
-    expect((err as CurriculumError).code).toBe("INVALID_CONFIG");
+    expect((err as CurriculumError).code).toBe("CONFIG_INVALID");
   });
 
   it("selectorNameSchema accepts exactly SELECTOR_NAMES", () => {

@@ -18,12 +18,12 @@ export const EVERY_SELECTOR = [
 
 /** A dataset with pass rates drawn from a seeded rng (tests only). */
 export function fakeDataset(n: number, seed: number): PairMeta[] {
-  const rng = Rng.fromSeed(seed);
+  const rng = new Rng(seed);
   return Array.from({ length: n }, (_, i) => ({
     id: `p${i}`,
-    passRate: Math.round(rng.nextFloat() * 8) / 8,
-    referenceChosen: -30 * rng.nextFloat(),
-    referenceRejected: -30 * rng.nextFloat(),
+    passRate: Math.round(rng.next() * 8) / 8,
+    referenceChosen: -30 * rng.next(),
+    referenceRejected: -30 * rng.next(),
   }));
 }
 
@@ -51,13 +51,13 @@ export function fakeStats(
   const perturbed = new Float64Array(n * k);
   for (let j = 0; j < n; j++) {
     const id = req.pairIds[j]!;
-    const r = Rng.fromSeed(deriveSeed(17, id, req.refresh));
-    const e = 4 * r.nextNormal();
+    const r = new Rng(deriveSeed(17, id, req.refresh));
+    const e = 4 * r.normal();
     cols.policyChosen[j] = -20 + 5 * e;
     cols.policyRejected[j] = -20 - 5 * e;
-    cols.referenceChosen[j] = -20 + 5 * e - 10 * (margin ?? r.nextNormal());
+    cols.referenceChosen[j] = -20 + 5 * e - 10 * (margin ?? r.normal());
     cols.referenceRejected[j] = -20 - 5 * e;
-    for (let q = 0; q < k; q++) perturbed[j * k + q] = e + (opts.spread ?? 0.5) * r.nextNormal();
+    for (let q = 0; q < k; q++) perturbed[j * k + q] = e + (opts.spread ?? 0.5) * r.normal();
   }
   const ids = req.pairIds.slice();
   return k > 0 ? { ids, ...cols, perturbed, k } : { ids, ...cols };

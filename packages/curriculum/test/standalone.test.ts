@@ -13,22 +13,22 @@ import { EVERY_SELECTOR } from "./fake.js";
 
 /** Statistics as another framework would write them (seeded). */
 function externalDataset(n: number, seed: number, withPerturbed = true): DatasetPair[] {
-  const r = Rng.fromSeed(seed);
+  const r = new Rng(seed);
   return Array.from({ length: n }, (_, i) => {
-    const pc = -40 * r.nextFloat();
-    const pr = -40 * r.nextFloat();
+    const pc = -40 * r.next();
+    const pr = -40 * r.next();
     const e = pc / 20 - pr / 20;
     const base = {
       id: `ex-${i}`,
-      level: 1 + r.nextInt(5),
+      level: 1 + r.int(5),
       policyChosen: pc,
       policyRejected: pr,
-      referenceChosen: pc + r.nextNormal(),
-      referenceRejected: pr + r.nextNormal(),
+      referenceChosen: pc + r.normal(),
+      referenceRejected: pr + r.normal(),
       chosenTokens: 20,
       rejectedTokens: 20,
     };
-    return withPerturbed ? { ...base, perturbed: [0, 1, 2, 3].map(() => e + 0.1 * r.nextNormal()) } : base;
+    return withPerturbed ? { ...base, perturbed: [0, 1, 2, 3].map(() => e + 0.1 * r.normal()) } : base;
   });
 }
 

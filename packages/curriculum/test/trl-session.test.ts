@@ -10,29 +10,29 @@ import {
 
 /** Difficulty inputs only (what a TRL pairs file gives): no statistics. */
 function metaDataset(n: number, seed: number): DatasetPair[] {
-  const r = Rng.fromSeed(seed);
-  return Array.from({ length: n }, (_, i) => ({ id: `p${i}`, level: 1 + r.nextInt(5) }));
+  const r = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => ({ id: `p${i}`, level: 1 + r.int(5) }));
 }
 
 /** A stand-in scorer: statistics for the planned pairs only (seeded by id and refresh). */
 function scoresFor(plan: ScoringPlan, seed: number): Map<string, DatasetPair> {
   const out = new Map<string, DatasetPair>();
   plan.ids.forEach((id, j) => {
-    const r = Rng.fromSeed(seed * 1_000_003 + plan.refresh * 7919 + plan.pairKeys[j]!);
-    const pc = -40 * r.nextFloat();
-    const pr = -40 * r.nextFloat();
+    const r = new Rng(seed * 1_000_003 + plan.refresh * 7919 + plan.pairKeys[j]!);
+    const pc = -40 * r.next();
+    const pr = -40 * r.next();
     const e = pc / 20 - pr / 20;
     out.set(id, {
       id,
       policyChosen: pc,
       policyRejected: pr,
-      referenceChosen: pc + r.nextNormal(),
-      referenceRejected: pr + r.nextNormal(),
+      referenceChosen: pc + r.normal(),
+      referenceRejected: pr + r.normal(),
       chosenTokens: 20,
       rejectedTokens: 20,
       perturbed: Array.from(
         { length: plan.perturbation?.kind === "token-dropout" ? plan.perturbation.k : 0 },
-        () => e + 0.1 * r.nextNormal(),
+        () => e + 0.1 * r.normal(),
       ),
     });
   });
@@ -171,7 +171,7 @@ describe("SelectionSession: plan → scores → batches", () => {
       }
     })();
     expect(err).toBeInstanceOf(CurriculumError);
-    expect((err as CurriculumError).code).toBe("MISSING_STATS");
+    expect((err as CurriculumError).code).toBe("STATS_MISSING");
   });
 
   it("refuses a step budget that is not a positive integer", () => {

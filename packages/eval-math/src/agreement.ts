@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { jsonlLines, parseJsonlLine } from "@sage/core";
 import { loadBenchmark, type Problem } from "./benchmarks.js";
 import { isEquivalent } from "./equivalence.js";
 import { EvalMathError } from "./errors.js";
@@ -37,9 +38,8 @@ export function mathCotAgreement(dataDir: string, opts: GradeOptions = {}): Agre
   let agree = 0;
   let extractionAgree = 0;
   const disagreements: Disagreement[] = [];
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    if (line.trim() === "") continue;
-    const row = JSON.parse(line) as {
+  for (const { line: n, text } of jsonlLines(readFileSync(file, "utf8"))) {
+    const row = parseJsonlLine(text, n, file) as {
       idx: number;
       answer: string;
       response: string[];

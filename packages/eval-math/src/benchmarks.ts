@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { jsonlLines, parseJsonlLine } from "@sage/core";
 import { EvalMathError, truncate } from "./errors.js";
 import { extractAnswer, findBoxed, stripAnswerDelimiters } from "./extract.js";
 
@@ -51,7 +52,7 @@ function str(row: Record<string, unknown>, key: string, where: string): string {
   if (typeof v === "string") return v;
   if (typeof v === "number") return String(v);
   throw new EvalMathError(
-    "DATA_FORMAT",
+    "DATA_INVALID",
     `${where}: expected field "${key}" to be a string, received ${truncate(v)}`,
   );
 }
@@ -69,7 +70,10 @@ function cleanNumber(s: string): string {
 function lastBoxed(solution: string, where: string): string {
   const b = findBoxed(solution);
   if (b.length === 0)
-    throw new EvalMathError("DATA_FORMAT", `${where}: no \\boxed{} answer in solution ${truncate(solution)}`);
+    throw new EvalMathError(
+      "DATA_INVALID",
+      `${where}: no \\boxed{} answer in solution ${truncate(solution)}`,
+    );
   return b[b.length - 1]!.content;
 }
 
@@ -138,10 +142,10 @@ function toProblem(name: BenchmarkName, row: Record<string, unknown>, index: num
         answers = m ? m.map((x) => x.slice(1, -1)) : [fa];
       } else
         throw new EvalMathError(
-          "DATA_FORMAT",
+          "DATA_INVALID",
           `${where}: final_answer must be a list, received ${truncate(fa)}`,
         );
-      if (answers.length === 0) throw new EvalMathError("DATA_FORMAT", `${where}: empty final_answer`);
+      if (answers.length === 0) throw new EvalMathError("DATA_INVALID", `${where}: empty final_answer`);
       const context = optStr(row, "context");
       const p: Problem = {
         id: `olympiadbench/${str(row, "id", where)}`,
@@ -177,7 +181,7 @@ function toProblem(name: BenchmarkName, row: Record<string, unknown>, index: num
       const answer = gsm8kReference(sol);
       if (answer === null)
         throw new EvalMathError(
-          "DATA_FORMAT",
+          "DATA_INVALID",
           `${where}: expected the answer field to end in "#### N", "The answer is N." or "A: N", or to be a bare number; received ${truncate(sol)}`,
         );
       const id = row.idx ?? row.id ?? index;
@@ -196,7 +200,7 @@ function toProblem(name: BenchmarkName, row: Record<string, unknown>, index: num
 export function loadBenchmark(name: string, opts: LoadBenchmarkOptions): Problem[] {
   if (!(BENCHMARK_NAMES as readonly string[]).includes(name)) {
     throw new EvalMathError(
-      "UNKNOWN_BENCHMARK",
+      "BENCHMARK_UNKNOWN",
       `unknown benchmark ${truncate(name)}; expected one of ${BENCHMARK_NAMES.join(", ")}`,
     );
   }
@@ -207,24 +211,21 @@ export function loadBenchmark(name: string, opts: LoadBenchmarkOptions): Problem
       `benchmark file not found: ${file} (expected the shared data folder as dataDir)`,
     );
   }
-  const lines = readFileSync(file, "utf8").split("\n");
   const out: Problem[] = [];
   let rowIndex = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
+  for (const { line: n, text } of jsonlLines(readFileSync(file, "utf8"))) {
     let row: unknown;
     try {
-      row = JSON.parse(line);
+      row = parseJsonlLine(text, n, file);
     } catch (e) {
-      throw new EvalMathError("DATA_FORMAT", `${file}:${i + 1}: invalid JSON: ${truncate(line)}`, {
+      throw new EvalMathError("DATA_INVALID", `${file}:${n}: invalid JSON: ${truncate(text.trim())}`, {
         cause: e,
       });
     }
     if (row === null || typeof row !== "object" || Array.isArray(row)) {
       throw new EvalMathError(
-        "DATA_FORMAT",
-        `${file}:${i + 1}: expected a JSON object, received ${truncate(line)}`,
+        "DATA_INVALID",
+        `${file}:${n}: expected a JSON object, received ${truncate(text.trim())}`,
       );
     }
     const p = toProblem(name as BenchmarkName, row as Record<string, unknown>, rowIndex++);
@@ -245,7 +246,7 @@ export function buildPrompt(
 ): string {
   if (!template.includes("{question}")) {
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       `prompt template must contain "{question}", received ${truncate(template)}`,
     );
   }

@@ -1,30 +1,23 @@
-/** Error codes raised by `@sage/eval-math`. */
-export type EvalMathErrorCode =
-  | "INVALID_ARGUMENT"
-  | "DATA_MISSING"
-  | "DATA_FORMAT"
-  | "UNKNOWN_BENCHMARK"
-  | "GENERATOR_FAILED";
+import { describeValue, type ErrorCode, SageError } from "@sage/core";
+
+/** Error codes raised by `@sage/eval-math` (a part of `@sage/core`'s one vocabulary). */
+export type EvalMathErrorCode = Extract<
+  ErrorCode,
+  "ARGUMENT_INVALID" | "DATA_MISSING" | "DATA_INVALID" | "BENCHMARK_UNKNOWN" | "GENERATOR_FAILED"
+>;
 
 /** The one error class of this package; `code` says what kind of failure it is. */
-export class EvalMathError extends Error {
-  readonly code: EvalMathErrorCode;
+export class EvalMathError extends SageError {
+  declare readonly code: EvalMathErrorCode;
   constructor(code: EvalMathErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = "EvalMathError";
-    this.code = code;
   }
 }
 
 /** Shorten a value for an error message. */
 export function truncate(value: unknown, max = 120): string {
-  let s: string;
-  try {
-    s = typeof value === "string" ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > max ? `${s.slice(0, max)}… (${s.length} chars)` : s;
+  return describeValue(value, max);
 }
 
 /**

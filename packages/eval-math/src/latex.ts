@@ -11,6 +11,7 @@
  * nesting depth keep it bounded, and the rule entries of one parse are capped at
  * {@link PARSE_WORK_PER_TOKEN} per token, so backtracking cannot multiply the work.
  */
+import { SageError } from "@sage/core";
 
 export type Expr =
   | { k: "num"; v: number; text: string }
@@ -28,9 +29,10 @@ export type Expr =
 
 export type RelOp = "=" | "<" | ">" | "<=" | ">=" | "!=" | "~";
 
-export class LatexParseError extends Error {
+/** A LaTeX string this parser cannot read (code `LATEX_INVALID`). */
+export class LatexParseError extends SageError {
   constructor(message: string) {
-    super(message);
+    super("LATEX_INVALID", message);
     this.name = "LatexParseError";
   }
 }

@@ -2,9 +2,7 @@
  * Benchmark runner: prompts → `generate` → extraction + grading → per-sample JSONL + summary
  * (pass@1, unbiased pass@k, maj@k, by subject and level).
  */
-import { randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
+import { writeFileAtomicSync } from "@sage/core/node";
 import { SingleBar } from "cli-progress";
 import { buildPrompt, type Problem } from "./benchmarks.js";
 import { type EquivalenceOptions, isEquivalent, type Verdict } from "./equivalence.js";
@@ -106,7 +104,7 @@ export function passAtK(n: number, c: number, k: number): number {
     k > n
   ) {
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       `passAtK needs integers 0 <= c <= n, 1 <= k <= n; received n=${n}, c=${c}, k=${k}`,
     );
   }
@@ -205,17 +203,9 @@ export function summarize(records: SampleRecord[], elapsedMs = 0, opts: Equivale
   };
 }
 
-/** Write a file atomically: a temp file in the same folder, then rename. */
+/** Write a file atomically and durably (`@sage/core/node`'s `writeFileAtomicSync`). */
 export function writeFileAtomic(file: string, content: string): void {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    writeFileSync(tmp, content);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomicSync(file, content);
 }
 
 /** Records as JSONL text. */
@@ -226,7 +216,7 @@ export function toJsonl(records: readonly object[]): string {
 function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1)
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       `${name} must be a positive integer, received ${truncate(v)}`,
     );
   return v;
@@ -239,7 +229,7 @@ export async function runBenchmark(opts: RunBenchmarkOptions): Promise<RunResult
   const concurrency = positiveInt("concurrency", opts.concurrency ?? 1);
   if (!Array.isArray(opts.problems))
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       `problems must be an array, received ${truncate(opts.problems)}`,
     );
   const start = Date.now();

@@ -70,6 +70,13 @@ export interface SyntheticOptions {
   count: number;
 }
 
+/**
+ * mulberry32, kept private to this file and not replaced by `@sage/core`'s `Rng`, on purpose
+ * (docs/decisions.md, 17). Its stream is part of the definition of the synthetic data
+ * (problems, chains and teacher solutions): `packages/cli/assets/sft-chains/README.md` lists the
+ * sha256 of shipped data generated with it, and the benchmark's problem sets are fixed by it.
+ * Changing it (or moving to the core generator) would change that data; do not.
+ */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -196,15 +203,15 @@ function algebraProblem(
 export function generateSynthetic(opts: SyntheticOptions): SyntheticProblem[] {
   const lv = SYNTHETIC_LEVELS[opts.level];
   if (lv === undefined)
-    throw new EvalMathError("INVALID_ARGUMENT", `level must be 1..5, received ${truncate(opts.level)}`);
+    throw new EvalMathError("ARGUMENT_INVALID", `level must be 1..5, received ${truncate(opts.level)}`);
   if (!Number.isInteger(opts.count) || opts.count < 0) {
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       `count must be a non-negative integer, received ${truncate(opts.count)}`,
     );
   }
   if (!Number.isInteger(opts.seed))
-    throw new EvalMathError("INVALID_ARGUMENT", `seed must be an integer, received ${truncate(opts.seed)}`);
+    throw new EvalMathError("ARGUMENT_INVALID", `seed must be an integer, received ${truncate(opts.seed)}`);
   const r = rng(opts.seed * 31 + opts.level);
   const out: SyntheticProblem[] = [];
   for (let i = 0; i < opts.count; i++) {
@@ -301,10 +308,10 @@ export interface ChainsOptions {
   maxValue?: number;
 }
 
-/** A seeded uniform generator on [0, 1) (mulberry32): pass it to {@link teacherSolution}. */
+/** A seeded uniform generator on [0, 1) (this file's mulberry32, see `rng`): pass it to {@link teacherSolution}. */
 export function seededRandom(seed: number): () => number {
   if (!Number.isInteger(seed))
-    throw new EvalMathError("INVALID_ARGUMENT", `seed must be an integer, received ${truncate(seed)}`);
+    throw new EvalMathError("ARGUMENT_INVALID", `seed must be an integer, received ${truncate(seed)}`);
   return rng(seed);
 }
 
@@ -342,20 +349,20 @@ export function generateChains(opts: ChainsOptions): ChainsProblem[] {
   const maxValue = opts.maxValue ?? 9;
   if (!Number.isInteger(steps) || steps < 1 || steps > CHAINS_MAX_STEPS) {
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       `steps must be an integer in 1..${CHAINS_MAX_STEPS}, received ${truncate(steps)}`,
     );
   }
   if (!Number.isInteger(count) || count < 0)
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       `count must be a non-negative integer, received ${truncate(count)}`,
     );
   if (!Number.isInteger(seed))
-    throw new EvalMathError("INVALID_ARGUMENT", `seed must be an integer, received ${truncate(seed)}`);
+    throw new EvalMathError("ARGUMENT_INVALID", `seed must be an integer, received ${truncate(seed)}`);
   if (!Number.isInteger(maxValue) || maxValue < 2 || maxValue > 99) {
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       `maxValue must be an integer in 2..99, received ${truncate(opts.maxValue)}`,
     );
   }
@@ -530,7 +537,7 @@ export function teacherSolution(
   const p = options.stepErrorRate;
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       `stepErrorRate must be a number in 0..1, received ${truncate(p)}`,
     );
   }
@@ -539,14 +546,14 @@ export function teacherSolution(
     const w = weights[k];
     if (!(typeof w === "number" && Number.isFinite(w) && w >= 0)) {
       throw new EvalMathError(
-        "INVALID_ARGUMENT",
+        "ARGUMENT_INVALID",
         `weights["${k}"] must be a finite number ≥ 0, received ${truncate(w)}`,
       );
     }
   }
   if (CHAIN_ERROR_KINDS.every((k) => weights[k] === 0) && p > 0)
     throw new EvalMathError(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       "weights must enable at least one error kind when stepErrorRate > 0",
     );
   const r = options.rng;

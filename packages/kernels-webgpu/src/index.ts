@@ -16,15 +16,27 @@ export {
 export { bytesPerElement, type DType, type TypedArrayFor } from "./runtime/dtype.js";
 export { describe, KernelError, type KernelErrorCode } from "./runtime/errors.js";
 export { assertFinite, countNonFinite } from "./runtime/finite.js";
+export {
+  defineUniforms,
+  type UniformField,
+  type UniformFields,
+  type UniformLayout,
+  type UniformScalar,
+  type UniformType,
+  type UniformValue,
+  type UniformValues,
+} from "./runtime/uniforms.js";
 export { BufferUsage, MapMode } from "./runtime/usage.js";
 
 // --- loss kernels (token log-probs, sequence reductions, DPO losses)
 
 export {
+  DEFAULT_DPO_BETA,
   DPO_LOSS_TYPES,
   DPO_METRIC_NAMES,
   DPO_STEP_ROWS,
   type DpoInputs,
+  type DpoKernelParams,
   type DpoLossType,
   type DpoMetrics,
   type DpoOptions,

@@ -2,6 +2,7 @@
  * Test helpers: a tracked context that fails on leaked tensors and GPU validation errors, and an
  * `allclose` check with `atol + |ref|·rtol` tolerance (the llm.c / jax-js convention).
  */
+import { Rng } from "@sage/core";
 import { type CreateContextOptions, createContext, type GpuContext } from "./runtime/context.js";
 import { KernelError } from "./runtime/errors.js";
 
@@ -16,7 +17,7 @@ export async function expectClean(ctx: GpuContext): Promise<void> {
   if (ctx.liveTensors > 0) {
     const labels = ctx.liveTensorLabels();
     throw new KernelError(
-      "LEAK",
+      "RESOURCE_LEAKED",
       `${labels.length} tensor(s) not destroyed: ${labels.slice(0, 8).join("; ")}`,
     );
   }
@@ -65,16 +66,10 @@ export function assertAllclose(
   }
 }
 
-/** Seeded PRNG (mulberry32) for reproducible test inputs. */
+/** Uniform draws in [0, 1) for reproducible test inputs, from `@sage/core`'s seeded `Rng`. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** Float32Array of uniform values in [lo, hi). */

@@ -247,11 +247,11 @@ describe("attention", () => {
     using k6 = ctx.tensor(new Float32Array(6), [1, 1, 1, 6], "k6");
     expect(errorCode(() => attention(ctx, q, k, k))).toBe("SHAPE_MISMATCH");
     expect(errorCode(() => attention(ctx, q, k2, k))).toBe("SHAPE_MISMATCH");
-    expect(errorCode(() => attention(ctx, q6, k6, k6))).toBe("INVALID_ARGUMENT");
-    expect(errorCode(() => attention(ctx, q, k2, k2, { kvLength: 4 }))).toBe("OUT_OF_RANGE");
-    expect(errorCode(() => attention(ctx, q, k2, k2, { kvLength: 2 }))).toBe("OUT_OF_RANGE");
+    expect(errorCode(() => attention(ctx, q6, k6, k6))).toBe("ARGUMENT_INVALID");
+    expect(errorCode(() => attention(ctx, q, k2, k2, { kvLength: 4 }))).toBe("VALUE_OUT_OF_RANGE");
+    expect(errorCode(() => attention(ctx, q, k2, k2, { kvLength: 2 }))).toBe("VALUE_OUT_OF_RANGE");
     expect(errorCode(() => attention(ctx, q, k2, k2, { keyMask: new Int32Array(5) }))).toBe("SHAPE_MISMATCH");
-    expect(errorCode(() => kvCacheWrite(ctx, k2, k2, 1))).toBe("OUT_OF_RANGE");
+    expect(errorCode(() => kvCacheWrite(ctx, k2, k2, 1))).toBe("VALUE_OUT_OF_RANGE");
     expect(() => attention(ctx, q, k, k)).toThrow(
       /KV heads: expected a divisor of the 4 query heads, received 3/,
     );

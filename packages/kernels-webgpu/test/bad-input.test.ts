@@ -85,7 +85,7 @@ describe("tokenLogprobs bad input", () => {
     );
     await expectKernelError(
       tokenLogprobs(ctx, logits, ids, { ignoreIndex: 3 }),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /negative/,
     );
     await expectKernelError(
@@ -94,10 +94,14 @@ describe("tokenLogprobs bad input", () => {
       /logits block 1 'b1'/,
       /V = 10 columns like block 0/,
     );
-    await expectKernelError(tokenLogprobs(ctx, [], new Int32Array(0)), "EMPTY", /at least one row block/);
+    await expectKernelError(
+      tokenLogprobs(ctx, [], new Int32Array(0)),
+      "TENSOR_EMPTY",
+      /at least one row block/,
+    );
     await expectKernelError(
       tokenLogprobs(ctx, logits, ids, { workgroupSize: 48 }),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /power of two/,
     );
   });
@@ -106,21 +110,21 @@ describe("tokenLogprobs bad input", () => {
     const logits = t(randomF32(N * V, 3), [N, V], "logits");
     await expectKernelError(
       tokenLogprobs(ctx, logits, Int32Array.from([1, 10, 0, 0])),
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
       /position 1/,
       /\[0, 10\)/,
       /received 10/,
     );
     await expectKernelError(
       tokenLogprobs(ctx, logits, Int32Array.from([1, 0, -1, 0])),
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
       /position 2/,
       /received -1/,
     );
     const gpuIds = t(Int32Array.from([0, 1, 12, -5]), [N], "ids");
     await expectKernelError(
       tokenLogprobs(ctx, logits, gpuIds),
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
       /position 2 \(first bad position\)/,
       /received 12/,
       /\[token_logprobs\]/,
@@ -134,7 +138,7 @@ describe("tokenLogprobs bad input", () => {
     r.lse.destroy();
   });
 
-  it("non-finite logits → NON_FINITE naming the kernel and the first bad row", async () => {
+  it("non-finite logits → VALUE_NON_FINITE naming the kernel and the first bad row", async () => {
     for (const [bad, row] of [
       [Number.NaN, 2],
       [Number.POSITIVE_INFINITY, 1],
@@ -144,14 +148,14 @@ describe("tokenLogprobs bad input", () => {
       x[3 * V + 1] = bad;
       await expectKernelError(
         tokenLogprobs(ctx, t(x, [N, V]), ids),
-        "NON_FINITE",
+        "VALUE_NON_FINITE",
         /\[token_logprobs\]/,
         new RegExp(`row ${row} `),
       );
     }
     const allNegInf = randomF32(N * V, 5);
     allNegInf.fill(Number.NEGATIVE_INFINITY, 0, V);
-    await expectKernelError(tokenLogprobs(ctx, t(allNegInf, [N, V]), ids), "NON_FINITE", /row 0 /);
+    await expectKernelError(tokenLogprobs(ctx, t(allNegInf, [N, V]), ids), "VALUE_NON_FINITE", /row 0 /);
     // a −Inf entry (a masked vocabulary id) in an otherwise finite row is fine
     const oneNegInf = randomF32(N * V, 6);
     oneNegInf[V + 7] = Number.NEGATIVE_INFINITY;
@@ -162,38 +166,38 @@ describe("tokenLogprobs bad input", () => {
     // …unless it is the target's logit
     await expectKernelError(
       tokenLogprobs(ctx, t(oneNegInf, [N, V]), Int32Array.from([0, 7, 0, 0])),
-      "NON_FINITE",
+      "VALUE_NON_FINITE",
       /row 1 /,
     );
   });
 
-  it("empty batch → EMPTY; over the limits → LIMIT_EXCEEDED", async () => {
+  it("empty batch → EMPTY; over the limits → DEVICE_LIMIT_EXCEEDED", async () => {
     await expectKernelError(
       tokenLogprobs(ctx, t(new Float32Array(0), [0, V]), new Int32Array(0)),
-      "EMPTY",
+      "TENSOR_EMPTY",
       /N ≥ 1/,
     );
     await expectKernelError(
       tokenLogprobs(ctx, t(new Float32Array(0), [3, 0]), new Int32Array(3)),
-      "EMPTY",
+      "TENSOR_EMPTY",
       /received "\[3, 0\]"/,
     );
     const logits = t(randomF32(N * V, 7), [N, V], "logits");
     // a single row larger than the binding cap cannot be chunked
     await expectKernelError(
       tokenLogprobs(ctx, logits, ids, { maxBindingBytes: 4 * V - 4 }),
-      "LIMIT_EXCEEDED",
+      "DEVICE_LIMIT_EXCEEDED",
       /within the binding limit of 36 bytes/,
     );
     await expectKernelError(
       tokenLogprobs(ctx, logits, ids, { maxBindingBytes: 2 ** 40 }),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /maxBindingBytes/,
     );
     // a logits buffer above the device's maxBufferSize cannot even be allocated
     await expectKernelError(
       () => ctx.empty([70_000, 152_064], "f32", "huge"),
-      "LIMIT_EXCEEDED",
+      "DEVICE_LIMIT_EXCEEDED",
       /maxBufferSize/,
     );
   });
@@ -220,7 +224,7 @@ describe("tokenLogprobs bad input", () => {
     const g = t(Float32Array.from([1, Number.NaN, 1, 1]), [N], "g");
     await expectKernelError(
       tokenLogprobsBackward(ctx, logits, ids, lse, g),
-      "NON_FINITE",
+      "VALUE_NON_FINITE",
       /\[token_logprobs_backward\]/,
       /row 1 /,
     );
@@ -234,26 +238,26 @@ describe("sequence reductions bad input", () => {
     const lp = logp();
     await expectKernelError(
       () => sequenceLogprobs(ctx, lp, { ranges: Uint32Array.from([0, 13]) }),
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
       /range 0/,
       /end ≤ 12/,
       /\[0,13\]/,
     );
     await expectKernelError(
       () => sequenceLogprobs(ctx, lp, { ranges: Uint32Array.from([5, 2]) }),
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
       /start ≤ end/,
     );
     await expectKernelError(
       () => sequenceLogprobs(ctx, lp, { ranges: Int32Array.from([-1, 2]) }),
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
     );
     await expectKernelError(
       () => sequenceLogprobs(ctx, lp, { ranges: Uint32Array.from([0, 2, 3]) }),
       "SHAPE_MISMATCH",
       /even length/,
     );
-    await expectKernelError(() => sequenceLogprobs(ctx, lp, { ranges: new Uint32Array(0) }), "EMPTY");
+    await expectKernelError(() => sequenceLogprobs(ctx, lp, { ranges: new Uint32Array(0) }), "TENSOR_EMPTY");
     await expectKernelError(() => sequenceLogprobs(ctx, lp), "SHAPE_MISMATCH", /rank 2 \[S, T\]/);
     await expectKernelError(
       () => sequenceLogprobs(ctx, lp, { ranges: Uint32Array.from([0, 4]), mask: new Float32Array(11) }),
@@ -270,14 +274,14 @@ describe("sequence reductions bad input", () => {
     nanMask[4] = Number.NaN;
     await expectKernelError(
       () => sequenceLogprobs(ctx, lp, { ranges: Uint32Array.from([0, 4]), mask: nanMask }),
-      "NON_FINITE",
+      "VALUE_NON_FINITE",
       /mask\[4\]/,
     );
     await expectKernelError(
       () => sequenceLogprobs(ctx, t(new Int32Array(12), [12]), { ranges: Uint32Array.from([0, 4]) }),
       "DTYPE_MISMATCH",
     );
-    await expectKernelError(() => sequenceLogprobs(ctx, t(new Float32Array(0), [0, 3])), "EMPTY");
+    await expectKernelError(() => sequenceLogprobs(ctx, t(new Float32Array(0), [0, 3])), "TENSOR_EMPTY");
   });
 
   it("backward needs disjoint ranges and a gradient; K masks need [K, N]", async () => {
@@ -289,13 +293,13 @@ describe("sequence reductions bad input", () => {
           { ranges: Uint32Array.from([0, 6, 5, 9]) },
           { gSum: new Float32Array(2) },
         ),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /disjoint/,
       /\[\[0,6\],\[5,9\]\]/,
     );
     await expectKernelError(
       () => sequenceLogprobsBackward(ctx, [12], { ranges: Uint32Array.from([0, 6]) }, {}),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /gSum and\/or gMean/,
     );
     await expectKernelError(
@@ -317,7 +321,7 @@ describe("sequence reductions bad input", () => {
     );
     await expectKernelError(
       () => maskedSequenceSums(ctx, lp, { ranges: Uint32Array.from([0, 6]) }, new Float32Array(24), 0),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /K/,
     );
   });
@@ -357,33 +361,33 @@ describe("dpoLoss bad input", () => {
     const e = new Float32Array(0);
     await expectKernelError(
       dpoLoss(ctx, { policyChosen: e, policyRejected: e, refChosen: e, refRejected: e }),
-      "EMPTY",
+      "TENSOR_EMPTY",
       /at least one pair/,
     );
   });
 
   it("options outside their domains", async () => {
-    await expectKernelError(dpoLoss(ctx, ok(), { beta: 0 }), "INVALID_ARGUMENT", /beta/, /> 0/);
-    await expectKernelError(dpoLoss(ctx, ok(), { beta: Number.NaN }), "INVALID_ARGUMENT", /beta/);
+    await expectKernelError(dpoLoss(ctx, ok(), { beta: 0 }), "ARGUMENT_INVALID", /beta/, /> 0/);
+    await expectKernelError(dpoLoss(ctx, ok(), { beta: Number.NaN }), "ARGUMENT_INVALID", /beta/);
     await expectKernelError(
       dpoLoss(ctx, ok(), { lossType: "kto" as never }),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /sigmoid \| robust \| hinge \| ipo/,
     );
     await expectKernelError(
       dpoLoss(ctx, ok(), { lossType: "robust", labelSmoothing: 0.5 }),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /\[0, 0.5\)/,
     );
-    await expectKernelError(dpoLoss(ctx, ok(), { labelSmoothing: 0.7 }), "INVALID_ARGUMENT", /\[0, 0.5\]/);
+    await expectKernelError(dpoLoss(ctx, ok(), { labelSmoothing: 0.7 }), "ARGUMENT_INVALID", /\[0, 0.5\]/);
     await expectKernelError(
       dpoLoss(ctx, ok(), { lossType: "ipo", labelSmoothing: 0.1 }),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /ipo has no label smoothing/,
     );
     await expectKernelError(
       dpoLoss(ctx, ok(), { reduction: "max" as never }),
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       /reduction/,
     );
   });
@@ -391,14 +395,14 @@ describe("dpoLoss bad input", () => {
   it("non-finite log-probs: on the CPU for host arrays, in the kernel for tensors", async () => {
     const bad = ok();
     bad.refChosen[3] = Number.NaN;
-    await expectKernelError(dpoLoss(ctx, bad), "NON_FINITE", /refChosen\[3\]/);
+    await expectKernelError(dpoLoss(ctx, bad), "VALUE_NON_FINITE", /refChosen\[3\]/);
     const x = ok();
     const pc = Float32Array.from(x.policyChosen);
     pc[2] = Number.NEGATIVE_INFINITY;
     pc[4] = Number.NaN;
     await expectKernelError(
       dpoLoss(ctx, { ...x, policyChosen: t(pc, [B]) }),
-      "NON_FINITE",
+      "VALUE_NON_FINITE",
       /\[dpo_loss\]/,
       /pair 2 \(first bad pair\)/,
     );

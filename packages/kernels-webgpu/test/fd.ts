@@ -4,6 +4,7 @@
  * O(ε·|f|/h) ≈ 1e-11·|f|; the checks use |fd − grad| ≤ 1e-6·(1 + |grad|).
  */
 import { expect } from "vitest";
+import { KernelError } from "../src/runtime/errors.js";
 import { rng } from "../src/testing.js";
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -55,6 +56,17 @@ export function errorCode(f: () => unknown): string {
     const code = (e as { code?: unknown }).code;
     expect(typeof code).toBe("string");
     return code as string;
+  }
+  return "none";
+}
+
+/** {@link errorCode}, also requiring what was thrown to be a `KernelError`. */
+export function kernelErrorCode(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(KernelError);
+    return (e as KernelError).code;
   }
   return "none";
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   rowChunks,
   type TokenLogprobsOptions,
@@ -7,13 +7,13 @@ import {
 } from "../src/kernels/logprob.js";
 import { tokenLogprobsBackwardRef, tokenLogprobsRef } from "../src/reference/logprob.js";
 import type { GpuContext } from "../src/runtime/context.js";
-import { assertAllclose, createTestContext, expectClean, randomF32, rng } from "../src/testing.js";
+import { assertAllclose, expectClean, randomF32, rng } from "../src/testing.js";
+import { useTestContext } from "./context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
-  ctx = await createTestContext();
+useTestContext({ clean: false }, (c) => {
+  ctx = c;
 });
-afterAll(() => ctx.destroy());
 
 const IGNORE = -100;
 const EPS = 2 ** -24;
@@ -133,7 +133,7 @@ describe("tokenLogprobs forward", () => {
     const ignored = [...t.keys()].filter((n) => t[n] === IGNORE);
     expect(ignored.length).toBeGreaterThan(0);
     const a = await forward(x, N, V, t);
-    for (const n of ignored) x[n * V + 3] = Number.NaN; // would be NON_FINITE if read
+    for (const n of ignored) x[n * V + 3] = Number.NaN; // would be VALUE_NON_FINITE if read
     const b = await forward(x, N, V, t, { skipIgnored: true });
     expect([...b.logp]).toEqual([...a.logp]);
     for (let n = 0; n < N; n++) expect(b.lse[n]).toBe(t[n] === IGNORE ? 0 : a.lse[n]);

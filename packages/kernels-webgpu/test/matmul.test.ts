@@ -1,21 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  type BlockedConfig,
-  type GpuContext,
-  KernelError,
-  type MatmulVariant,
-  matmul,
-} from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { type BlockedConfig, type GpuContext, type MatmulVariant, matmul } from "../src/index.js";
 import { matmulRef } from "../src/reference/matmul.js";
-import { assertAllclose, createTestContext, expectClean, randomF32, rng } from "../src/testing.js";
+import { assertAllclose, randomF32, rng } from "../src/testing.js";
+import { useTestContext } from "./context.js";
+import { kernelErrorCode } from "./fd.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
-  ctx = await createTestContext();
-});
-afterAll(() => ctx.destroy());
 // Every test must leave no live tensor and no GPU error (runs after `using` disposals).
-afterEach(() => expectClean(ctx));
+useTestContext({ clean: true }, (c) => {
+  ctx = c;
+});
 
 // f32 accumulation of K products of values in [-1, 1): error grows like √K·2^-24 per term on
 // average and K·2^-24 in the worst case; atol 1e-5·(1 + K/64) covers K up to a few hundred with a
@@ -194,26 +188,19 @@ describe("matmul", () => {
     using a3 = ctx.tensor(new Float32Array(18), [3, 2, 3], "A3");
     using wrongOut = ctx.empty([3, 3], "f32", "out");
     using badBias = ctx.empty([5], "f32", "bias");
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(KernelError);
-        return (e as KernelError).code;
-      }
-      return "none";
-    };
-    expect(code(() => matmul(ctx, a, b))).toBe("SHAPE_MISMATCH");
-    expect(code(() => matmul(ctx, ai, b3))).toBe("DTYPE_MISMATCH");
-    expect(code(() => matmul(ctx, a3, b3))).toBe("SHAPE_MISMATCH");
-    expect(code(() => matmul(ctx, a, bt, { transB: true, out: wrongOut }))).toBe("SHAPE_MISMATCH");
-    expect(code(() => matmul(ctx, a, bt, { transB: true, bias: badBias }))).toBe("SHAPE_MISMATCH");
-    expect(code(() => matmul(ctx, a, bt, { transB: true, accumulate: true }))).toBe("INVALID_ARGUMENT");
-    expect(code(() => matmul(ctx, a, b3, { variant: "blocked", blocked: { cols: 6 } }))).toBe(
-      "INVALID_ARGUMENT",
+    expect(kernelErrorCode(() => matmul(ctx, a, b))).toBe("SHAPE_MISMATCH");
+    expect(kernelErrorCode(() => matmul(ctx, ai, b3))).toBe("DTYPE_MISMATCH");
+    expect(kernelErrorCode(() => matmul(ctx, a3, b3))).toBe("SHAPE_MISMATCH");
+    expect(kernelErrorCode(() => matmul(ctx, a, bt, { transB: true, out: wrongOut }))).toBe("SHAPE_MISMATCH");
+    expect(kernelErrorCode(() => matmul(ctx, a, bt, { transB: true, bias: badBias }))).toBe("SHAPE_MISMATCH");
+    expect(kernelErrorCode(() => matmul(ctx, a, bt, { transB: true, accumulate: true }))).toBe(
+      "ARGUMENT_INVALID",
+    );
+    expect(kernelErrorCode(() => matmul(ctx, a, b3, { variant: "blocked", blocked: { cols: 6 } }))).toBe(
+      "ARGUMENT_INVALID",
     );
     using e = ctx.empty([0, 3], "f32", "E");
-    expect(code(() => matmul(ctx, e, b3))).toBe("EMPTY");
+    expect(kernelErrorCode(() => matmul(ctx, e, b3))).toBe("TENSOR_EMPTY");
     expect(() => matmul(ctx, a, b)).toThrow(/inner dimensions.*expected equal K \(A gives 3\), received 4/);
   });
 });

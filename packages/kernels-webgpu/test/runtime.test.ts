@@ -71,7 +71,7 @@ describe("runtime", () => {
     const bad = "@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = undefined_thing;\n}";
     const err = await ctx.compile("broken", bad).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KernelError);
-    expect((err as KernelError).code).toBe("SHADER_COMPILE");
+    expect((err as KernelError).code).toBe("SHADER_COMPILE_FAILED");
     expect((err as KernelError).message).toMatch(/3:\d+: .*undefined_thing/);
     expect((err as KernelError).message).toContain("[broken]");
   });
@@ -82,7 +82,7 @@ describe("runtime", () => {
     ctx.run({ kernel: "add_one", code: ADD_ONE, bindings: [t, t.buffer], workgroups: [1] });
     const err = await ctx.sync().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KernelError);
-    expect((err as KernelError).code).toBe("GPU_VALIDATION");
+    expect((err as KernelError).code).toBe("GPU_VALIDATION_FAILED");
     await ctx.sync(); // cleared
   });
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { maskedSequenceSums, sequenceLogprobs, sequenceLogprobsBackward } from "../src/kernels/seqreduce.js";
 import {
   maskedSequenceSumsRef,
@@ -7,13 +7,13 @@ import {
   sequenceLogprobsRef,
 } from "../src/reference/seqreduce.js";
 import type { GpuContext, Tensor } from "../src/runtime/context.js";
-import { assertAllclose, createTestContext, expectClean, randomF32, rng } from "../src/testing.js";
+import { assertAllclose, expectClean, randomF32, rng } from "../src/testing.js";
+import { useTestContext } from "./context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
-  ctx = await createTestContext();
+useTestContext({ clean: false }, (c) => {
+  ctx = c;
 });
-afterAll(() => ctx.destroy());
 
 const EPS = 2 ** -24;
 /**

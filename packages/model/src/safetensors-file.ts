@@ -2,7 +2,8 @@
  * Node-only half of the safetensors module: a file opened for reading one tensor at a time, and
  * atomic writes. The format checks live in `safetensors.ts` (browser-safe, byte-based).
  */
-import { closeSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { writeFileAtomicSync } from "@sage/core/node";
 import { ModelError } from "./errors.js";
 import {
   decodeFloat,
@@ -67,7 +68,7 @@ export class SafetensorsFile implements Disposable {
 
   /** Raw bytes of one tensor. */
   readBytes(name: string): Uint8Array {
-    if (this.fd === undefined) throw new ModelError("STATE", `${this.path}: file is closed`);
+    if (this.fd === undefined) throw new ModelError("STATE_INVALID", `${this.path}: file is closed`);
     const t = this.info(name);
     const out = new Uint8Array(t.end - t.begin);
     readFully(this.fd, out, this.header.dataOffset + t.begin);
@@ -104,21 +105,11 @@ function readFully(fd: number, out: Uint8Array, position: number): void {
   }
 }
 
-/** Write bytes to `path` atomically: a temporary file in the same folder, then rename. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // temp file may not exist
-    }
-    throw e;
-  }
-}
+/**
+ * Write bytes to `path` atomically and durably: `@sage/core/node`'s `writeFileAtomicSync` (parent
+ * folder created, temp file fsynced and renamed over `path`, folder fsynced).
+ */
+export { writeFileAtomicSync as writeFileAtomic };
 
 /** Serialise and write a safetensors file atomically. */
 export function writeSafetensorsFile(
@@ -126,5 +117,5 @@ export function writeSafetensorsFile(
   tensors: readonly TensorToWrite[],
   metadata: Record<string, string> = { format: "pt" },
 ): void {
-  writeFileAtomic(path, serializeSafetensors(tensors, metadata));
+  writeFileAtomicSync(path, serializeSafetensors(tensors, metadata));
 }

@@ -134,7 +134,7 @@ export function parseHeader(headerBytes: Uint8Array, dataLength: number): Safete
     const dtype = e.dtype;
     if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) {
       throw new ModelError(
-        "SAFETENSORS_UNSUPPORTED_DTYPE",
+        "DTYPE_UNSUPPORTED",
         `tensor "${name}": unknown dtype ${show(dtype)} (expected one of ${Object.keys(DTYPE_BYTES).join(", ")})`,
       );
     }
@@ -221,7 +221,7 @@ export function decodeFloat(dtype: SafetensorsDType, bytes: Uint8Array, name = "
     return out;
   }
   throw new ModelError(
-    "SAFETENSORS_UNSUPPORTED_DTYPE",
+    "DTYPE_UNSUPPORTED",
     `tensor "${name}": dtype ${dtype} cannot be read as floats (expected F32, F16, BF16 or F64)`,
   );
 }
@@ -322,7 +322,7 @@ export function serializeSafetensors(
     const numel = t.shape.reduce((a, b) => a * b, 1);
     if (numel !== t.data.length) {
       throw new ModelError(
-        "TENSOR_SHAPE",
+        "TENSOR_SHAPE_MISMATCH",
         `tensor "${t.name}": shape ${show(t.shape)} has ${numel} elements, data has ${t.data.length}`,
       );
     }

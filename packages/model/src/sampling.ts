@@ -2,44 +2,14 @@
  * CPU sampling utilities: a seeded RNG and greedy / temperature / top-k / top-p selection over one
  * row of logits, plus stop-string and EOS handling for generated text.
  */
+import type { Rng } from "@sage/core";
 import { ModelError, show } from "./errors.js";
 
-/** Seeded PRNG (mulberry32), with uniform and standard-normal draws. Reproducible across platforms. */
-export class Rng {
-  private state: number;
-  private spare: number | undefined;
-  constructor(seed: number) {
-    if (!Number.isFinite(seed))
-      throw new ModelError("INPUT_INVALID", `seed must be finite, received ${seed}`);
-    this.state = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Standard normal (Box–Muller). */
-  normal(): number {
-    if (this.spare !== undefined) {
-      const s = this.spare;
-      this.spare = undefined;
-      return s;
-    }
-    let u = this.next();
-    while (u === 0) u = this.next();
-    const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-  /** Integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-}
+/**
+ * The seeded generator of sampling and weight initialisation: `@sage/core`'s `Rng` (xoshiro128**
+ * seeded through splitmix32; `next`, `normal`, `int`, …), re-exported as part of this package's API.
+ */
+export { Rng } from "@sage/core";
 
 export interface SamplingOptions {
   /** 0 (default) = greedy argmax; otherwise logits are divided by it before softmax. */

@@ -67,7 +67,7 @@ export function parameterSpecs(c: ModelConfig): ParamSpec[] {
       },
       set: (w, x) => {
         const L = w.layers[l];
-        if (!L) throw new ModelError("STATE", `weights lack layer ${l}`);
+        if (!L) throw new ModelError("STATE_INVALID", `weights lack layer ${l}`);
         L[key] = x;
       },
     });
@@ -156,7 +156,7 @@ export function weightsFromTensors(
     const t = read(s.name);
     if (t.shape.length !== s.shape.length || t.shape.some((v, i) => v !== s.shape[i])) {
       throw new ModelError(
-        "TENSOR_SHAPE",
+        "TENSOR_SHAPE_MISMATCH",
         `tensor "${s.name}": expected shape ${show(s.shape)}, received ${show(t.shape)}`,
       );
     }
@@ -174,7 +174,10 @@ export function weightsToTensors(
     const data = s.get(w);
     const n = s.shape.reduce((a, b) => a * b, 1);
     if (data.length !== n) {
-      throw new ModelError("TENSOR_SHAPE", `"${s.name}": expected ${n} elements, received ${data.length}`);
+      throw new ModelError(
+        "TENSOR_SHAPE_MISMATCH",
+        `"${s.name}": expected ${n} elements, received ${data.length}`,
+      );
     }
     return { name: s.name, shape: s.shape, data };
   });

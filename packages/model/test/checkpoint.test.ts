@@ -93,7 +93,7 @@ describe("HF tensor names", () => {
           get(wrong),
         ),
       ),
-    ).toBe("TENSOR_SHAPE");
+    ).toBe("TENSOR_SHAPE_MISMATCH");
     const extra = [
       ...ts,
       { name: "model.layers.0.self_attn.q_norm.weight", shape: [4], data: new Float32Array(4) },

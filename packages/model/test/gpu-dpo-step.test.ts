@@ -8,7 +8,6 @@ import { type DpoStepOptions, dpoStep, dpoStepRef, type GpuContext } from "@sage
 import { createTestContext, expectClean } from "@sage/kernels-webgpu/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  createConfig,
   initWeights,
   ModelError,
   Policy,
@@ -19,6 +18,8 @@ import {
   referenceSequenceLogProbsBackward,
   refParamsFromWeights,
 } from "../src/index.js";
+import { tinyQwen2Config, WIDE_INIT } from "../src/testing.js";
+import { expectClose } from "./helpers.js";
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -26,30 +27,8 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.destroy());
 
-/** Same bound as gpu-policy.test.ts: f32 through ~10 dependent ops per layer, 10× margin. */
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rel = 3e-5): void {
-  expect(actual.length, what).toBe(expected.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    err = Math.max(err, Math.abs((actual[i] as number) - (expected[i] as number)));
-    scale = Math.max(scale, Math.abs(expected[i] as number));
-  }
-  expect(Number.isFinite(err), what).toBe(true);
-  expect(err, `${what}: max |Δ| ${err} (scale ${scale})`).toBeLessThanOrEqual(rel * Math.max(1, scale));
-}
-
-const c = createConfig({
-  modelType: "qwen2",
-  hiddenSize: 16,
-  intermediateSize: 20,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
-  vocabSize: 13,
-  tieWordEmbeddings: true,
-});
-const w = initWeights(c, 11, { std: 0.3, biasStd: 0.1, normStd: 0.1 });
+const c = tinyQwen2Config(); // gpu-policy.test.ts's qwen2 config
+const w = initWeights(c, 11, WIDE_INIT);
 // Two pairs: rows 0, 1 chosen; rows 2, 3 rejected (the trainer's layout).
 const batch = packPromptResponse(
   [

@@ -1,7 +1,8 @@
 import type { GpuContext } from "@sage/kernels-webgpu";
 import { createTestContext, expectClean } from "@sage/kernels-webgpu/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CharTokenizer, createConfig, initWeights, ModelError, Policy } from "../src/index.js";
+import { CharTokenizer, initWeights, ModelError, Policy } from "../src/index.js";
+import { tinyQwen2Config } from "../src/testing.js";
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -9,14 +10,10 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.destroy());
 
-const c = createConfig({
-  modelType: "qwen2",
-  hiddenSize: 16,
+const c = tinyQwen2Config({
   intermediateSize: 24,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
   vocabSize: 12,
+  tieWordEmbeddings: false,
   maxPositionEmbeddings: 40,
   eosTokenId: 2,
 });

@@ -19,6 +19,8 @@ import {
   refParamsFromWeights,
   type ScoredBatch,
 } from "../src/index.js";
+import { tinyLlamaConfig, tinyQwen2Config, WIDE_INIT } from "../src/testing.js";
+import { expectClose } from "./helpers.js";
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -26,52 +28,13 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.destroy());
 
-/**
- * f32 GPU vs f64 reference. Errors come from f32 rounding through ~10 dependent ops per layer
- * (observed ≤ 2e-6 relative to the largest |value| of a tensor); the bound 3e-5·max(1, scale)
- * leaves 10× margin and still fails on any real bug (a wrong term is ≥ 1e-3 relative).
- */
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rel = 3e-5): void {
-  expect(actual.length, what).toBe(expected.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    err = Math.max(err, Math.abs((actual[i] as number) - (expected[i] as number)));
-    scale = Math.max(scale, Math.abs(expected[i] as number));
-  }
-  expect(Number.isFinite(err), what).toBe(true);
-  expect(err, `${what}: max |Δ| ${err} (scale ${scale})`).toBeLessThanOrEqual(rel * Math.max(1, scale));
-}
-
 const configs: [string, ModelConfig][] = [
-  [
-    "llama, untied, MHA",
-    createConfig({
-      hiddenSize: 16,
-      intermediateSize: 24,
-      numLayers: 2,
-      numHeads: 2,
-      vocabSize: 11,
-      ropeTheta: 100,
-    }),
-  ],
-  [
-    "qwen2, tied, GQA 4→2, QKV bias",
-    createConfig({
-      modelType: "qwen2",
-      hiddenSize: 16,
-      intermediateSize: 20,
-      numLayers: 2,
-      numHeads: 4,
-      numKvHeads: 2,
-      vocabSize: 13,
-      tieWordEmbeddings: true,
-    }),
-  ],
+  ["llama, untied, MHA", tinyLlamaConfig()],
+  ["qwen2, tied, GQA 4→2, QKV bias", tinyQwen2Config()],
 ];
 
 describe.each(configs)("GPU policy vs f64 reference (%s)", (_n, c) => {
-  const w = initWeights(c, 7, { std: 0.3, biasStd: 0.1, normStd: 0.1 });
+  const w = initWeights(c, 7, WIDE_INIT);
   const pairs = [
     { prompt: [1, 2, 3], response: [4, 5, 6] },
     { prompt: [2], response: [7, 8] },

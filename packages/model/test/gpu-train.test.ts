@@ -20,6 +20,7 @@ import {
   type ScoredBatch,
   saveModelDir,
 } from "../src/index.js";
+import { tinyQwen2Config } from "../src/testing.js";
 
 let ctx: GpuContext;
 const tmp = mkdtempSync(join(tmpdir(), "sage-model-train-"));
@@ -31,16 +32,7 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const c = createConfig({
-  modelType: "qwen2",
-  hiddenSize: 16,
-  intermediateSize: 24,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
-  vocabSize: 12,
-  tieWordEmbeddings: true,
-});
+const c = tinyQwen2Config({ intermediateSize: 24, vocabSize: 12 });
 const batchA = packPromptResponse(
   [
     { prompt: [1, 2, 3], response: [4, 5] },

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  createConfig,
   initWeights,
   type ModelConfig,
   ModelError,
@@ -15,33 +14,15 @@ import {
   refParamsFromWeights,
   type ScoredBatch,
 } from "../src/index.js";
+import { tinyLlamaConfig, tinyQwen2Config } from "../src/testing.js";
 import { maxAbsDiff } from "./helpers.js";
 
+// gpu-policy.test.ts's configs at half width.
 const configs: [string, ModelConfig][] = [
-  [
-    "llama, untied, MHA",
-    createConfig({
-      hiddenSize: 8,
-      intermediateSize: 12,
-      numLayers: 2,
-      numHeads: 2,
-      vocabSize: 7,
-      ropeTheta: 100,
-    }),
-  ],
+  ["llama, untied, MHA", tinyLlamaConfig({ hiddenSize: 8, intermediateSize: 12, vocabSize: 7 })],
   [
     "qwen2, tied, GQA 4→2, QKV bias",
-    createConfig({
-      modelType: "qwen2",
-      hiddenSize: 8,
-      intermediateSize: 10,
-      numLayers: 2,
-      numHeads: 4,
-      numKvHeads: 2,
-      vocabSize: 9,
-      tieWordEmbeddings: true,
-      ropeTheta: 10,
-    }),
+    tinyQwen2Config({ hiddenSize: 8, intermediateSize: 10, vocabSize: 9, ropeTheta: 10 }),
   ],
 ];
 

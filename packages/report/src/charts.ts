@@ -315,7 +315,7 @@ export function resolveFont(options: FontOptions = {}): ResolvedFont {
   if (options.files && options.files.length > 0) {
     const missing = options.files.filter((f) => !existsSync(f));
     if (missing.length > 0) {
-      throw ReportError.mismatch("INVALID_OPTION", "font.files", "existing font files", missing);
+      throw ReportError.mismatch("OPTION_INVALID", "font.files", "existing font files", missing);
     }
     return {
       files: [...options.files],
@@ -343,7 +343,7 @@ export function resolveFont(options: FontOptions = {}): ResolvedFont {
 /** Rasterise an SVG to PNG bytes with resvg (white background, `scale`× the SVG's size). */
 export function svgToPng(svg: string, font: ResolvedFont, scale = 2): Uint8Array {
   if (!(scale > 0 && scale <= 8))
-    throw ReportError.mismatch("INVALID_OPTION", "scale", "a number in (0, 8]", scale);
+    throw ReportError.mismatch("OPTION_INVALID", "scale", "a number in (0, 8]", scale);
   const fontOptions = {
     loadSystemFonts: font.system,
     fontFiles: font.files,

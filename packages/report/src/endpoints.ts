@@ -25,7 +25,7 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Num
 export function areaUnderCurve(points: readonly RunPoint[]): number {
   if (points.length < 2) {
     throw ReportError.mismatch(
-      "INVALID_INPUT",
+      "INPUT_INVALID",
       "areaUnderCurve points",
       "at least 2 evaluation points",
       points.length,
@@ -33,7 +33,7 @@ export function areaUnderCurve(points: readonly RunPoint[]): number {
   }
   const span = points[points.length - 1]!.step - points[0]!.step;
   if (!(span > 0))
-    throw ReportError.mismatch("INVALID_INPUT", "areaUnderCurve step span", "a span > 0", span);
+    throw ReportError.mismatch("INPUT_INVALID", "areaUnderCurve step span", "a span > 0", span);
   let area = 0;
   for (let k = 1; k < points.length; k++) {
     const a = points[k - 1]!;
@@ -68,7 +68,7 @@ export function pairedDifference(
 ): PairedDifference {
   if (a.length === 0 || a.length !== b.length) {
     throw ReportError.mismatch(
-      "INVALID_INPUT",
+      "INPUT_INVALID",
       "pairedDifference",
       `two non-empty lists of equal length (first has ${a.length})`,
       b.length,
@@ -77,7 +77,7 @@ export function pairedDifference(
   const d = a.map((x, i) => x - b[i]!);
   for (const v of d) {
     if (!isFiniteNumber(v))
-      throw ReportError.mismatch("INVALID_INPUT", "pairedDifference values", "finite numbers", v);
+      throw ReportError.mismatch("INPUT_INVALID", "pairedDifference values", "finite numbers", v);
   }
   const n = d.length;
   const diff = mean(d);
@@ -97,7 +97,7 @@ export function pairedDifference(
 export function holmAdjust(pValues: readonly number[]): number[] {
   for (const p of pValues) {
     if (!isFiniteNumber(p) || p < 0 || p > 1)
-      throw ReportError.mismatch("INVALID_INPUT", "holmAdjust p-value", "a number in [0, 1]", p);
+      throw ReportError.mismatch("INPUT_INVALID", "holmAdjust p-value", "a number in [0, 1]", p);
   }
   const m = pValues.length;
   const order = pValues.map((p, i) => ({ p, i })).sort((x, y) => x.p - y.p || x.i - y.i);
@@ -125,7 +125,7 @@ export function crossingOf(
 ): { step: number; wallMs: number } | null {
   if (rule === "interpolate") return firstCrossing(points, target);
   if (rule !== "first-evaluated") {
-    throw ReportError.mismatch("INVALID_OPTION", "crossing rule", '"interpolate" or "first-evaluated"', rule);
+    throw ReportError.mismatch("OPTION_INVALID", "crossing rule", '"interpolate" or "first-evaluated"', rule);
   }
   const p = points.find((q) => q.accuracy >= target);
   return p ? { step: p.step, wallMs: p.wallMs } : null;
@@ -145,13 +145,13 @@ export function minimumDetectableDifference(
   const alpha = options.alpha ?? 0.05;
   const power = options.power ?? 0.8;
   if (!isFiniteNumber(sd) || sd < 0)
-    throw ReportError.mismatch("INVALID_INPUT", "MDE sd", "a finite number ≥ 0", sd);
+    throw ReportError.mismatch("INPUT_INVALID", "MDE sd", "a finite number ≥ 0", sd);
   if (!Number.isInteger(n) || n < 1)
-    throw ReportError.mismatch("INVALID_INPUT", "MDE n", "an integer ≥ 1", n);
+    throw ReportError.mismatch("INPUT_INVALID", "MDE n", "an integer ≥ 1", n);
   if (!(alpha > 0 && alpha < 1))
-    throw ReportError.mismatch("INVALID_OPTION", "MDE alpha", "a number in (0, 1)", alpha);
+    throw ReportError.mismatch("OPTION_INVALID", "MDE alpha", "a number in (0, 1)", alpha);
   if (!(power > 0 && power < 1))
-    throw ReportError.mismatch("INVALID_OPTION", "MDE power", "a number in (0, 1)", power);
+    throw ReportError.mismatch("OPTION_INVALID", "MDE power", "a number in (0, 1)", power);
   if (n < 2) return null;
   return ((studentTQuantile(1 - alpha / 2, n - 1) + studentTQuantile(power, n - 1)) * sd) / Math.sqrt(n);
 }
@@ -196,7 +196,7 @@ export function targetRatio(
 ): TargetRatio {
   if (values.length !== baseline.length || values.length === 0) {
     throw ReportError.mismatch(
-      "INVALID_INPUT",
+      "INPUT_INVALID",
       "targetRatio",
       `two non-empty lists of equal length (method has ${values.length})`,
       baseline.length,
@@ -227,11 +227,11 @@ export function tuningTarget(
   const baseline = options.baseline ?? "uniform";
   const fraction = options.fraction ?? 0.9;
   if (!(fraction > 0 && fraction <= 1))
-    throw ReportError.mismatch("INVALID_OPTION", "fraction", "a number in (0, 1]", fraction);
+    throw ReportError.mismatch("OPTION_INVALID", "fraction", "a number in (0, 1]", fraction);
   validateRuns(tuningRuns);
   const runs = tuningRuns.filter((r) => r.method === baseline);
   if (runs.length === 0) {
-    throw ReportError.mismatch("INVALID_INPUT", "tuning runs", `runs of the baseline "${baseline}"`, [
+    throw ReportError.mismatch("INPUT_INVALID", "tuning runs", `runs of the baseline "${baseline}"`, [
       ...new Set(tuningRuns.map((r) => r.method)),
     ]);
   }
@@ -358,7 +358,7 @@ function armEndpoints(runs: readonly RunSeries[], arm: ArmOptions, c: Common, wh
   const { target } = arm;
   if (!isFiniteNumber(target) || target <= 0 || target > 1) {
     throw ReportError.mismatch(
-      "INVALID_OPTION",
+      "OPTION_INVALID",
       `${where}target`,
       "a number in (0, 1] fixed on the tuning seeds",
       target,
@@ -366,7 +366,7 @@ function armEndpoints(runs: readonly RunSeries[], arm: ArmOptions, c: Common, wh
   }
   if (!Array.isArray(arm.methods) || arm.methods.length === 0) {
     throw ReportError.mismatch(
-      "INVALID_OPTION",
+      "OPTION_INVALID",
       `${where}methods`,
       "a non-empty list of compared methods",
       arm.methods,
@@ -374,7 +374,7 @@ function armEndpoints(runs: readonly RunSeries[], arm: ArmOptions, c: Common, wh
   }
   if (arm.methods.includes(baseline) || new Set(arm.methods).size !== arm.methods.length) {
     throw ReportError.mismatch(
-      "INVALID_OPTION",
+      "OPTION_INVALID",
       `${where}methods`,
       `distinct methods other than the baseline "${baseline}"`,
       arm.methods,
@@ -384,14 +384,14 @@ function armEndpoints(runs: readonly RunSeries[], arm: ArmOptions, c: Common, wh
   const groups = groupByMethod(runs);
   const baseRuns = groups.get(baseline);
   if (!baseRuns) {
-    throw ReportError.mismatch("INVALID_INPUT", `${where}runs`, `runs of the baseline "${baseline}"`, [
+    throw ReportError.mismatch("INPUT_INVALID", `${where}runs`, `runs of the baseline "${baseline}"`, [
       ...groups.keys(),
     ]);
   }
   const seeds = baseRuns.map((r) => r.seed);
   if (seeds.length < 2) {
     throw ReportError.mismatch(
-      "INVALID_INPUT",
+      "INPUT_INVALID",
       `${where}baseline seeds`,
       "at least 2 seeds for paired intervals",
       seeds,
@@ -400,7 +400,7 @@ function armEndpoints(runs: readonly RunSeries[], arm: ArmOptions, c: Common, wh
   for (const s of seeds) {
     if (c.tuningSeeds.includes(s)) {
       throw ReportError.mismatch(
-        "INVALID_INPUT",
+        "INPUT_INVALID",
         `${where}seeds`,
         `reported seeds disjoint from the tuning seeds ${JSON.stringify(c.tuningSeeds)}`,
         s,
@@ -414,7 +414,7 @@ function armEndpoints(runs: readonly RunSeries[], arm: ArmOptions, c: Common, wh
     const group = groups.get(method);
     if (!group)
       throw ReportError.mismatch(
-        "INVALID_INPUT",
+        "INPUT_INVALID",
         `${where}runs of "${method}"`,
         `one run per seed ${JSON.stringify(seeds)}`,
         "none",
@@ -424,7 +424,7 @@ function armEndpoints(runs: readonly RunSeries[], arm: ArmOptions, c: Common, wh
     const extra = group.map((r) => r.seed).filter((s) => !seeds.includes(s));
     if (missing.length > 0 || extra.length > 0) {
       throw ReportError.mismatch(
-        "INVALID_INPUT",
+        "INPUT_INVALID",
         `${where}seeds of "${method}"`,
         `the baseline's seeds ${JSON.stringify(seeds)} (missing ${JSON.stringify(missing)}, extra ${JSON.stringify(extra)})`,
         group.map((r) => r.seed),
@@ -444,7 +444,7 @@ function armEndpoints(runs: readonly RunSeries[], arm: ArmOptions, c: Common, wh
       const b = r.points[r.points.length - 1]!.step;
       if (a !== first || b !== last) {
         throw ReportError.mismatch(
-          "INVALID_INPUT",
+          "INPUT_INVALID",
           `${where}run (${method}, seed ${r.seed}) step span`,
           `[${first}, ${last}] like every compared run`,
           [a, b],
@@ -453,7 +453,7 @@ function armEndpoints(runs: readonly RunSeries[], arm: ArmOptions, c: Common, wh
     }
   }
   if (!(last > first)) {
-    throw ReportError.mismatch("INVALID_INPUT", `${where}step span`, "at least two evaluated steps", [
+    throw ReportError.mismatch("INPUT_INVALID", `${where}step span`, "at least two evaluated steps", [
       first,
       last,
     ]);
@@ -567,28 +567,28 @@ export function convergenceEndpoints(
 ): ConvergenceEndpoints {
   const confidence = options.confidence ?? 0.95;
   if (!(confidence > 0 && confidence < 1))
-    throw ReportError.mismatch("INVALID_OPTION", "confidence", "a number in (0, 1)", confidence);
+    throw ReportError.mismatch("OPTION_INVALID", "confidence", "a number in (0, 1)", confidence);
   const resamples = options.resamples ?? 2000;
   if (!Number.isInteger(resamples) || resamples < 1)
-    throw ReportError.mismatch("INVALID_OPTION", "resamples", "an integer ≥ 1", resamples);
+    throw ReportError.mismatch("OPTION_INVALID", "resamples", "an integer ≥ 1", resamples);
   const { design } = options;
   if (!design || !Number.isInteger(design.candidates) || design.candidates < 1) {
     throw ReportError.mismatch(
-      "INVALID_OPTION",
+      "OPTION_INVALID",
       "design.candidates",
       "an integer ≥ 1 (pairs in the candidate set)",
       design?.candidates,
     );
   }
   if (!Number.isInteger(design.batchSize) || design.batchSize < 1) {
-    throw ReportError.mismatch("INVALID_OPTION", "design.batchSize", "an integer ≥ 1", design.batchSize);
+    throw ReportError.mismatch("OPTION_INVALID", "design.batchSize", "an integer ≥ 1", design.batchSize);
   }
   if (!Array.isArray(design.tuningSeeds) || !design.tuningSeeds.every(isFiniteNumber)) {
-    throw ReportError.mismatch("INVALID_OPTION", "design.tuningSeeds", "a list of seeds", design.tuningSeeds);
+    throw ReportError.mismatch("OPTION_INVALID", "design.tuningSeeds", "a list of seeds", design.tuningSeeds);
   }
   const crossing = options.crossing ?? "interpolate";
   if (crossing !== "interpolate" && crossing !== "first-evaluated") {
-    throw ReportError.mismatch("INVALID_OPTION", "crossing", '"interpolate" or "first-evaluated"', crossing);
+    throw ReportError.mismatch("OPTION_INVALID", "crossing", '"interpolate" or "first-evaluated"', crossing);
   }
   const common: Common = {
     confidence,

@@ -1,32 +1,23 @@
-/** Error codes raised by `@sage/report`. */
-export type ReportErrorCode = "INVALID_INPUT" | "INVALID_OPTION" | "RENDER_FAILED" | "WRITE_FAILED";
+import { describeValue, type ErrorCode, SageError } from "@sage/core";
 
-/** Truncate a value for an error message. */
-export function describeValue(value: unknown, max = 80): string {
-  let s: string;
-  if (typeof value === "number") s = Number.isNaN(value) ? "NaN" : String(value);
-  else if (typeof value === "string") s = JSON.stringify(value);
-  else {
-    try {
-      s = JSON.stringify(value) ?? String(value);
-    } catch {
-      s = String(value);
-    }
-  }
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
+export { describeValue };
+
+/** Error codes raised by `@sage/report` (a part of `@sage/core`'s one vocabulary). */
+export type ReportErrorCode = Extract<
+  ErrorCode,
+  "INPUT_INVALID" | "OPTION_INVALID" | "RENDER_FAILED" | "IO_FAILED"
+>;
 
 /**
  * The one error type of `@sage/report`. `code` is stable and machine-readable; the message says
  * what was expected and what was received.
  */
-export class ReportError extends Error {
+export class ReportError extends SageError {
   override readonly name = "ReportError";
-  readonly code: ReportErrorCode;
+  declare readonly code: ReportErrorCode;
 
   constructor(code: ReportErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
   }
 
   /** `what: expected …, received …` */

@@ -9,6 +9,19 @@ export {
   svgToPng,
 } from "./charts.js";
 export {
+  type AblationRow,
+  type AblationStudyRecord,
+  ablationRows,
+  type ComparisonStudyRecord,
+  type ConvergenceStudyRecord,
+  type StudyCommonRecord,
+  type StudyComparison,
+  type StudyRunDetail,
+  type WriteConvergenceStudyOptions,
+  type WrittenConvergenceStudy,
+  writeConvergenceStudy,
+} from "./convergence.js";
+export {
   type ArmEndpoints,
   type ArmOptions,
   areaUnderCurve,
@@ -35,7 +48,6 @@ export {
   bootstrapRatio,
   mean,
   meanInterval,
-  mulberry32,
   pairedBootstrapRatio,
   sampleStd,
   studentTCdf,

@@ -1,3 +1,4 @@
+import { Rng } from "@sage/core";
 import { ReportError } from "./errors.js";
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error below 1e-14 for the arguments used here). */
@@ -65,9 +66,9 @@ export function studentTCdf(t: number, df: number): number {
  */
 export function studentTQuantile(p: number, df: number): number {
   if (!(p > 0 && p < 1))
-    throw ReportError.mismatch("INVALID_OPTION", "t quantile p", "a number in (0, 1)", p);
+    throw ReportError.mismatch("OPTION_INVALID", "t quantile p", "a number in (0, 1)", p);
   if (!(df > 0) || !Number.isFinite(df)) {
-    throw ReportError.mismatch("INVALID_OPTION", "t quantile df", "a finite number > 0", df);
+    throw ReportError.mismatch("OPTION_INVALID", "t quantile df", "a finite number > 0", df);
   }
   if (p === 0.5) return 0;
   if (p < 0.5) return -studentTQuantile(1 - p, df);
@@ -85,7 +86,7 @@ export function studentTQuantile(p: number, df: number): number {
 /** Arithmetic mean (throws on an empty list). */
 export function mean(values: readonly number[]): number {
   if (values.length === 0)
-    throw new ReportError("INVALID_INPUT", "mean: expected at least one value, received none");
+    throw new ReportError("INPUT_INVALID", "mean: expected at least one value, received none");
   let s = 0;
   for (const v of values) s += v;
   return s / values.length;
@@ -136,18 +137,6 @@ export function welchDifference(
   return { diff, lo: diff - half, hi: diff + half };
 }
 
-/** mulberry32: a small seeded 32-bit PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Linear-interpolation quantile (type 7) of sorted values. */
 function sortedQuantile(sorted: readonly number[], q: number): number {
   const pos = (sorted.length - 1) * q;
@@ -160,7 +149,7 @@ function sortedQuantile(sorted: readonly number[], q: number): number {
 
 /**
  * Ratio of means `mean(num) / mean(den)` with a percentile-bootstrap interval: each resample draws
- * both groups with replacement (independently), `resamples` times, from a mulberry32 RNG seeded
+ * both groups with replacement (independently), `resamples` times, from `@sage/core`'s `Rng` seeded
  * with `seed`, so the same input always gives the same interval. With a group of one value the
  * bounds are null.
  */
@@ -173,10 +162,10 @@ export function bootstrapRatio(
   const resamples = options.resamples ?? 2000;
   const value = mean(num) / mean(den);
   if (num.length < 2 || den.length < 2) return { value, lo: null, hi: null };
-  const rand = mulberry32(options.seed ?? 0x5a6e);
+  const rng = new Rng(options.seed ?? 0x5a6e);
   const draw = (xs: readonly number[]): number => {
     let s = 0;
-    for (let i = 0; i < xs.length; i++) s += xs[Math.floor(rand() * xs.length)]!;
+    for (let i = 0; i < xs.length; i++) s += xs[rng.int(xs.length)]!;
     return s / xs.length;
   };
   const ratios: number[] = [];
@@ -189,8 +178,8 @@ export function bootstrapRatio(
 /**
  * Ratio of means `mean(num) / mean(den)` of PAIRED values (`num[i]` and `den[i]` from the same
  * seed) with a paired percentile-bootstrap interval: each resample draws seed indices with
- * replacement and takes `Σ num[i] / Σ den[i]` over the drawn indices, `resamples` times, from a
- * mulberry32 RNG seeded with `seed` (same input, same interval). Bounds are null with fewer than
+ * replacement and takes `Σ num[i] / Σ den[i]` over the drawn indices, `resamples` times, from
+ * `@sage/core`'s `Rng` seeded with `seed` (same input, same interval). Bounds are null with fewer than
  * two pairs. Throws when the lengths differ or a `den` value is not > 0.
  */
 export function pairedBootstrapRatio(
@@ -200,7 +189,7 @@ export function pairedBootstrapRatio(
 ): { value: number; lo: number | null; hi: number | null } {
   if (num.length !== den.length || num.length === 0) {
     throw ReportError.mismatch(
-      "INVALID_INPUT",
+      "INPUT_INVALID",
       "pairedBootstrapRatio",
       `two non-empty lists of equal length (one value per seed; numerator has ${num.length})`,
       den.length,
@@ -208,20 +197,20 @@ export function pairedBootstrapRatio(
   }
   for (const d of den) {
     if (!(d > 0))
-      throw ReportError.mismatch("INVALID_INPUT", "pairedBootstrapRatio denominator", "values > 0", d);
+      throw ReportError.mismatch("INPUT_INVALID", "pairedBootstrapRatio denominator", "values > 0", d);
   }
   const confidence = options.confidence ?? 0.95;
   const resamples = options.resamples ?? 2000;
   const value = mean(num) / mean(den);
   const n = num.length;
   if (n < 2) return { value, lo: null, hi: null };
-  const rand = mulberry32(options.seed ?? 0x5a6e);
+  const rng = new Rng(options.seed ?? 0x5a6e);
   const ratios: number[] = [];
   for (let r = 0; r < resamples; r++) {
     let a = 0;
     let b = 0;
     for (let k = 0; k < n; k++) {
-      const i = Math.floor(rand() * n);
+      const i = rng.int(n);
       a += num[i]!;
       b += den[i]!;
     }

@@ -22,31 +22,31 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Num
 
 function checkUnit(where: string, v: unknown): void {
   if (!isFiniteNumber(v) || v < 0 || v > 1)
-    throw ReportError.mismatch("INVALID_INPUT", where, "a number in [0, 1]", v);
+    throw ReportError.mismatch("INPUT_INVALID", where, "a number in [0, 1]", v);
 }
 
 /**
  * Check that `runs` is well formed: at least one run, unique (method, seed), at least one point per
  * run, integer steps strictly increasing, `wallMs` finite, ≥ 0 and non-decreasing, accuracies in
  * [0, 1], the same number of strata everywhere `byStratum` is given, `scoringMs` in [0, wallMs].
- * Throws a `ReportError` (`INVALID_INPUT`) naming the run, point and field. Returns the number of strata.
+ * Throws a `ReportError` (`INPUT_INVALID`) naming the run, point and field. Returns the number of strata.
  */
 export function validateRuns(runs: readonly RunSeries[]): number {
   if (!Array.isArray(runs) || runs.length === 0) {
-    throw ReportError.mismatch("INVALID_INPUT", "runs", "a non-empty array of RunSeries", runs);
+    throw ReportError.mismatch("INPUT_INVALID", "runs", "a non-empty array of RunSeries", runs);
   }
   const seen = new Set<string>();
   let strata = -1;
   runs.forEach((run, r) => {
     if (typeof run.method !== "string" || run.method.length === 0) {
-      throw ReportError.mismatch("INVALID_INPUT", `runs[${r}].method`, "a non-empty string", run.method);
+      throw ReportError.mismatch("INPUT_INVALID", `runs[${r}].method`, "a non-empty string", run.method);
     }
     if (!isFiniteNumber(run.seed)) {
-      throw ReportError.mismatch("INVALID_INPUT", `runs[${r}].seed`, "a finite number", run.seed);
+      throw ReportError.mismatch("INPUT_INVALID", `runs[${r}].seed`, "a finite number", run.seed);
     }
     const key = JSON.stringify([run.method, run.seed]);
     if (seen.has(key)) {
-      throw ReportError.mismatch("INVALID_INPUT", `runs[${r}]`, "a unique (method, seed)", {
+      throw ReportError.mismatch("INPUT_INVALID", `runs[${r}]`, "a unique (method, seed)", {
         method: run.method,
         seed: run.seed,
       });
@@ -54,7 +54,7 @@ export function validateRuns(runs: readonly RunSeries[]): number {
     seen.add(key);
     if (!Array.isArray(run.points) || run.points.length === 0) {
       throw ReportError.mismatch(
-        "INVALID_INPUT",
+        "INPUT_INVALID",
         `runs[${r}].points (${run.method}, seed ${run.seed})`,
         "at least one point",
         run.points,
@@ -64,21 +64,21 @@ export function validateRuns(runs: readonly RunSeries[]): number {
     run.points.forEach((p: RunPoint, i: number) => {
       const at = `runs[${r}].points[${i}] (${run.method}, seed ${run.seed})`;
       if (!Number.isInteger(p.step) || p.step < 0)
-        throw ReportError.mismatch("INVALID_INPUT", `${at}.step`, "an integer ≥ 0", p.step);
+        throw ReportError.mismatch("INPUT_INVALID", `${at}.step`, "an integer ≥ 0", p.step);
       if (!isFiniteNumber(p.wallMs) || p.wallMs < 0)
-        throw ReportError.mismatch("INVALID_INPUT", `${at}.wallMs`, "a finite number ≥ 0", p.wallMs);
+        throw ReportError.mismatch("INPUT_INVALID", `${at}.wallMs`, "a finite number ≥ 0", p.wallMs);
       checkUnit(`${at}.accuracy`, p.accuracy);
       if (prev !== undefined) {
         if (p.step <= prev.step)
           throw ReportError.mismatch(
-            "INVALID_INPUT",
+            "INPUT_INVALID",
             `${at}.step`,
             `a step > the previous point's ${prev.step}`,
             p.step,
           );
         if (p.wallMs < prev.wallMs)
           throw ReportError.mismatch(
-            "INVALID_INPUT",
+            "INPUT_INVALID",
             `${at}.wallMs`,
             `a value ≥ the previous point's ${prev.wallMs}`,
             p.wallMs,
@@ -87,7 +87,7 @@ export function validateRuns(runs: readonly RunSeries[]): number {
       if (p.byStratum !== undefined) {
         if (!Array.isArray(p.byStratum) || p.byStratum.length === 0) {
           throw ReportError.mismatch(
-            "INVALID_INPUT",
+            "INPUT_INVALID",
             `${at}.byStratum`,
             "a non-empty array of accuracies",
             p.byStratum,
@@ -96,7 +96,7 @@ export function validateRuns(runs: readonly RunSeries[]): number {
         if (strata === -1) strata = p.byStratum.length;
         else if (p.byStratum.length !== strata) {
           throw ReportError.mismatch(
-            "INVALID_INPUT",
+            "INPUT_INVALID",
             `${at}.byStratum`,
             `${strata} strata like the earlier points`,
             p.byStratum,
@@ -107,17 +107,17 @@ export function validateRuns(runs: readonly RunSeries[]): number {
         });
       }
       if (p.frontier !== undefined && (!Number.isInteger(p.frontier) || p.frontier < 0)) {
-        throw ReportError.mismatch("INVALID_INPUT", `${at}.frontier`, "an integer ≥ 0", p.frontier);
+        throw ReportError.mismatch("INPUT_INVALID", `${at}.frontier`, "an integer ≥ 0", p.frontier);
       }
       if (p.snr !== undefined && (!isFiniteNumber(p.snr) || p.snr < 0)) {
-        throw ReportError.mismatch("INVALID_INPUT", `${at}.snr`, "a finite number ≥ 0", p.snr);
+        throw ReportError.mismatch("INPUT_INVALID", `${at}.snr`, "a finite number ≥ 0", p.snr);
       }
       if (
         p.scoringMs !== undefined &&
         (!isFiniteNumber(p.scoringMs) || p.scoringMs < 0 || p.scoringMs > p.wallMs)
       ) {
         throw ReportError.mismatch(
-          "INVALID_INPUT",
+          "INPUT_INVALID",
           `${at}.scoringMs`,
           `a number in [0, wallMs = ${p.wallMs}]`,
           p.scoringMs,
@@ -176,14 +176,14 @@ export function summarizeRuns(runs: readonly RunSeries[], options: SummarizeOpti
   const subject = options.subject ?? "sage";
   const confidence = options.confidence ?? 0.95;
   if (!isFiniteNumber(target) || target <= 0 || target > 1) {
-    throw ReportError.mismatch("INVALID_OPTION", "target", "a number in (0, 1]", target);
+    throw ReportError.mismatch("OPTION_INVALID", "target", "a number in (0, 1]", target);
   }
   if (!isFiniteNumber(confidence) || confidence <= 0 || confidence >= 1) {
-    throw ReportError.mismatch("INVALID_OPTION", "confidence", "a number in (0, 1)", confidence);
+    throw ReportError.mismatch("OPTION_INVALID", "confidence", "a number in (0, 1)", confidence);
   }
   const resamples = options.resamples ?? 2000;
   if (!Number.isInteger(resamples) || resamples < 1) {
-    throw ReportError.mismatch("INVALID_OPTION", "resamples", "an integer ≥ 1", resamples);
+    throw ReportError.mismatch("OPTION_INVALID", "resamples", "an integer ≥ 1", resamples);
   }
   const strata = validateRuns(runs);
   const groups = groupByMethod(runs);

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { writeFileAtomic } from "@sage/core/node";
 import { chartSpecs, type FontOptions, renderSvg, resolveFont, svgToPng } from "./charts.js";
 import { ReportError } from "./errors.js";
 import { type RenderedChart, renderHtml } from "./html.js";
@@ -8,22 +7,15 @@ import { summarizeRuns, validateRuns } from "./summary.js";
 import type { ReportInput, ReportSummary } from "./types.js";
 import { verdict } from "./verdict.js";
 
-/** Write `data` to `path` atomically: a temp file in the same folder, fsync, rename over `path`. */
+/**
+ * Write `data` to `path` atomically and durably (`@sage/core/node`'s `writeFileAtomic`: parent
+ * folder created, temp file fsynced and renamed, folder fsynced); failures are `IO_FAILED`.
+ */
 export async function atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
-    const handle = await open(tmp, "w");
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, data);
   } catch (error) {
-    await rm(tmp, { force: true });
-    throw new ReportError("WRITE_FAILED", `could not write ${path}: ${String(error)}`, { cause: error });
+    throw new ReportError("IO_FAILED", `could not write ${path}: ${String(error)}`, { cause: error });
   }
 }
 
@@ -64,14 +56,14 @@ export async function writeReport(
 ): Promise<WrittenReport> {
   for (const key of ["title", "adapter", "machine"] as const) {
     if (typeof input[key] !== "string") {
-      throw ReportError.mismatch("INVALID_INPUT", `ReportInput.${key}`, "a string", input[key]);
+      throw ReportError.mismatch("INPUT_INVALID", `ReportInput.${key}`, "a string", input[key]);
     }
   }
   try {
     JSON.stringify(input.config);
   } catch (error) {
     throw new ReportError(
-      "INVALID_INPUT",
+      "INPUT_INVALID",
       `ReportInput.config: expected JSON-serialisable values, received one that JSON.stringify rejects (${String(error)})`,
       { cause: error },
     );

@@ -131,7 +131,7 @@ describe("writeReport", () => {
       /ReportInput.title: expected a string, received 1/,
     );
     await expect(writeReport({ ...input(), config: { n: 1n } }, dir, { png: false })).rejects.toMatchObject({
-      code: "INVALID_INPUT",
+      code: "INPUT_INVALID",
     });
   });
 });

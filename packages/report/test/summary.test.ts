@@ -149,7 +149,7 @@ describe("validation", () => {
       fn();
     } catch (e) {
       expect(e).toBeInstanceOf(ReportError);
-      expect((e as ReportError).code).toBe("INVALID_INPUT");
+      expect((e as ReportError).code).toBe("INPUT_INVALID");
       expect((e as Error).message).toMatch(pattern);
       return;
     }

@@ -1,5 +1,5 @@
+import { Rng } from "@sage/core";
 import type { RunPoint, RunSeries } from "../src/index.js";
-import { mulberry32 } from "../src/index.js";
 
 /**
  * Deterministic synthetic runs shaped like the convergence benchmark's: accuracy follows a
@@ -15,7 +15,8 @@ export function syntheticRuns(seeds = [1, 2, 3]): RunSeries[] {
   const runs: RunSeries[] = [];
   for (const m of methods) {
     for (const seed of seeds) {
-      const rand = mulberry32(seed * 7919 + m.method.length);
+      const rng = new Rng(seed * 7919 + m.method.length);
+      const rand = (): number => rng.next();
       const points: RunPoint[] = [];
       for (let step = 0; step <= 200; step += 20) {
         const base = 0.1 + (m.aMax - 0.1) * (1 - Math.exp(-step / m.tau));

@@ -59,17 +59,14 @@ def _rotl(x, k):
 
 
 class Rng:
-    """xoshiro128** seeded through splitmix32, as ``Rng`` of @sage/stability."""
+    """xoshiro128** seeded through splitmix32, as ``Rng`` of @sage/core (re-exported by @sage/stability)."""
 
     def __init__(self, seed):
         lo, hi = _words(seed)
-        x = mix32(lo) ^ hi
-        s = []
-        for i in range(4):
-            x = mix32(x + i * 0x6D2B79F5)
-            s.append(x)
+        x = lo ^ hi
+        s = [mix32(x + i * 0x9E3779B9) for i in range(4)]
         if s == [0, 0, 0, 0]:
-            s[3] = 1
+            s[0] = 1
         self.s = s
 
     def next_uint32(self):

@@ -156,7 +156,7 @@ export function resolveStabilityConfig(partial: Partial<StabilityConfig> = {}): 
   const parsed = stabilityConfigSchema.safeParse(partial);
   if (!parsed.success) {
     const issue = firstSettingIssue(parsed.error, partial);
-    throw new StabilityError("INVALID_CONFIG", describeSettingIssue("stability config", issue));
+    throw new StabilityError("CONFIG_INVALID", describeSettingIssue("stability config", issue));
   }
   return parsed.data;
 }

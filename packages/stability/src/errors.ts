@@ -1,39 +1,23 @@
-/** Error codes raised by `@sage/stability`. */
-export type StabilityErrorCode =
-  | "NON_FINITE"
-  | "SHAPE_MISMATCH"
-  | "INVALID_CONFIG"
-  | "INVALID_ARGUMENT"
-  | "INVALID_STATE";
+import { describeValue, type ErrorCode, SageError } from "@sage/core";
 
-/** Truncate a value for an error message. */
-export function describeValue(value: unknown, max = 80): string {
-  let s: string;
-  if (typeof value === "number") s = Number.isNaN(value) ? "NaN" : String(value);
-  else if (typeof value === "string") s = JSON.stringify(value);
-  else if (ArrayBuffer.isView(value)) {
-    s = `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
-  } else {
-    try {
-      s = JSON.stringify(value) ?? String(value);
-    } catch {
-      s = String(value);
-    }
-  }
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
+export { describeValue };
+
+/** Error codes raised by `@sage/stability` (a part of `@sage/core`'s one vocabulary). */
+export type StabilityErrorCode = Extract<
+  ErrorCode,
+  "VALUE_NON_FINITE" | "SHAPE_MISMATCH" | "CONFIG_INVALID" | "ARGUMENT_INVALID" | "STATE_INVALID"
+>;
 
 /**
  * The one error type of `@sage/stability`. `code` is stable and machine-readable; the message
  * says what was expected and what was received.
  */
-export class StabilityError extends Error {
+export class StabilityError extends SageError {
   override readonly name = "StabilityError";
-  readonly code: StabilityErrorCode;
+  declare readonly code: StabilityErrorCode;
 
   constructor(code: StabilityErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
   }
 
   /** `what: expected …, received …` */

@@ -1,4 +1,4 @@
-import type { ErrorMarginSource, StabilityConfig } from "./config.js";
+import { DEFAULT_STABILITY_CONFIG, type ErrorMarginSource, type StabilityConfig } from "./config.js";
 import { describeValue, StabilityError } from "./errors.js";
 import { deriveSeed, Rng } from "./rng.js";
 import { errorMargins, type PairStatsBatch, validateBatch } from "./stats.js";
@@ -40,15 +40,15 @@ export interface TokenDropoutOptions {
 
 function checkMaskArgs(nTokens: number, o: TokenDropoutOptions): void {
   if (!Number.isInteger(nTokens) || nTokens < 1) {
-    throw StabilityError.mismatch("INVALID_ARGUMENT", "token dropout nTokens", "an integer ≥ 1", nTokens);
+    throw StabilityError.mismatch("ARGUMENT_INVALID", "token dropout nTokens", "an integer ≥ 1", nTokens);
   }
   if (!Number.isInteger(o.k) || o.k < 1)
-    throw StabilityError.mismatch("INVALID_ARGUMENT", "token dropout k", "an integer ≥ 1", o.k);
+    throw StabilityError.mismatch("ARGUMENT_INVALID", "token dropout k", "an integer ≥ 1", o.k);
   if (!(o.rho >= 0 && o.rho < 1))
-    throw StabilityError.mismatch("INVALID_ARGUMENT", "token dropout rho", "a number in [0, 1)", o.rho);
+    throw StabilityError.mismatch("ARGUMENT_INVALID", "token dropout rho", "a number in [0, 1)", o.rho);
   if (!Number.isSafeInteger(o.pairKey) || o.pairKey < 0) {
     throw StabilityError.mismatch(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       "token dropout pairKey",
       "a non-negative integer (dataset index or hashString(id))",
       o.pairKey,
@@ -56,7 +56,7 @@ function checkMaskArgs(nTokens: number, o: TokenDropoutOptions): void {
   }
   if (o.side !== 0 && o.side !== 1) {
     throw StabilityError.mismatch(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       "token dropout side",
       "0 (chosen) or 1 (rejected)",
       o.side,
@@ -73,7 +73,7 @@ function checkMaskArgs(nTokens: number, o: TokenDropoutOptions): void {
 export function tokenDropoutMasks(nTokens: number, options: TokenDropoutOptions): Uint8Array {
   checkMaskArgs(nTokens, options);
   const { k, rho } = options;
-  const rng = Rng.fromSeed(
+  const rng = new Rng(
     deriveSeed(options.seed, options.pairKey >>> 0, Math.floor(options.pairKey / 2 ** 32), options.side),
   );
   const out = new Uint8Array(k * nTokens);
@@ -83,7 +83,7 @@ export function tokenDropoutMasks(nTokens: number, options: TokenDropoutOptions)
     let best = -1;
     let bestU = -1;
     for (let t = 0; t < nTokens; t++) {
-      const u = rng.nextFloat();
+      const u = rng.next();
       if (u >= rho) {
         out[o + t] = 1;
         kept++;
@@ -165,7 +165,7 @@ export function applyTokenDropout(
       }
     }
     if (kept === 0)
-      throw StabilityError.mismatch("INVALID_ARGUMENT", `mask ${j}`, "at least one kept token", "0 kept");
+      throw StabilityError.mismatch("ARGUMENT_INVALID", `mask ${j}`, "at least one kept token", "0 kept");
     out[j] = options.normalize ? sum / kept : (sum * n) / kept;
   }
   return out;
@@ -223,7 +223,7 @@ export function tokenDropoutErrorMargins(
   const normalize = options.lengthNormalize ?? false;
   const a = applyTokenDropout(dw, mw, k, { normalize });
   const b = applyTokenDropout(dl, ml, k, { normalize });
-  const beta = options.beta ?? 0.1;
+  const beta = options.beta ?? DEFAULT_STABILITY_CONFIG.beta;
   for (let j = 0; j < k; j++) a[j] = beta * (a[j]! - b[j]!);
   return a;
 }
@@ -239,7 +239,7 @@ export function policyDropoutSeed(seed: number, pass: number): number {
  */
 export function marginsFromPasses(passes: readonly PairStatsBatch[], config: StabilityConfig): Float64Array {
   const k = passes.length;
-  if (k < 1) throw StabilityError.mismatch("INVALID_ARGUMENT", "policy-dropout passes", "at least 1 pass", k);
+  if (k < 1) throw StabilityError.mismatch("ARGUMENT_INVALID", "policy-dropout passes", "at least 1 pass", k);
   const n = validateBatch(passes[0]!);
   const out = new Float64Array(n * k);
   for (let j = 0; j < k; j++) {
@@ -270,7 +270,7 @@ export class MarginHistory {
 
   constructor(k: number) {
     if (!Number.isInteger(k) || k < 1)
-      throw StabilityError.mismatch("INVALID_ARGUMENT", "MarginHistory k", "an integer ≥ 1", k);
+      throw StabilityError.mismatch("ARGUMENT_INVALID", "MarginHistory k", "an integer ≥ 1", k);
     this.k = k;
   }
 
@@ -281,7 +281,12 @@ export class MarginHistory {
   /** Append a margin to a pair's history (keeps the newest K). */
   record(key: number, margin: number): void {
     if (!Number.isFinite(margin)) {
-      throw StabilityError.mismatch("NON_FINITE", `margin history of pair ${key}`, "a finite margin", margin);
+      throw StabilityError.mismatch(
+        "VALUE_NON_FINITE",
+        `margin history of pair ${key}`,
+        "a finite margin",
+        margin,
+      );
     }
     let h = this.map.get(key);
     if (h === undefined) {
@@ -331,7 +336,7 @@ export class MarginHistory {
   static fromJSON(state: MarginHistoryState): MarginHistory {
     if (typeof state !== "object" || state === null || !Array.isArray(state.entries)) {
       throw StabilityError.mismatch(
-        "INVALID_STATE",
+        "STATE_INVALID",
         "MarginHistory state",
         "{ k, entries: [key, margins][] }",
         state,
@@ -341,7 +346,7 @@ export class MarginHistory {
     for (const entry of state.entries) {
       if (!Array.isArray(entry) || typeof entry[0] !== "number" || !Array.isArray(entry[1])) {
         throw StabilityError.mismatch(
-          "INVALID_STATE",
+          "STATE_INVALID",
           "MarginHistory entry",
           "[key, margins[]]",
           describeValue(entry),

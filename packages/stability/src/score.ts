@@ -82,10 +82,15 @@ export function scorePool(
       mean = moments.mu[i]!;
       std = moments.sd[i]!;
       if (!Number.isFinite(mean) || !(std >= 0) || !Number.isFinite(std)) {
-        throw StabilityError.mismatch("NON_FINITE", `moments of pair at index ${i}`, "finite μ and s ≥ 0", {
-          mean,
-          std,
-        });
+        throw StabilityError.mismatch(
+          "VALUE_NON_FINITE",
+          `moments of pair at index ${i}`,
+          "finite μ and s ≥ 0",
+          {
+            mean,
+            std,
+          },
+        );
       }
     } else if (p === undefined) {
       mean = errorMargin[i]!;
@@ -154,7 +159,7 @@ export function sageScore(
   config: Pick<StabilityConfig, "alpha" | "s0" | "mCap">,
 ): number {
   if (!Number.isFinite(mu) || !Number.isFinite(s) || s < 0) {
-    throw StabilityError.mismatch("NON_FINITE", "sageScore(mu, s)", "finite μ and s ≥ 0", { mu, s });
+    throw StabilityError.mismatch("VALUE_NON_FINITE", "sageScore(mu, s)", "finite μ and s ≥ 0", { mu, s });
   }
   return Math.min(-mu, config.mCap) - config.alpha * Math.log(s + config.s0);
 }
@@ -196,7 +201,7 @@ export function baselineScores(
   else if (kind === "small-margin") for (let i = 0; i < n; i++) out[i] = -Math.abs(m[i]!);
   else
     throw StabilityError.mismatch(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       "baseline kind",
       '"hard-mining", "small-margin" or "selective"',
       kind,

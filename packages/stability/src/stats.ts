@@ -105,11 +105,16 @@ export function validateBatch(batch: PairStatsBatch): number {
     for (let i = 0; i < n; i++) {
       const v = col[i]!;
       if (!Number.isFinite(v)) {
-        throw StabilityError.mismatch("NON_FINITE", `${pairName(batch, i)}: ${c}`, "a finite number", v);
+        throw StabilityError.mismatch(
+          "VALUE_NON_FINITE",
+          `${pairName(batch, i)}: ${c}`,
+          "a finite number",
+          v,
+        );
       }
       if (isTokens && !(v >= 1)) {
         throw StabilityError.mismatch(
-          "INVALID_ARGUMENT",
+          "ARGUMENT_INVALID",
           `${pairName(batch, i)}: ${c}`,
           "a token count ≥ 1",
           v,
@@ -138,7 +143,7 @@ export function validateBatch(batch: PairStatsBatch): number {
     for (let i = 0; i < n * k; i++) {
       if (!Number.isFinite(batch.perturbed[i]!)) {
         throw StabilityError.mismatch(
-          "NON_FINITE",
+          "VALUE_NON_FINITE",
           `${pairName(batch, Math.floor(i / k))}: perturbed margin ${i % k}`,
           "a finite number",
           batch.perturbed[i],
@@ -165,7 +170,7 @@ export function batchFromRecords(records: readonly PairStats[]): PairStatsBatch 
     for (const c of STATS_COLUMNS) {
       const v = r[c];
       if (typeof v !== "number") {
-        throw StabilityError.mismatch("INVALID_ARGUMENT", `${pairName({ ids }, i)}: ${c}`, "a number", v);
+        throw StabilityError.mismatch("ARGUMENT_INVALID", `${pairName({ ids }, i)}: ${c}`, "a number", v);
       }
       cols[c][i] = v;
     }

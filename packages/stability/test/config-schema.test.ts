@@ -49,7 +49,7 @@ describe("stabilityConfigSchema", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(StabilityError);
-    expect((err as StabilityError).code).toBe("INVALID_CONFIG");
+    expect((err as StabilityError).code).toBe("CONFIG_INVALID");
     expect((err as Error).message).toBe(
       'stability config "beta": expected a finite number > 0, received "0.1"',
     );

@@ -198,7 +198,7 @@ describe("config and validation", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(StabilityError);
-    expect((err as StabilityError).code).toBe("NON_FINITE");
+    expect((err as StabilityError).code).toBe("VALUE_NON_FINITE");
     expect((err as Error).message).toMatch(
       /pair "p7" \(index 1\): policyChosen: expected a finite number, received NaN/,
     );

@@ -97,11 +97,11 @@ describe("pool standardisation ẑ (spec v2, scale = pool)", () => {
     // A pool shaped like the spec's real one (129 on-policy pairs): error margins in nats per
     // token with a small spread, noise levels s spread over an order of magnitude and more, so that
     // log(s + s0) has ≈ 3× the spread of min(−μ, m_cap).
-    const rng = Rng.fromSeed(129);
+    const rng = new Rng(129);
     const n = 129;
     const k = 4;
-    const mu = Array.from({ length: n }, () => 0.3 * rng.nextNormal());
-    const sd = Array.from({ length: n }, () => Math.exp(-1.5 + 1.1 * rng.nextNormal()));
+    const mu = Array.from({ length: n }, () => 0.3 * rng.normal());
+    const sd = Array.from({ length: n }, () => Math.exp(-1.5 + 1.1 * rng.normal()));
     const perturbed: number[][] = mu.map((m, i) => {
       // four margins with mean exactly m and population std exactly sd[i]: m ± sd (two each)
       const d = sd[i]!;

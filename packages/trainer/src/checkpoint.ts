@@ -269,7 +269,7 @@ export async function readManifest(path: string): Promise<CheckpointManifest> {
     raw = JSON.parse(await readFile(join(path, "manifest.json"), "utf8"));
   } catch (error) {
     throw new TrainerError(
-      "CHECKPOINT_NOT_FOUND",
+      "CHECKPOINT_MISSING",
       `${path}: no readable manifest.json (${(error as Error).message})`,
     );
   }

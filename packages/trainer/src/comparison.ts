@@ -11,7 +11,6 @@ import { type PreferencePair, preferenceDataHash } from "./data.js";
 import { learningRateAt } from "./dpo.js";
 import { startSelector } from "./dpo-stages.js";
 import { describeValue, TrainerError } from "./errors.js";
-import type { ExperimentPoint, ExperimentSeries } from "./experiment.js";
 import { sha256 } from "./hash.js";
 import { loopSchedule } from "./loop.js";
 import type { MetricsRecord } from "./metrics.js";
@@ -32,6 +31,34 @@ import { WebGpuPolicy, webGpuSampler } from "./webgpu-policy.js";
  * the optimiser steps only (after an untimed warm-up), per-run results written atomically so a
  * crashed comparison resumes where it stopped.
  */
+
+/**
+ * One evaluation point of a run — the shape of `@sage/report`'s `RunPoint` (kept structural so the
+ * trainer does not depend on the report package).
+ */
+export interface ExperimentPoint {
+  /** Optimiser steps done. */
+  step: number;
+  /** Training wall-clock in ms up to this step: the optimiser steps' own time (scoring passes included, evaluation excluded). */
+  wallMs: number;
+  /** pass@1 on the held-out problems (greedy, or the mean of k samples: `webGpuComparisonPolicies`' `evalSampling`). */
+  accuracy: number;
+  /** pass@1 per stratum (problem `level`), easiest first. */
+  byStratum?: number[];
+  /** The curriculum frontier at this step (selectors that have one). */
+  frontier?: number;
+  /** Mean gradient SNR of the batches since the previous point (when measured). */
+  snr?: number;
+  /** Cumulative ms in scoring passes (part of `wallMs`). */
+  scoringMs?: number;
+}
+
+/** All points of one (method, seed) run — `@sage/report`'s `RunSeries`. */
+export interface ExperimentSeries {
+  method: string;
+  seed: number;
+  points: ExperimentPoint[];
+}
 
 /** The control that is not a selector: SFT (token-mean NLL) on the chosen responses of the batches `uniform` draws. */
 export const SFT_CHOSEN = "sft-chosen";
@@ -962,7 +989,7 @@ export function webGpuComparisonPolicies(
   };
 }
 
-/** `evalSampling` of `runExperiment` and `webGpuComparisonPolicies`: k samples at a temperature. */
+/** `evalSampling` of `webGpuComparisonPolicies`: k samples at a temperature. */
 export function checkEvalSampling(
   sampling: { readonly samples: number; readonly temperature: number } | undefined,
 ): void {

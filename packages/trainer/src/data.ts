@@ -1,10 +1,11 @@
 import { basename } from "node:path";
+import { SageError } from "@sage/core";
 import { z } from "zod";
 import { atomicWriteFile } from "./atomic.js";
 import { type ChatMessage, type ChatTemplate, chatmlTemplate, renderCompletion } from "./chat-template.js";
 import { describeValue, TrainerError } from "./errors.js";
 import { sha256 } from "./hash.js";
-import { readTextLines } from "./jsonl.js";
+import { jsonOfLine, readTextLines } from "./jsonl.js";
 import { describeZodError } from "./zod-issue.js";
 
 /** One preference pair, with conversational inputs already rendered to text. */
@@ -73,12 +74,14 @@ export const preferenceLineSchema = z.object({
 
 type Line = z.infer<typeof preferenceLineSchema>;
 
-class LineError extends Error {
+/** One line's field that does not fit (turned into a `DATA_INVALID` `TrainerError` naming file and line). */
+class LineError extends SageError {
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(message);
+    super("DATA_INVALID", message);
+    this.name = "LineError";
   }
 }
 
@@ -145,15 +148,7 @@ export function parsePreferenceLine(
   const fail = (field: string, message: string): never => {
     throw new TrainerError("DATA_INVALID", `${where.file}:${where.line}: field "${field}": ${message}`);
   };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    return fail(
-      "(line)",
-      `expected one JSON object; ${(error as Error).message}; received ${describeValue(text)}`,
-    );
-  }
+  const raw = jsonOfLine(text, where.file, where.line);
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     return fail("(line)", `expected a JSON object; received ${describeValue(raw)}`);
   }
@@ -201,7 +196,7 @@ function invalidFrom(error: TrainerError, file: string, line: number): InvalidLi
  * Stream validated pairs from a JSONL file (strict UTF-8; blank lines are ignored). Throws
  * `DATA_INVALID` on the first bad line (a byte that is not UTF-8 is always fatal, even with
  * `skipInvalid`: the file is in the wrong encoding, not one line wrong), or with `skipInvalid` reports it to `onInvalid` and goes on. Duplicate ids
- * are invalid lines too (`DATA_DUPLICATE_ID`).
+ * are invalid lines too (`DATA_ID_DUPLICATE`).
  */
 export async function* streamPreferencePairs(
   path: string,
@@ -217,7 +212,7 @@ export async function* streamPreferencePairs(
       pair = parsePreferenceLine(text, { file, line: n }, template);
       if (seen.has(pair.id)) {
         throw new TrainerError(
-          "DATA_DUPLICATE_ID",
+          "DATA_ID_DUPLICATE",
           `${file}:${n}: field "id": expected ids to be unique; received ${describeValue(pair.id)} again`,
         );
       }

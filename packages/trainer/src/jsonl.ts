@@ -1,7 +1,8 @@
 import { createReadStream } from "node:fs";
 import { basename } from "node:path";
+import { JsonlError, parseJsonlLine } from "@sage/core";
 import type { z } from "zod";
-import { TrainerError } from "./errors.js";
+import { describeValue, TrainerError } from "./errors.js";
 import { describeZodError } from "./zod-issue.js";
 
 /** Errno codes of a path the user got wrong (an input error), not of a failing disk. */
@@ -97,6 +98,23 @@ export async function* readTextLines(
 }
 
 /**
+ * The JSON value of one line (`@sage/core`'s `parseJsonlLine`); text that is not JSON throws
+ * `DATA_INVALID` naming file, line and the parser's complaint.
+ */
+export function jsonOfLine(text: string, file: string, line: number): unknown {
+  try {
+    return parseJsonlLine(text, line, file);
+  } catch (error) {
+    if (!(error instanceof JsonlError)) throw error;
+    throw new TrainerError(
+      "DATA_INVALID",
+      `${file}:${line}: field "(line)": expected one JSON object; ${(error.cause as Error).message}; received ${describeValue(text)}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
  * The non-blank lines of a JSONL file, each parsed and validated by `schema`, with their 1-based
  * line numbers. A line that is not UTF-8, not JSON or does not fit throws `DATA_INVALID` naming
  * file, line and field (the file's own field names).
@@ -108,15 +126,7 @@ export async function* readJsonlLines<S extends z.ZodType>(
   const file = basename(path);
   for await (const { line: n, text } of readTextLines(path)) {
     if (text.trim() === "") continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (error) {
-      throw new TrainerError(
-        "DATA_INVALID",
-        `${file}:${n}: field "(line)": expected one JSON object; ${(error as Error).message}`,
-      );
-    }
+    const raw = jsonOfLine(text, file, n);
     const parsed = schema.safeParse(raw);
     if (!parsed.success)
       throw new TrainerError("DATA_INVALID", `${file}:${n}: ${describeZodError(parsed.error, raw).text}`);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type CheckpointInfo, CheckpointManager, type StateProvider } from "./checkpoint.js";
 import { describeValue, TrainerError } from "./errors.js";
-import { MetricsLogger } from "./metrics.js";
+import { MetricsLogger, type MetricsRecord } from "./metrics.js";
 import { createProgress, type Progress, silentProgress } from "./progress.js";
 import { StopController } from "./signals.js";
 
@@ -137,4 +137,112 @@ export class LoopCheckpointer {
   async saveIfNew(step: number): Promise<void> {
     if (this.#step !== step) await this.save(step);
   }
+}
+
+/** What one training step reports to {@link runTrainingLoop}. */
+export interface LoopStep {
+  /** The step's `train` record (its `step` is the new step count). */
+  readonly record: MetricsRecord;
+  /** Values shown on the progress bar. */
+  readonly progress: Readonly<Record<string, number>>;
+  /** Set when the update was skipped: what was non-finite, and the ids of the batch's items. */
+  readonly nonFinite?: { readonly what: string; readonly ids: readonly string[] };
+}
+
+/** The parts of a loop's state the driver reads and advances. */
+export interface LoopCounters {
+  step: number;
+  nonFiniteSteps: number;
+}
+
+/**
+ * The loop both `runDpo` and `runSft` run: until `steps`, a stop request (→ `"interrupted"`) or
+ * `maxNonFinite` skipped updates (→ `"nonfinite"`, no new checkpoint): one `step()` (which
+ * advances `counters.step`), its non-finite event, the `train` record, the progress bar, the
+ * caller's `onStep`, the periodic evaluation and checkpoint, and a final checkpoint; then the
+ * progress bar, the metrics log and an own stop controller are closed whatever happened.
+ */
+export async function runTrainingLoop(o: {
+  readonly steps: number;
+  readonly counters: LoopCounters;
+  readonly config: {
+    readonly maxNonFinite: number;
+    readonly checkpointEvery: number;
+    readonly evalEvery?: number;
+  };
+  /** How skipped batches are named in the log and the `nonfinite` event (`pairs` / `pair_ids`). */
+  readonly items: { readonly word: string; readonly key: string };
+  /** The run's folder, checkpoints and what they hold (`openCheckpoints`; `latest` resumed from). */
+  readonly runDir: string;
+  readonly checkpoints: CheckpointManager;
+  readonly providers: readonly StateProvider[];
+  readonly latest: CheckpointInfo | undefined;
+  readonly resumedFrom: number | undefined;
+  /** Extra fields of every checkpoint manifest. */
+  readonly meta?: Record<string, unknown>;
+  /** The caller's `stop` and `progress` options, and the progress bar's label. */
+  readonly stop: StopController | undefined;
+  readonly progress: boolean | Progress | undefined;
+  readonly label: string;
+  readonly log: (line: string) => void;
+  readonly onStep?: ((record: MetricsRecord) => void | Promise<void>) | undefined;
+  readonly evaluate?: ((step: number) => Promise<Readonly<Record<string, unknown>>>) | undefined;
+  readonly step: () => Promise<LoopStep>;
+}): Promise<{
+  status: "completed" | "interrupted" | "nonfinite";
+  /** The newest checkpoint folder. */
+  checkpoint: string | undefined;
+  metricsPath: string;
+  signal: StopController["signal"];
+}> {
+  const { counters, config } = o;
+  const metrics = await openMetrics(o.runDir, o.resumedFrom);
+  const { stop, own: ownStop } = loopStop(o.stop, o.log);
+  const progress = loopProgress(o.progress, o.steps, counters.step, o.label);
+  const saver = new LoopCheckpointer(o.checkpoints, o.providers, metrics, o.latest, o.meta);
+  let status: "completed" | "interrupted" | "nonfinite" = "completed";
+  try {
+    while (counters.step < o.steps) {
+      if (stop.requested) {
+        status = "interrupted";
+        break;
+      }
+      const s = await o.step();
+      if (s.nonFinite) {
+        counters.nonFiniteSteps += 1;
+        o.log(
+          `step ${counters.step}: non-finite ${s.nonFinite.what}; update skipped (${counters.nonFiniteSteps}/${config.maxNonFinite}); ${o.items.word} ${s.nonFinite.ids.join(", ")}`,
+        );
+        await metrics.log({
+          event: "nonfinite",
+          step: counters.step,
+          what: s.nonFinite.what,
+          [o.items.key]: [...s.nonFinite.ids],
+          count: counters.nonFiniteSteps,
+        });
+      }
+      await metrics.log(s.record);
+      progress.update(counters.step, { ...s.progress });
+      await o.onStep?.(s.record);
+      if (counters.nonFiniteSteps >= config.maxNonFinite) {
+        o.log(
+          `stopping: ${counters.nonFiniteSteps} non-finite steps (maxNonFinite); last good checkpoint ${saver.path ?? "none"}`,
+        );
+        status = "nonfinite";
+        break;
+      }
+      const every = config.evalEvery ?? 0;
+      if (every > 0 && counters.step % every === 0 && o.evaluate) {
+        const results = await o.evaluate(counters.step);
+        await metrics.log({ ...results, event: "eval", step: counters.step });
+      }
+      if (counters.step % config.checkpointEvery === 0) await saver.save(counters.step);
+    }
+    if (status !== "nonfinite") await saver.saveIfNew(counters.step);
+  } finally {
+    progress.stop();
+    await metrics.close();
+    if (ownStop) stop.dispose();
+  }
+  return { status, checkpoint: saver.path, metricsPath: metrics.path, signal: stop.signal };
 }

@@ -1,5 +1,6 @@
 import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { JsonlError, jsonlLines, parseJsonlLine } from "@sage/core";
 import { atomicWriteFile } from "./atomic.js";
 import { TrainerError } from "./errors.js";
 
@@ -93,24 +94,20 @@ export async function readMetrics(
     if (options.allowMissing && (error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
-  const lines = text.split("\n");
+  const lastLine = text.split("\n").length;
   const out: MetricsRecord[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === "") continue;
+  for (const { line: n, text: line } of jsonlLines(text)) {
     try {
-      const r = JSON.parse(line) as MetricsRecord;
+      const r = parseJsonlLine(line, n, path) as MetricsRecord;
       if (typeof r !== "object" || r === null || typeof r.step !== "number" || typeof r.event !== "string") {
         throw new Error("expected an object with numeric `step` and string `event`");
       }
       out.push(r);
     } catch (error) {
-      const isTail = i === lines.length - 1; // no newline after it: the writer was cut off
+      const isTail = n === lastLine; // no newline after it: the writer was cut off
       if (isTail && options.allowTornTail) break;
-      throw new TrainerError(
-        "DATA_INVALID",
-        `${path}:${i + 1}: bad metrics line (${(error as Error).message})`,
-      );
+      const why = error instanceof JsonlError ? (error.cause as Error).message : (error as Error).message;
+      throw new TrainerError("DATA_INVALID", `${path}:${n}: bad metrics line (${why})`);
     }
   }
   return out;

@@ -33,7 +33,7 @@ export async function readProblems(path: string): Promise<Problem[]> {
     const id = String(p.id);
     if (seen.has(id)) {
       throw new TrainerError(
-        "DATA_DUPLICATE_ID",
+        "DATA_ID_DUPLICATE",
         `${file}:${n}: field "id": expected ids to be unique; received ${describeValue(id)} again`,
       );
     }

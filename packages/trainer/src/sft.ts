@@ -7,16 +7,7 @@ import { optimizerStep } from "./dpo-stages.js";
 import { describeValue, TrainerError } from "./errors.js";
 import { sha256 } from "./hash.js";
 import { readJsonlLines } from "./jsonl.js";
-import {
-  checkResumeConfig,
-  LoopCheckpointer,
-  loopLog,
-  loopProgress,
-  loopStop,
-  openCheckpoints,
-  openMetrics,
-  policyStateProvider,
-} from "./loop.js";
+import { checkResumeConfig, loopLog, openCheckpoints, policyStateProvider, runTrainingLoop } from "./loop.js";
 import type { MetricsRecord } from "./metrics.js";
 import type { LogProbGradient } from "./policy.js";
 import type { Progress } from "./progress.js";
@@ -188,17 +179,22 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
     resumedFrom = state.step;
     log(`resumed from ${latest.path} (step ${state.step})`);
   }
-  const metrics = await openMetrics(runDir, resumedFrom);
-  const { stop, own: ownStop } = loopStop(options.stop, log);
-  const progress = loopProgress(options.progress, config.steps, state.step, "sft");
-  const saver = new LoopCheckpointer(checkpoints, providers, metrics, latest);
-  let status: RunSftResult["status"] = "completed";
-  try {
-    while (state.step < config.steps) {
-      if (stop.requested) {
-        status = "interrupted";
-        break;
-      }
+  const loop = await runTrainingLoop({
+    steps: config.steps,
+    counters: state,
+    config,
+    items: { word: "examples", key: "example_ids" },
+    runDir,
+    checkpoints,
+    providers,
+    latest,
+    resumedFrom,
+    stop: options.stop,
+    progress: options.progress,
+    label: "sft",
+    log,
+    onStep: options.onStep,
+    step: async () => {
       const t0 = performance.now();
       const batch: SftExample[] = [];
       while (batch.length < Math.min(config.batchSize, examples.length)) {
@@ -226,19 +222,6 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
         applied: finite,
       } = await optimizerStep(policy, state.step, config, Number.isFinite(loss));
       state.step++;
-      if (!finite) {
-        state.nonFiniteSteps++;
-        const ids = batch.map((e) => e.id);
-        log(
-          `step ${state.step}: non-finite loss or gradient; update skipped (${state.nonFiniteSteps}/${config.maxNonFinite}); examples ${ids.join(", ")}`,
-        );
-        await metrics.log({
-          event: "nonfinite",
-          step: state.step,
-          example_ids: ids,
-          count: state.nonFiniteSteps,
-        });
-      }
       const record: MetricsRecord = {
         event: "train",
         step: state.step,
@@ -250,27 +233,20 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
         skipped: !finite,
         "time/step_s": (performance.now() - t0) / 1000,
       };
-      await metrics.log(record);
-      progress.update(state.step, { loss });
-      await options.onStep?.(record);
-      if (state.nonFiniteSteps >= config.maxNonFinite) {
-        status = "nonfinite";
-        break;
-      }
-      if (state.step % config.checkpointEvery === 0) await saver.save(state.step);
-    }
-    if (status !== "nonfinite") await saver.saveIfNew(state.step);
-  } finally {
-    progress.stop();
-    await metrics.close();
-    if (ownStop) stop.dispose();
-  }
+      return {
+        record,
+        progress: { loss },
+        ...(finite ? {} : { nonFinite: { what: "loss or gradient", ids: batch.map((e) => e.id) } }),
+      };
+    },
+  });
+  const status: RunSftResult["status"] = loop.status;
   return {
     status,
     step: state.step,
-    checkpoint: saver.path,
+    checkpoint: loop.checkpoint,
     resumedFrom,
-    metricsPath: metrics.path,
-    signal: stop.signal,
+    metricsPath: loop.metricsPath,
+    signal: loop.signal,
   };
 }

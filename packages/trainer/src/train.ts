@@ -12,16 +12,7 @@ import {
   trainStep,
 } from "./dpo-stages.js";
 import { TrainerError } from "./errors.js";
-import {
-  checkResumeConfig,
-  LoopCheckpointer,
-  loopLog,
-  loopProgress,
-  loopStop,
-  openCheckpoints,
-  openMetrics,
-  policyStateProvider,
-} from "./loop.js";
+import { checkResumeConfig, loopLog, openCheckpoints, policyStateProvider, runTrainingLoop } from "./loop.js";
 import type { MetricsRecord } from "./metrics.js";
 import type { PolicyLike } from "./policy.js";
 import type { Progress } from "./progress.js";
@@ -160,37 +151,28 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
     log(`resumed from ${latest.path} (step ${state.step})`);
   }
 
-  const metrics = await openMetrics(runDir, resumedFrom);
-  const { stop, own: ownStop } = loopStop(options.stop, log);
-  const progress = loopProgress(options.progress, config.steps, state.step, `dpo ${selector.name}`);
-
-  const saver = new LoopCheckpointer(checkpoints, providers, metrics, latest, { selector: selector.name });
-
-  let status: RunDpoStatus = "completed";
-  try {
-    while (state.step < config.steps) {
-      if (stop.requested) {
-        status = "interrupted";
-        break;
-      }
+  const loop = await runTrainingLoop({
+    steps: config.steps,
+    counters: state,
+    config,
+    items: { word: "pairs", key: "pair_ids" },
+    runDir,
+    checkpoints,
+    providers,
+    latest,
+    resumedFrom,
+    meta: { selector: selector.name },
+    stop: options.stop,
+    progress: options.progress,
+    label: `dpo ${selector.name}`,
+    log,
+    onStep: options.onStep,
+    evaluate: options.evaluate && ((step) => options.evaluate!({ step, policy })),
+    step: async () => {
       const t0 = performance.now();
       const scoring = await scoringRounds(policy, selector, pairs, ref, state.step, config);
       const step = await trainStep(policy, selector, pairs, ref, state.step, config);
       state.step += 1;
-      if (step.nonFinite) {
-        state.nonFiniteSteps += 1;
-        const ids = step.indices.map((i) => pairs[i]!.id);
-        log(
-          `step ${state.step}: non-finite ${step.nonFinite}; update skipped (${state.nonFiniteSteps}/${config.maxNonFinite}); pairs ${ids.join(", ")}`,
-        );
-        await metrics.log({
-          event: "nonfinite",
-          step: state.step,
-          what: step.nonFinite,
-          pair_ids: ids,
-          count: state.nonFiniteSteps,
-        });
-      }
       const elapsed = (performance.now() - t0) / 1000;
       state.scoringSeconds += scoring.ms / 1000;
       state.totalSeconds += elapsed;
@@ -202,40 +184,25 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
         "time/step_s": elapsed,
         "time/scoring_s": scoring.ms / 1000,
       };
-      await metrics.log(record);
-      progress.update(state.step, {
-        loss: record.loss as number,
-        acc: record["rewards/accuracies"] as number,
-      });
-      await options.onStep?.(record);
-      if (state.nonFiniteSteps >= config.maxNonFinite) {
-        log(
-          `stopping: ${state.nonFiniteSteps} non-finite steps (maxNonFinite); last good checkpoint ${saver.path ?? "none"}`,
-        );
-        status = "nonfinite";
-        break;
-      }
-      if (config.evalEvery > 0 && state.step % config.evalEvery === 0 && options.evaluate) {
-        const results = await options.evaluate({ step: state.step, policy });
-        await metrics.log({ ...results, event: "eval", step: state.step });
-      }
-      if (state.step % config.checkpointEvery === 0) await saver.save(state.step);
-    }
-    if (status !== "nonfinite") await saver.saveIfNew(state.step);
-  } finally {
-    progress.stop();
-    await metrics.close();
-    if (ownStop) stop.dispose();
-  }
+      return {
+        record,
+        progress: { loss: record.loss as number, acc: record["rewards/accuracies"] as number },
+        ...(step.nonFinite
+          ? { nonFinite: { what: step.nonFinite, ids: step.indices.map((i) => pairs[i]!.id) } }
+          : {}),
+      };
+    },
+  });
+  const status: RunDpoStatus = loop.status;
   return {
     status,
     step: state.step,
-    checkpoint: saver.path,
+    checkpoint: loop.checkpoint,
     nonFiniteSteps: state.nonFiniteSteps,
     resumedFrom,
     refSource,
-    metricsPath: metrics.path,
-    signal: stop.signal,
+    metricsPath: loop.metricsPath,
+    signal: loop.signal,
   };
 }
 

@@ -2,12 +2,14 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { GpuContext } from "@sage/kernels-webgpu";
 import { createTestContext } from "@sage/kernels-webgpu/testing";
-import { CharTokenizer, createConfig, initWeights } from "@sage/model";
+import { initWeights } from "@sage/model";
+import { BOXED_CHARS, tinyCharModel } from "@sage/model/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type BatchLogProbs,
   type ComparisonOptions,
   type ComparisonPolicy,
+  curriculumSelector,
   flipLabels,
   interleavedOrder,
   type LogProbGradient,
@@ -357,6 +359,87 @@ describe("runComparison", () => {
     );
   });
 
+  it("records per point the strata, gradient SNR, scoring time and SAGE's curriculum frontier", async () => {
+    const h = harness(new World(), {
+      methods: ["uniform", "sage"],
+      seeds: [1],
+      train: { beta: 0.5, learningRate: 0.05, gradientAccumulation: 2, gradSnrEvery: 1 },
+    });
+    const result = await runComparison(h.options(await tempDir()));
+    for (const run of result.runs) {
+      let prevWall = -1;
+      for (const p of run.points) {
+        expect(p.byStratum).toHaveLength(2);
+        // the overall pass@1 is the problem-weighted mean of the strata (6 problems each)
+        expect(p.accuracy).toBeCloseTo((p.byStratum![0]! + p.byStratum![1]!) / 2, 12);
+        expect(p.wallMs).toBeGreaterThan(prevWall);
+        prevWall = p.wallMs;
+        if (p.step > 0) {
+          expect(p.scoringMs).toBeLessThanOrEqual(p.wallMs);
+          expect(p.snr).toBeGreaterThan(0);
+        }
+      }
+    }
+    const sage = result.runs.find((r) => r.method === "sage")!;
+    expect(typeof sage.points.at(-1)!.frontier).toBe("number");
+    expect(result.runs.find((r) => r.method === "uniform")!.points.at(-1)!.frontier).toBeUndefined();
+    for (const d of result.details) expect(d.meanSnr).toBeGreaterThan(0);
+  });
+
+  it("runs labelled variants of one selector with their own configs as distinct series and folders", async () => {
+    const dir = await tempDir();
+    const made: { name: string; config: Record<string, unknown>; scored: Set<number> }[] = [];
+    const h = harness(new World(), {
+      methods: [
+        { label: "sage:R1", selector: "sage", curriculum: { refreshEvery: 1 } },
+        {
+          label: "sage:R4-K1",
+          selector: "sage",
+          curriculum: { refreshEvery: 4, stability: { k: 1, alpha: 0 } },
+        },
+      ],
+      seeds: [1],
+      curriculum: { refreshEvery: 2, probeSize: 2, nStrata: 2, stability: { zMin: 0.25 } },
+      selectorFactory: (name, config) => {
+        const inner = curriculumSelector(name, config);
+        const entry = { name, config: config as Record<string, unknown>, scored: new Set<number>() };
+        made.push(entry);
+        return {
+          ...inner,
+          init: (c) => inner.init(c),
+          nextScoringRequest: (step) => {
+            const r = inner.nextScoringRequest(step);
+            if (r) entry.scored.add(step);
+            return r;
+          },
+          receiveScores: (s) => inner.receiveScores(s),
+          selectBatch: (step, n) => inner.selectBatch(step, n),
+          observeTrained: (step, i, l) => inner.observeTrained(step, i, l),
+          metrics: () => inner.metrics(),
+          getState: () => inner.getState(),
+          setState: (st) => inner.setState(st),
+        };
+      },
+    });
+    const result = await runComparison(h.options(dir));
+    expect(result.runs.map((r) => [r.method, r.seed])).toEqual([
+      ["sage:R1", 1],
+      ["sage:R4-K1", 1],
+    ]);
+    expect(result.details.map((d) => d.runDir)).toEqual([
+      join(dir, "sage_R1-s1"),
+      join(dir, "sage_R4-K1-s1"),
+    ]);
+    // one warm-up selector per method, then one per run, in run order
+    const [r1, r4] = made.slice(2);
+    expect(r1!.config).toMatchObject({ refreshEvery: 1, probeSize: 2, stability: { zMin: 0.25 } });
+    // a variant's stability is merged field by field over the shared one
+    expect(r4!.config).toMatchObject({ refreshEvery: 4, stability: { zMin: 0.25, k: 1, alpha: 0 } });
+    // the configs reached the selector: R = 1 scores its pool at every one of the 4 steps, R = 4 once
+    expect(r1!.scored.size).toBe(4);
+    expect(r4!.scored.size).toBe(1);
+  });
+
   it("rejects bad options with typed errors before any run", async () => {
     const h = harness(new World(), { methods: ["uniform"], seeds: [1] });
     const base = h.options(await tempDir());
@@ -368,6 +451,9 @@ describe("runComparison", () => {
       runComparison({ ...base, methods: ["uniform", { label: "uniform", selector: "sage" }] }),
     ).rejects.toThrow(/method labels must be distinct/);
     await expect(runComparison({ ...base, methods: [] })).rejects.toThrow(/at least one method/);
+    await expect(runComparison({ ...base, methods: [{ label: "../x", selector: "sage" }] })).rejects.toThrow(
+      /method labels must be non-empty, start with a letter or digit/,
+    );
     await expect(
       runComparison({ ...base, methods: [{ label: "dpo", selector: "dpo" as unknown as "uniform" }] }),
     ).rejects.toThrow(/method dpo: selector must be one of sage, .*sft-chosen; received "dpo"/);
@@ -397,7 +483,7 @@ describe("runComparison", () => {
   });
 });
 
-// WebGPU (lavapipe on a machine without a GPU); never skipped. The same tiny model as experiment.test.ts.
+// WebGPU (lavapipe on a machine without a GPU); never skipped.
 describe("webGpuComparisonPolicies", () => {
   let ctx: GpuContext;
   beforeAll(async () => {
@@ -406,18 +492,7 @@ describe("webGpuComparisonPolicies", () => {
   afterAll(() => ctx?.destroy());
 
   it("runs uniform and the SFT control from one WebGPU start policy, step 0 shared per seed", async () => {
-    const tokenizer = new CharTokenizer("0123456789+=\\boxed{}");
-    const config = createConfig({
-      modelType: "qwen2",
-      hiddenSize: 16,
-      intermediateSize: 32,
-      numLayers: 1,
-      numHeads: 2,
-      numKvHeads: 1,
-      vocabSize: tokenizer.vocabSize,
-      tieWordEmbeddings: true,
-      maxPositionEmbeddings: 40,
-    });
+    const { tokenizer, config } = tinyCharModel({ chars: BOXED_CHARS, maxPositionEmbeddings: 40 });
     const pairs: PreferencePair[] = Array.from({ length: 16 }, (_, i) => ({
       id: `q${i}`,
       prompt: `${i % 10}+${(i * 3) % 10}=`,
@@ -473,5 +548,44 @@ describe("webGpuComparisonPolicies", () => {
       result.details.find((d) => d.method === method && d.seed === seed)!.batches;
     expect(batches("sft-chosen", 7)).toEqual(batches("uniform", 7));
     expect(batches("sft-chosen", 8)).toEqual(batches("uniform", 8));
+  });
+
+  it("evalSampling: pass@1 from k seeded samples per problem; bad settings are typed errors", async () => {
+    const { tokenizer, config } = tinyCharModel({ chars: BOXED_CHARS, maxPositionEmbeddings: 40 });
+    const model = { config, weights: initWeights(config, 3), tokenizer };
+    const probs: Problem[] = Array.from({ length: 4 }, (_, i) => ({
+      id: `e${i}`,
+      prompt: `${i}+${i}=`,
+      answer: String(2 * i),
+      level: i < 2 ? 1 : 2,
+    }));
+    const sampled = webGpuComparisonPolicies({
+      model,
+      ctx,
+      maxNewTokens: 6,
+      evalSampling: { samples: 2, temperature: 1 },
+    });
+    const handle = await sampled.startPolicy({ purpose: "initial" });
+    try {
+      const at = { seed: 7, step: 0, method: null };
+      const r = await sampled.evaluate(handle.policy, probs, at);
+      // the mean of 2 samples × 4 problems, per level of 2 problems × 2 samples
+      expect(Number.isInteger(r["eval/pass@1"]! * 8)).toBe(true);
+      expect(Number.isInteger(r["eval/pass@1/level_1"]! * 4)).toBe(true);
+      // seeded by the comparison seed: the same draws at every evaluation of that seed
+      expect(await sampled.evaluate(handle.policy, probs, at)).toEqual(r);
+    } finally {
+      await handle.destroy?.();
+    }
+    for (const evalSampling of [
+      { samples: 0, temperature: 1 },
+      { samples: 1.5, temperature: 1 },
+      { samples: 2, temperature: -1 },
+      { samples: 2, temperature: Number.POSITIVE_INFINITY },
+    ]) {
+      expect(() => webGpuComparisonPolicies({ model, ctx, evalSampling })).toThrow(
+        /evalSampling must be \{ samples: integer ≥ 1, temperature: finite ≥ 0 \}/,
+      );
+    }
   });
 });

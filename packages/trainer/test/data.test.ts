@@ -171,7 +171,7 @@ describe("preference JSONL reader", () => {
     expect(seen).toEqual(r.invalid);
     await expectError(readPreferencePairs(path.replace(/$/, "")), "DATA_INVALID", "pairs.jsonl:2:");
     const noSkip = await fileWith([ok("a"), ok("a")]);
-    await expectError(readPreferencePairs(noSkip), "DATA_DUPLICATE_ID", "pairs.jsonl:2:", '"a" again');
+    await expectError(readPreferencePairs(noSkip), "DATA_ID_DUPLICATE", "pairs.jsonl:2:", '"a" again');
   });
 
   it("streams a large file without reading it whole and handles CRLF", async () => {

@@ -3,14 +3,13 @@ import { gradeResponse } from "@sage/eval-math";
 import { dpoStepRef, type GpuContext } from "@sage/kernels-webgpu";
 import { createTestContext, expectClean } from "@sage/kernels-webgpu/testing";
 import {
-  CharTokenizer,
-  createConfig,
   initWeights,
   Policy,
   packPromptResponse,
   referenceSequenceLogProbs,
   refParamsFromWeights,
 } from "@sage/model";
+import { tinyCharModel } from "@sage/model/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildOnPolicyPairs,
@@ -36,18 +35,7 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.destroy());
 
-const tokenizer = new CharTokenizer("0123456789+=");
-const config = createConfig({
-  modelType: "qwen2",
-  hiddenSize: 16,
-  intermediateSize: 32,
-  numLayers: 1,
-  numHeads: 2,
-  numKvHeads: 1,
-  vocabSize: tokenizer.vocabSize,
-  tieWordEmbeddings: true,
-  maxPositionEmbeddings: 32,
-});
+const { tokenizer, config } = tinyCharModel();
 
 function arithmeticPairs(n: number, seed: number): PreferencePair[] {
   const rng = new Rng(seed);

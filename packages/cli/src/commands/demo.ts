@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { cpus, type as osType } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { CurriculumConfigInput, SelectorName } from "@sage/curriculum";
+import type { SelectorName } from "@sage/curriculum";
 import { createContext, formatAdapter, type GpuContext } from "@sage/kernels-webgpu";
 import { type LoadedModel, loadModelDir, parameterCount } from "@sage/model";
 import { type ReportSummary, type RunSeries, writeReport } from "@sage/report";
@@ -11,19 +11,15 @@ import {
   atomicWriteJson,
   type BuildPairsResult,
   buildPlanPairs,
-  createProgress,
   DEMO_PLANS,
-  type ExperimentMethod,
   type ExperimentPlan,
-  type ExperimentResult,
   evalDescription,
   MODEL_SIZES,
   type ModelSize,
   type PreferencePair,
   type Problem,
   planEvalProblems,
-  runExperiment,
-  runComparison as runLibraryComparison,
+  runComparison,
   SFT_TINY_RECIPE,
   type StartRecipe,
   TASK_NAMES,
@@ -85,7 +81,7 @@ export function shippedModelDir(name = "sft-tiny"): string {
     dir = dirname(dir);
   }
   throw new CliError(
-    "IO",
+    "IO_FAILED",
     `the shipped SFT checkpoint (assets/${name} of @sage/cli) is missing; run \`sage demo --from-scratch\``,
   );
 }
@@ -101,7 +97,7 @@ function loadShipped(dir: string, label: string): LoadedModel {
   return model;
 }
 
-// ───────────────────────────── steps shared with `sage bench` ─────────────────────────────
+// ───────────────────────────── steps of `sage demo` (`prepareStartPolicy` also of `sage bench`) ─────────────────────────────
 
 /**
  * Make or load the start policy of `task` (default synthetic): the shipped checkpoint
@@ -125,14 +121,15 @@ export async function prepareStartPolicy(
   const task = TASKS[o.task ?? "synthetic"];
   if (!o.fromScratch && size !== "tiny" && !o.model) {
     throw new CliError(
-      "USAGE",
+      "USAGE_INVALID",
       `--model-size ${size} has no shipped checkpoint: add --from-scratch (SFT first) or give --model <dir>`,
     );
   }
-  if (o.model && o.fromScratch) throw new CliError("USAGE", "--model and --from-scratch exclude each other");
+  if (o.model && o.fromScratch)
+    throw new CliError("USAGE_INVALID", "--model and --from-scratch exclude each other");
   if (o.fromScratch && size !== "tiny" && task.recipe.from !== undefined) {
     throw new CliError(
-      "USAGE",
+      "USAGE_INVALID",
       `--model-size ${size}: the ${task.name} recipe starts from the shipped ${task.recipe.from} (tiny); use --model-size with --task synthetic`,
     );
   }
@@ -167,50 +164,6 @@ export async function buildDemoPairs(
   o: { readonly ctx: GpuContext; readonly seed: number; readonly progress: boolean },
 ): Promise<BuildPairsResult> {
   return buildPlanPairs(model, plan, o);
-}
-
-/** Run `methods` × `seeds` from one start and pool (`runExperiment`) with an overall progress bar. */
-export async function runComparison(
-  model: LoadedModel,
-  pairs: readonly PreferencePair[],
-  plan: DemoPlan,
-  o: {
-    readonly methods: readonly ExperimentMethod[];
-    readonly seeds: readonly number[];
-    readonly runDir: string;
-    readonly ctx: GpuContext;
-    readonly progress: boolean;
-    readonly log: (line: string) => void;
-    readonly curriculumFor?: Readonly<Partial<Record<SelectorName, CurriculumConfigInput>>>;
-  },
-): Promise<ExperimentResult> {
-  const bar = o.progress
-    ? createProgress({ total: o.methods.length * o.seeds.length * plan.steps, label: "dpo" })
-    : undefined;
-  try {
-    return await runExperiment({
-      start: model,
-      pairs,
-      methods: o.methods,
-      seeds: o.seeds,
-      steps: plan.steps,
-      evalEvery: plan.evalEvery,
-      evalProblems: planEvalProblems(plan),
-      train: plan.train,
-      curriculum: plan.curriculum,
-      ...(o.curriculumFor ? { curriculumFor: o.curriculumFor } : {}),
-      runDir: o.runDir,
-      maxNewTokens: plan.maxNewTokens,
-      ...(plan.evalSampling ? { evalSampling: plan.evalSampling } : {}),
-      evalBatchSize: 64,
-      grade: TASKS[plan.task].grade,
-      ctx: o.ctx,
-      ...(bar ? { progress: bar } : {}),
-      log: o.log,
-    });
-  } finally {
-    bar?.stop();
-  }
 }
 
 /** One demo run's totals (seconds) and its mean gradient SNR. */
@@ -253,7 +206,7 @@ export async function runDemoComparison(
   for (let s = plan.evalEvery; s < plan.steps; s += plan.evalEvery) evalSteps.push(s);
   evalSteps.push(plan.steps);
   const { batchSize, ...train } = plan.train;
-  const r = await runLibraryComparison({
+  const r = await runComparison({
     pairs,
     problems: planEvalProblems(plan),
     startPolicy: policies.startPolicy,
@@ -356,7 +309,7 @@ export function demoPlan(o: DemoCommandOptions): DemoPlan {
   const steps = o.steps ?? base.steps;
   const evalEvery = o.evalEvery ?? Math.min(base.evalEvery, steps);
   if (evalEvery > steps) {
-    throw new CliError("USAGE", `--eval-every (${evalEvery}) must be at most --steps (${steps})`);
+    throw new CliError("USAGE_INVALID", `--eval-every (${evalEvery}) must be at most --steps (${steps})`);
   }
   return {
     ...base,
@@ -385,7 +338,7 @@ export async function demoCommand(o: DemoCommandOptions, log: (line: string) => 
   const size = (o.modelSize ?? "tiny") as ModelSize;
   if (!(size in MODEL_SIZES)) {
     throw new CliError(
-      "USAGE",
+      "USAGE_INVALID",
       `--model-size must be one of ${Object.keys(MODEL_SIZES).join(", ")}; received ${JSON.stringify(o.modelSize)}`,
     );
   }
@@ -503,7 +456,7 @@ export function demoTask(name: string | undefined): TaskName {
   const task = name ?? "chains";
   if (!(TASK_NAMES as readonly string[]).includes(task)) {
     throw new CliError(
-      "USAGE",
+      "USAGE_INVALID",
       `--task must be one of ${TASK_NAMES.join(", ")}; received ${JSON.stringify(name)}`,
     );
   }

@@ -59,7 +59,7 @@ async function* responseLines(path: string) {
     yield* readJsonlLines(path, responseLineSchema);
   } catch (error) {
     if (error instanceof TrainerError) throw new CliError("INPUT_INVALID", error.message, { cause: error });
-    throw new CliError("IO", `cannot read responses file ${path}: ${(error as Error).message}`, {
+    throw new CliError("IO_FAILED", `cannot read responses file ${path}: ${(error as Error).message}`, {
       cause: error,
     });
   }
@@ -86,7 +86,9 @@ async function finishedRecords(out: string): Promise<SampleRecord[]> {
     bytes = await readFile(out);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new CliError("IO", `cannot read ${out} to resume: ${(error as Error).message}`, { cause: error });
+    throw new CliError("IO_FAILED", `cannot read ${out} to resume: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const complete = bytes.lastIndexOf(0x0a) + 1;
   if (complete < bytes.length) await truncate(out, complete);
@@ -158,7 +160,7 @@ function gradeLine(
  */
 export async function evalCommand(o: EvalCommandOptions): Promise<EvalCommandResult> {
   if (o.resume && !o.out)
-    throw new CliError("USAGE", "--resume needs --out <file>: the records to continue from");
+    throw new CliError("USAGE_INVALID", "--resume needs --out <file>: the records to continue from");
   const config: EvalConfig = o.config ? await loadConfigFile(o.config, evalConfigSchema) : {};
   const grade: GradeOptions = stripUndefined(config.grade ?? {});
   const name = basename(o.responses);

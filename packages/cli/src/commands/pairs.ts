@@ -55,14 +55,14 @@ export async function pairsCommand(
   const graderName = pick(o.grader, file.grader, "auto");
   if (!(GRADER_NAMES as readonly string[]).includes(graderName)) {
     throw new CliError(
-      "USAGE",
+      "USAGE_INVALID",
       `--grader must be one of ${GRADER_NAMES.join(", ")}; received ${JSON.stringify(graderName)}`,
     );
   }
   const chatTemplate = pick(o.chatTemplate, file.chatTemplate, "none");
   if (chatTemplate !== "none" && !(chatTemplate in CHAT_TEMPLATES)) {
     throw new CliError(
-      "USAGE",
+      "USAGE_INVALID",
       `--chat-template must be none, chatml or plain; received ${JSON.stringify(chatTemplate)}`,
     );
   }

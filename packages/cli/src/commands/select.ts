@@ -1,6 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
+import { SageError } from "@sage/core";
+// the light subpath: the trainer's main entry loads the model and GPU stack (seconds of start-up)
+import { writeFileAtomic as atomicWriteFile, writeJsonAtomic as atomicWriteJson } from "@sage/core/node";
 import {
   type CurriculumConfigInput,
   CurriculumError,
@@ -17,8 +20,6 @@ import {
   writePlanJsonl,
   writeSelectionJsonl,
 } from "@sage/curriculum";
-// the light subpath: the trainer's main entry loads the model and GPU stack (seconds of start-up)
-import { atomicWriteFile, atomicWriteJson } from "@sage/trainer/atomic";
 import { loadConfigFile } from "../config.js";
 import { CliError } from "../errors.js";
 import { type SelectConfig, selectConfigSchema } from "../schemas.js";
@@ -62,7 +63,7 @@ async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (error) {
-    throw new CliError("IO", `cannot read ${what} ${path}: ${(error as Error).message}`);
+    throw new CliError("IO_FAILED", `cannot read ${what} ${path}: ${(error as Error).message}`);
   }
 }
 
@@ -72,7 +73,7 @@ async function readState(path: string): Promise<SelectPairsState | undefined> {
     text = await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new CliError("IO", `cannot read state file ${path}: ${(error as Error).message}`);
+    throw new CliError("IO_FAILED", `cannot read state file ${path}: ${(error as Error).message}`);
   }
   try {
     return JSON.parse(text) as SelectPairsState;
@@ -82,7 +83,7 @@ async function readState(path: string): Promise<SelectPairsState | undefined> {
 }
 
 function usage(message: string): CliError {
-  return new CliError("USAGE", message);
+  return new CliError("USAGE_INVALID", message);
 }
 
 /** The dataset, its text rows (with `--pairs`), and where its errors are reported. */
@@ -143,12 +144,12 @@ async function load(o: SelectCommandOptions): Promise<Loaded> {
       ...(selector !== undefined ? { selector } : {}),
     });
   } catch (error) {
-    if (state && error instanceof CurriculumError && error.code === "INVALID_STATE") {
+    if (state && error instanceof CurriculumError && error.code === "STATE_INVALID") {
       // a config or selector that differs from the state's is a usage error; a state that does not
       // fit the pairs file is an input error
       const differs = /^(the config differs|selector name)/.test(error.message);
       throw new CliError(
-        differs ? "USAGE" : "INPUT_INVALID",
+        differs ? "USAGE_INVALID" : "INPUT_INVALID",
         differs
           ? `--state ${basename(o.state!)} already holds the selector config; ${error.message}`
           : `--state ${basename(o.state!)}: ${error.message}`,
@@ -156,7 +157,7 @@ async function load(o: SelectCommandOptions): Promise<Loaded> {
       );
     }
     asCli(
-      error instanceof CurriculumError && error.code === "INVALID_DATASET" ? basename(source) : "selection",
+      error instanceof CurriculumError && error.code === "DATA_INVALID" ? basename(source) : "selection",
       error,
     );
   }
@@ -241,7 +242,7 @@ export async function selectCommand(o: SelectCommandOptions): Promise<SelectComm
         : session.next(session.config.refreshEvery, lookupOf(dataset, scores), 1);
   } catch (error) {
     asCli(
-      error instanceof CurriculumError && error.code === "MISSING_STATS"
+      error instanceof CurriculumError && error.code === "STATS_MISSING"
         ? basename((o.scores ?? o.stats ?? o.pairs)!)
         : "selection",
       error,
@@ -278,15 +279,15 @@ export interface ServeIo {
   readonly write: (line: string) => void;
 }
 
-/** Error codes of `--serve` replies: the curriculum's codes, `BAD_REQUEST`, `IO` (state file) and `INTERNAL`. */
-export type ServeErrorCode = CurriculumError["code"] | "BAD_REQUEST" | "IO" | "INTERNAL";
+/** Error codes of `--serve` replies: the curriculum's codes, `REQUEST_INVALID`, `IO_FAILED` (state file) and `INTERNAL_ERROR`. */
+export type ServeErrorCode = CurriculumError["code"] | "REQUEST_INVALID" | "IO_FAILED" | "INTERNAL_ERROR";
 
-class RequestError extends Error {
-  constructor(
-    readonly code: ServeErrorCode,
-    message: string,
-  ) {
-    super(message);
+/** A `--serve` request that fails; its code goes into the error reply. */
+class RequestError extends SageError {
+  declare readonly code: ServeErrorCode;
+  constructor(code: ServeErrorCode, message: string) {
+    super(code, message);
+    this.name = "RequestError";
   }
 }
 
@@ -350,7 +351,7 @@ export async function serveSelect(o: SelectCommandOptions, io: ServeIo): Promise
         const list = req.scores;
         if (!Array.isArray(list))
           throw new RequestError(
-            "BAD_REQUEST",
+            "REQUEST_INVALID",
             `"scores": expected an array of objects, received ${typeof list}`,
           );
         let parsed: DatasetPair[];
@@ -367,7 +368,7 @@ export async function serveSelect(o: SelectCommandOptions, io: ServeIo): Promise
         const unknown = parsed.filter((p) => !ids.has(p.id)).map((p) => JSON.stringify(p.id));
         if (unknown.length > 0)
           throw new RequestError(
-            "BAD_REQUEST",
+            "REQUEST_INVALID",
             `"scores": ids not in the pairs file: ${unknown.slice(0, 5).join(", ")}`,
           );
         for (const p of parsed) scores.set(p.id, p);
@@ -379,7 +380,7 @@ export async function serveSelect(o: SelectCommandOptions, io: ServeIo): Promise
         const steps = req.steps;
         if (steps !== undefined && !(Number.isInteger(steps) && (steps as number) >= 1))
           throw new RequestError(
-            "BAD_REQUEST",
+            "REQUEST_INVALID",
             `"steps": expected an integer ≥ 1, received ${JSON.stringify(steps)}`,
           );
         // as the one-shot command: a step count (here or in the config) may cross refreshes
@@ -408,7 +409,7 @@ export async function serveSelect(o: SelectCommandOptions, io: ServeIo): Promise
         return { state: session.state() };
       default:
         throw new RequestError(
-          "BAD_REQUEST",
+          "REQUEST_INVALID",
           `"op": expected "plan", "scores", "next" or "state", received ${JSON.stringify(req.op)}`,
         );
     }
@@ -423,12 +424,12 @@ export async function serveSelect(o: SelectCommandOptions, io: ServeIo): Promise
         req = JSON.parse(line);
       } catch (error) {
         throw new RequestError(
-          "BAD_REQUEST",
+          "REQUEST_INVALID",
           `expected one JSON object per line: ${(error as Error).message}`,
         );
       }
       if (typeof req !== "object" || req === null || Array.isArray(req))
-        throw new RequestError("BAD_REQUEST", `expected a JSON object, received ${JSON.stringify(req)}`);
+        throw new RequestError("REQUEST_INVALID", `expected a JSON object, received ${JSON.stringify(req)}`);
       op = (req as Record<string, unknown>).op ?? null;
       const reply = await handle(req as Record<string, unknown>);
       io.write(`${JSON.stringify({ ok: true, op, ...reply })}\n`);
@@ -436,9 +437,9 @@ export async function serveSelect(o: SelectCommandOptions, io: ServeIo): Promise
       const code: ServeErrorCode =
         error instanceof RequestError || error instanceof CurriculumError
           ? error.code
-          : error instanceof CliError && error.code === "IO"
-            ? "IO"
-            : "INTERNAL";
+          : error instanceof CliError && error.code === "IO_FAILED"
+            ? "IO_FAILED"
+            : "INTERNAL_ERROR";
       io.write(`${JSON.stringify({ ok: false, op, error: { code, message: (error as Error).message } })}\n`);
     }
     handled++;

@@ -43,7 +43,7 @@ export function loopConfigInput<T extends { readonly steps?: number | undefined 
 ): ReturnType<typeof stripUndefined<T>> & { steps: number; seed?: number } {
   const total = steps ?? train?.steps;
   if (total === undefined)
-    throw new CliError("USAGE", "give the number of steps: --steps <n> or train.steps in --config");
+    throw new CliError("USAGE_INVALID", "give the number of steps: --steps <n> or train.steps in --config");
   return {
     ...stripUndefined(train ?? ({} as T)),
     steps: total,

@@ -86,10 +86,13 @@ export async function trainCommand(
   parseDpoTrainConfig(train, o.config ? basename(o.config) : "train config");
   const evalEvery = o.evalEvery ?? file.train?.evalEvery ?? 0;
   if (o.evalProblems && evalEvery === 0) {
-    throw new CliError("USAGE", "--eval-problems needs --eval-every <n> (or train.evalEvery in --config)");
+    throw new CliError(
+      "USAGE_INVALID",
+      "--eval-problems needs --eval-every <n> (or train.evalEvery in --config)",
+    );
   }
   if (evalEvery > 0 && !o.evalProblems) {
-    throw new CliError("USAGE", "evaluation every n steps needs --eval-problems <file>");
+    throw new CliError("USAGE_INVALID", "evaluation every n steps needs --eval-problems <file>");
   }
   const evalSamples = o.evalSamples ?? file.eval?.samples;
   const evalTemperature = o.evalTemperature ?? file.eval?.temperature ?? 1;
@@ -103,11 +106,12 @@ export async function trainCommand(
           : o.saveEvalModels
             ? "--save-eval-models"
             : undefined;
-    if (flag) throw new CliError("USAGE", `${flag} needs --eval-problems <file> and --eval-every <n>`);
+    if (flag)
+      throw new CliError("USAGE_INVALID", `${flag} needs --eval-problems <file> and --eval-every <n>`);
   }
   if (!(evalTemperature >= 0 && Number.isFinite(evalTemperature))) {
     throw new CliError(
-      "USAGE",
+      "USAGE_INVALID",
       `--eval-temperature must be a finite number ≥ 0; received ${JSON.stringify(evalTemperature)}`,
     );
   }
@@ -214,7 +218,7 @@ export async function evaluateAtStep(o: {
 function checkedSelectorName(name: string, fromFlag: boolean): SelectorName {
   if (!(SELECTOR_NAMES as readonly string[]).includes(name)) {
     throw new CliError(
-      fromFlag ? "USAGE" : "CONFIG_INVALID",
+      fromFlag ? "USAGE_INVALID" : "CONFIG_INVALID",
       `${fromFlag ? "--selector" : 'config field "selector"'}: expected one of ${SELECTOR_NAMES.join(", ")}; received ${JSON.stringify(name)}`,
     );
   }

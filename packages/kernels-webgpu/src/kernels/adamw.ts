@@ -14,10 +14,26 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
-import { assertDtype, assertFiniteNumber, assertShape, cachedWgsl, f32bits, grid1d } from "./op-util.js";
+import { defineUniforms } from "../runtime/uniforms.js";
+import { assertDtype, assertFiniteNumber, assertShape, cachedWgsl, flatMainWgsl, grid1d } from "./op-util.js";
 
 const WG = 256;
 const CHUNK = 4096;
+/** AdamW: element count, `1 − lr·wd`, betas, `lr/(1−β1^t)`, `√(1−β2^t)`, eps. */
+const ADAMW = defineUniforms({
+  n: "u32",
+  decay: "f32",
+  b1: "f32",
+  b2: "f32",
+  stepSize: "f32",
+  bc2sqrt: "f32",
+  eps: "f32",
+});
+/** Sum-of-squares partials: `n` elements, written from partial slot `offset`. */
+const PARTIAL = defineUniforms({ n: "u32", offset: "u32" });
+/** Final sum: `n` partials. */
+const PARTIALS = defineUniforms({ n: "u32" });
+const CLIP = defineUniforms({ maxNorm: "f32" });
 
 export interface AdamWOptions {
   lr: number;
@@ -41,13 +57,8 @@ export function adamwWgsl(scaled: boolean): string {
 @group(0) @binding(2) var<storage, read_write> m: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 ${scaled ? "@group(0) @binding(4) var<storage, read> gscale: array<f32>;" : ""}
-struct P { n: u32, decay: f32, b1: f32, b2: f32, stepSize: f32, bc2sqrt: f32, eps: f32, pad: u32 };
-@group(0) @binding(${b}) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
-  if (i >= p.n) { return; }
+${ADAMW.declare(b, "p", "P")}
+${flatMainWgsl(WG, "i", "p.n")}
   let g = grad[i]${scaled ? " * gscale[0]" : ""};
   let mi = p.b1 * m[i] + (1.0 - p.b1) * g;
   let vi = p.b2 * v[i] + (1.0 - p.b2) * g * g;
@@ -77,7 +88,7 @@ export function adamwStep(
     assertShape(t, param.shape, n, kernel);
   }
   if (new Set([param, grad, m, v]).size !== 4) {
-    throw new KernelError("INVALID_ARGUMENT", "param, grad, m and v must be four different tensors", {
+    throw new KernelError("ARGUMENT_INVALID", "param, grad, m and v must be four different tensors", {
       kernel,
     });
   }
@@ -90,13 +101,13 @@ export function adamwStep(
     [o.weightDecay, "weightDecay"],
   ] as const) {
     assertFiniteNumber(x, n, kernel);
-    if (x < 0) throw KernelError.mismatch("INVALID_ARGUMENT", n, "≥ 0", x, kernel);
+    if (x < 0) throw KernelError.mismatch("ARGUMENT_INVALID", n, "≥ 0", x, kernel);
   }
   if (o.beta1 >= 1 || o.beta2 >= 1) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "betas", "in [0, 1)", [o.beta1, o.beta2], kernel);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "betas", "in [0, 1)", [o.beta1, o.beta2], kernel);
   }
   if (!Number.isInteger(o.step) || o.step < 1) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "step", "a positive integer (1-based)", o.step, kernel);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "step", "a positive integer (1-based)", o.step, kernel);
   }
   if (o.gradScale) {
     assertDtype(o.gradScale, ["f32"], "gradScale", kernel);
@@ -106,16 +117,18 @@ export function adamwStep(
   }
   const bc1 = 1 - o.beta1 ** o.step;
   const bc2 = 1 - o.beta2 ** o.step;
-  const u = new Uint32Array([
-    param.size,
-    f32bits(1 - o.lr * o.weightDecay),
-    f32bits(o.beta1),
-    f32bits(o.beta2),
-    f32bits(o.lr / bc1),
-    f32bits(Math.sqrt(bc2)),
-    f32bits(o.eps),
-    0,
-  ]);
+  const u = ADAMW.data(
+    {
+      n: param.size,
+      decay: 1 - o.lr * o.weightDecay,
+      b1: o.beta1,
+      b2: o.beta2,
+      stepSize: o.lr / bc1,
+      bc2sqrt: Math.sqrt(bc2),
+      eps: o.eps,
+    },
+    kernel,
+  );
   ctx.run({
     kernel,
     code: cachedWgsl(`adamw:${o.gradScale !== undefined}`, () => adamwWgsl(o.gradScale !== undefined)),
@@ -128,7 +141,7 @@ export function sumSquaresPartialWgsl(): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;
-@group(0) @binding(2) var<uniform> u: vec4<u32>; // (n, partial offset, 0, 0)
+${PARTIAL.declare(2, "u")}
 var<workgroup> red: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -138,7 +151,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var s = 0.0;
   for (var k = 0u; k < ${CHUNK / WG}u; k++) {
     let i = base + k * ${WG}u + lid.x;
-    if (i < u.x) { let a = x[i]; s = fma(a, a, s); }
+    if (i < u.n) { let a = x[i]; s = fma(a, a, s); }
   }
   red[lid.x] = s;
   workgroupBarrier();
@@ -146,7 +159,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (lid.x < w) { red[lid.x] += red[lid.x + w]; }
     workgroupBarrier();
   }
-  if (lid.x == 0u && base < u.x) { part[u.y + g] = red[0]; }
+  if (lid.x == 0u && base < u.n) { part[u.offset + g] = red[0]; }
 }`;
 }
 
@@ -154,12 +167,12 @@ export function sumPartialsWgsl(): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> norm: array<f32>;
-@group(0) @binding(2) var<uniform> u: vec4<u32>; // (number of partials, 0, 0, 0)
+${PARTIALS.declare(2, "u")}
 var<workgroup> red: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   var s = 0.0;
-  for (var i = lid.x; i < u.x; i += ${WG}u) { s += part[i]; }
+  for (var i = lid.x; i < u.n; i += ${WG}u) { s += part[i]; }
   red[lid.x] = s;
   workgroupBarrier();
   for (var w = ${WG / 2}u; w > 0u; w >>= 1u) {
@@ -173,7 +186,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
 /** Global L2 norm `√(Σ_t Σ_i g_t[i]²)` over f32 tensors, as a one-element GPU tensor (caller owns). */
 export function gradNorm(ctx: GpuContext, grads: readonly Tensor[]): Tensor<"f32"> {
   const kernel = "grad_norm";
-  if (grads.length === 0) throw KernelError.mismatch("EMPTY", "grads", "at least one tensor", "[]", kernel);
+  if (grads.length === 0)
+    throw KernelError.mismatch("TENSOR_EMPTY", "grads", "at least one tensor", "[]", kernel);
   for (const g of grads) assertDtype(g, ["f32"], "gradient", kernel);
   const counts = grads.map((g) => Math.ceil(g.size / CHUNK));
   const total = counts.reduce((a, b) => a + b, 0);
@@ -186,7 +200,7 @@ export function gradNorm(ctx: GpuContext, grads: readonly Tensor[]): Tensor<"f32
       ctx.run({
         kernel: "sum_squares_partial",
         code: cachedWgsl("sum_squares_partial", sumSquaresPartialWgsl),
-        bindings: [g, part, new Uint32Array([g.size, off, 0, 0])],
+        bindings: [g, part, PARTIAL.data({ n: g.size, offset: off }, "sum_squares_partial")],
         workgroups: grid1d(ctx, g.size, CHUNK),
       });
     }
@@ -195,7 +209,7 @@ export function gradNorm(ctx: GpuContext, grads: readonly Tensor[]): Tensor<"f32
   ctx.run({
     kernel: "sum_partials_sqrt",
     code: cachedWgsl("sum_partials", sumPartialsWgsl),
-    bindings: [part, norm, new Uint32Array([total, 0, 0, 0])],
+    bindings: [part, norm, PARTIALS.data({ n: total }, "sum_partials_sqrt")],
     workgroups: [1],
   });
   ctx.flush();
@@ -207,9 +221,9 @@ export function clipCoefficientWgsl(): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> norm: array<f32>;
 @group(0) @binding(1) var<storage, read_write> coef: array<f32>;
-@group(0) @binding(2) var<uniform> u: vec4<f32>; // (maxNorm, 0, 0, 0)
+${CLIP.declare(2, "u")}
 @compute @workgroup_size(1)
-fn main() { coef[0] = min(1.0, u.x / (norm[0] + 1e-6)); }`;
+fn main() { coef[0] = min(1.0, u.maxNorm / (norm[0] + 1e-6)); }`;
 }
 
 /** `min(1, maxNorm / (norm + 1e-6))` as a one-element GPU tensor (caller owns). */
@@ -219,12 +233,12 @@ export function clipCoefficient(ctx: GpuContext, norm: Tensor, maxNorm: number):
   if (norm.size !== 1)
     throw KernelError.mismatch("SHAPE_MISMATCH", "norm", "one element", norm.shape, kernel);
   assertFiniteNumber(maxNorm, "maxNorm", kernel);
-  if (maxNorm <= 0) throw KernelError.mismatch("INVALID_ARGUMENT", "maxNorm", "> 0", maxNorm, kernel);
+  if (maxNorm <= 0) throw KernelError.mismatch("ARGUMENT_INVALID", "maxNorm", "> 0", maxNorm, kernel);
   const coef = ctx.empty([1], "f32", "clip_coefficient");
   ctx.run({
     kernel,
     code: cachedWgsl("clip_coefficient", clipCoefficientWgsl),
-    bindings: [norm, coef, new Float32Array([maxNorm, 0, 0, 0])],
+    bindings: [norm, coef, CLIP.data({ maxNorm }, kernel)],
     workgroups: [1],
   });
   return coef;

@@ -19,6 +19,7 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
+import { defineUniforms } from "../runtime/uniforms.js";
 import {
   assertDtype,
   assertFiniteNumber,
@@ -26,13 +27,29 @@ import {
   assertRank,
   assertShape,
   cachedWgsl,
-  f32bits,
+  flatMainWgsl,
   grid1d,
   shapeStr,
 } from "./op-util.js";
 
 const WG = 64;
 const MAX_DH = 256;
+/** Shapes, valid length, query offset, flags, score scale and the invocation count `n`. */
+const PARAMS = defineUniforms({
+  B: "u32",
+  Tq: "u32",
+  S: "u32",
+  H: "u32",
+  Hkv: "u32",
+  L: "u32",
+  off: "u32",
+  causal: "u32",
+  scale: "f32",
+  n: "u32",
+  hasMask: "u32",
+});
+/** kv-cache append: `n` = B·Tn·R elements, `rowLen` = Tn·R, `cacheRowLen` = S·R, `at` = offset·R (R = Hkv·Dh). */
+const KV_WRITE = defineUniforms({ n: "u32", rowLen: "u32", cacheRowLen: "u32", at: "u32" });
 
 export interface AttentionOptions {
   /** Valid cache rows (default S). */
@@ -68,8 +85,7 @@ interface Dims {
 // The key mask is always bound (q again, never read, when there is none) and enabled by
 // p.hasMask, so it does not double the number of shader variants.
 const common = (d: { Dh: number }, firstBinding: number) => /* wgsl */ `
-struct P { B: u32, Tq: u32, S: u32, H: u32, Hkv: u32, L: u32, off: u32, causal: u32, scale: f32, n: u32, hasMask: u32, p1: u32 };
-@group(0) @binding(${firstBinding}) var<uniform> p: P;
+${PARAMS.declare(firstBinding, "p", "P")}
 const DQ: u32 = ${d.Dh / 4}u;
 fn visible(b: u32, i: u32, j: u32) -> bool {
   if (j >= p.L) { return false; }
@@ -79,6 +95,13 @@ fn visible(b: u32, i: u32, j: u32) -> bool {
 fn kvBase(b: u32, j: u32, kvh: u32) -> u32 { return ((b * p.S + j) * p.Hkv + kvh) * DQ; }
 fn qBase(b: u32, i: u32, h: u32) -> u32 { return ((b * p.Tq + i) * p.H + h) * DQ; }
 fn flat(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>) -> u32 { return (wid.x + wid.y * nwg.x) * ${WG}u + lid.x; }`;
+
+/** Start of a per-query `main` (forward, backward dQ): invocation t → (b, i, h), its KV head and q offset. */
+const queryIndex = /* wgsl */ `  let t = flat(wid, lid, nwg);
+  if (t >= p.n) { return; }
+  let h = t % p.H; let bi = t / p.H; let i = bi % p.Tq; let b = bi / p.Tq;
+  let kvh = h / (p.H / p.Hkv);
+  let qb = qBase(b, i, h);`;
 
 export function attentionForwardWgsl(Dh: number): string {
   const m = "@group(0) @binding(3) var<storage, read> mask: array<u32>;";
@@ -94,11 +117,7 @@ ${common({ Dh }, b + 2)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = flat(wid, lid, nwg);
-  if (t >= p.n) { return; }
-  let h = t % p.H; let bi = t / p.H; let i = bi % p.Tq; let b = bi / p.Tq;
-  let kvh = h / (p.H / p.Hkv);
-  let qb = qBase(b, i, h);
+${queryIndex}
   var qv: array<vec4<f32>, ${Dh / 4}>;
   var acc: array<vec4<f32>, ${Dh / 4}>;
   for (var e = 0u; e < DQ; e++) { qv[e] = q[qb + e] * p.scale; acc[e] = vec4<f32>(0.0); }
@@ -142,11 +161,7 @@ ${common({ Dh }, b + 2)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = flat(wid, lid, nwg);
-  if (t >= p.n) { return; }
-  let h = t % p.H; let bi = t / p.H; let i = bi % p.Tq; let b = bi / p.Tq;
-  let kvh = h / (p.H / p.Hkv);
-  let qb = qBase(b, i, h);
+${queryIndex}
   var qv: array<vec4<f32>, ${Dh / 4}>;
   var dov: array<vec4<f32>, ${Dh / 4}>;
   var acc: array<vec4<f32>, ${Dh / 4}>;
@@ -267,7 +282,7 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions, ke
   }
   if (Dh % 4 !== 0 || Dh > MAX_DH) {
     throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       "head dim",
       `a multiple of 4, at most ${MAX_DH}`,
       Dh,
@@ -277,7 +292,7 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions, ke
   const L = o.kvLength ?? S;
   if (!Number.isInteger(L) || L < 1 || L > S) {
     throw KernelError.mismatch(
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
       "kvLength",
       `an integer in [1, ${S}] (cache capacity)`,
       L,
@@ -287,7 +302,7 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions, ke
   const off = o.qOffset ?? L - Tq;
   if (!Number.isInteger(off) || off < 0) {
     throw KernelError.mismatch(
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
       "qOffset",
       `a non-negative integer (kvLength ${L} − Tq ${Tq} by default)`,
       off,
@@ -313,21 +328,12 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions, ke
   return { B, Tq, S, H, Hkv, Dh, L, off, causal: o.causal ?? true, scale };
 }
 
-function params(d: Dims, n: number, hasMask: boolean): Uint32Array {
-  return new Uint32Array([
-    d.B,
-    d.Tq,
-    d.S,
-    d.H,
-    d.Hkv,
-    d.L,
-    d.off,
-    d.causal ? 1 : 0,
-    f32bits(d.scale),
-    n,
-    hasMask ? 1 : 0,
-    0,
-  ]);
+function params(d: Dims, n: number, hasMask: boolean, kernel: string): Uint32Array {
+  const { B, Tq, S, H, Hkv, L, off, scale } = d;
+  return PARAMS.data(
+    { B, Tq, S, H, Hkv, L, off, causal: d.causal ? 1 : 0, scale, n, hasMask: hasMask ? 1 : 0 },
+    kernel,
+  );
 }
 
 function maskTensor(ctx: GpuContext, m: AttentionOptions["keyMask"], d: Dims): Tensor | undefined {
@@ -359,7 +365,7 @@ export function attention(
   ctx.run({
     kernel,
     code: cachedWgsl(`attention:${d.Dh}`, () => attentionForwardWgsl(d.Dh)),
-    bindings: [q, k, v, mask ?? q, out, lse, params(d, n, mask !== undefined)],
+    bindings: [q, k, v, mask ?? q, out, lse, params(d, n, mask !== undefined, kernel)],
     workgroups: grid1d(ctx, n, WG),
   });
   if (mask && mask !== options.keyMask) {
@@ -387,6 +393,7 @@ export function attentionBackward(
   assertShape(fwd.lse, [d.B, d.H, d.Tq], "lse", kernel);
   const mask = maskTensor(ctx, options.keyMask, d);
   const m = mask ?? q;
+  const hasMask = mask !== undefined;
   const dq = ctx.empty(q.shape, "f32", "attention:dq");
   const dk = ctx.empty(k.shape, "f32", "attention:dk");
   const dv = ctx.empty(v.shape, "f32", "attention:dv");
@@ -395,14 +402,14 @@ export function attentionBackward(
   ctx.run({
     kernel: "attention_backward_q",
     code: cachedWgsl(`attention_bq:${d.Dh}`, () => attentionBackwardQWgsl(d.Dh)),
-    bindings: [q, k, v, fwd.out, dOut, fwd.lse, m, dq, delta, params(d, nq, mask !== undefined)],
+    bindings: [q, k, v, fwd.out, dOut, fwd.lse, m, dq, delta, params(d, nq, hasMask, "attention_backward_q")],
     workgroups: grid1d(ctx, nq, WG),
   });
   const nk = d.B * d.S * d.Hkv;
   ctx.run({
     kernel: "attention_backward_kv",
     code: cachedWgsl(`attention_bkv:${d.Dh}`, () => attentionBackwardKVWgsl(d.Dh)),
-    bindings: [q, k, v, dOut, fwd.lse, delta, m, dk, dv, params(d, nk, mask !== undefined)],
+    bindings: [q, k, v, dOut, fwd.lse, delta, m, dk, dv, params(d, nk, hasMask, "attention_backward_kv")],
     workgroups: grid1d(ctx, nk, WG),
   });
   ctx.flush();
@@ -415,14 +422,10 @@ export function kvCacheWriteWgsl(): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> cache: array<f32>;
-@group(0) @binding(2) var<uniform> u: vec4<u32>; // (B·Tn·R, Tn·R, S·R, offset·R) with R = Hkv·Dh
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid.x;
-  if (i >= u.x) { return; }
-  let b = i / u.y; let r = i - b * u.y;
-  cache[b * u.z + u.w + r] = src[i];
+${KV_WRITE.declare(2, "u")}
+${flatMainWgsl(256, "i", "u.n")}
+  let b = i / u.rowLen; let r = i - b * u.rowLen;
+  cache[b * u.cacheRowLen + u.at + r] = src[i];
 }`;
 }
 
@@ -443,7 +446,7 @@ export function kvCacheWrite(ctx: GpuContext, cache: Tensor, src: Tensor, offset
   assertShape(src, [B, Tn, ...cache.shape.slice(2)], "src", kernel);
   if (!Number.isInteger(offset) || offset < 0 || offset + Tn > S) {
     throw KernelError.mismatch(
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
       "cache offset",
       `an integer in [0, ${S - Tn}] (capacity ${S})`,
       offset,
@@ -453,7 +456,11 @@ export function kvCacheWrite(ctx: GpuContext, cache: Tensor, src: Tensor, offset
   ctx.run({
     kernel,
     code: cachedWgsl("kv_cache_write", kvCacheWriteWgsl),
-    bindings: [src, cache, new Uint32Array([B * Tn * R, Tn * R, S * R, offset * R])],
+    bindings: [
+      src,
+      cache,
+      KV_WRITE.data({ n: B * Tn * R, rowLen: Tn * R, cacheRowLen: S * R, at: offset * R }, kernel),
+    ],
     workgroups: grid1d(ctx, B * Tn * R, 256),
   });
 }

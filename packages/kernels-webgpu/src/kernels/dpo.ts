@@ -19,13 +19,22 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
-import { checkShape, checkTensor, shapeStr } from "./logprob.js";
+import { defineUniforms } from "../runtime/uniforms.js";
+import { checkTensor } from "./logprob.js";
+import { assertShape as checkShape, checkWorkgroupSize, shapeStr } from "./op-util.js";
 
 export type DpoLossType = "sigmoid" | "robust" | "hinge" | "ipo";
 
 export const DPO_LOSS_TYPES: readonly DpoLossType[] = ["sigmoid", "robust", "hinge", "ipo"];
 
 /** Order of the values in the `metrics` tensor (the TRL names, plus `loss`). */
+/**
+ * β when a caller passes none: TRL's `DPOConfig.beta` default, for users of the kernels alone. The
+ * SAGE pipeline never relies on it: the trainer always passes its config's β, whose one default is
+ * `@sage/stability`'s `beta` field (the same 0.1).
+ */
+export const DEFAULT_DPO_BETA = 0.1;
+
 export const DPO_METRIC_NAMES = [
   "loss",
   "rewards/chosen",
@@ -41,13 +50,13 @@ export type DpoMetrics = Record<(typeof DPO_METRIC_NAMES)[number], number>;
 export interface DpoOptions {
   /** Loss variant (TRL `loss_type`). Default "sigmoid". */
   lossType?: DpoLossType;
-  /** β > 0 (TRL `beta`). Default 0.1. */
+  /** β > 0 (TRL `beta`). Default {@link DEFAULT_DPO_BETA}. */
   beta?: number;
   /** ε (TRL `label_smoothing`): [0, 0.5] for sigmoid, [0, 0.5) for robust, 0 otherwise. Default 0. */
   labelSmoothing?: number;
   /** Reduction the gradients are taken of: "mean" (TRL) or "sum". Default "mean". */
   reduction?: "mean" | "sum";
-  /** Read the status flag back and throw NON_FINITE naming the first bad pair (one 8-byte read). Default true. */
+  /** Read the status flag back and throw VALUE_NON_FINITE naming the first bad pair (one 8-byte read). Default true. */
   checkFinite?: boolean;
   /** Invocations of the single workgroup (power of two, 32–1024). Default 256. */
   workgroupSize?: number;
@@ -98,47 +107,8 @@ function lossWgsl(lossType: DpoLossType): string {
   return table[lossType];
 }
 
-/** A workgroup size both DPO kernels accept: a power of two in [32, the device's invocation limit]. */
-function checkWorkgroupSize(ctx: GpuContext, wg: number, kernel: string): number {
-  const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
-  if (!Number.isInteger(wg) || wg < 32 || wg > max || (wg & (wg - 1)) !== 0) {
-    throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
-      "workgroupSize",
-      `a power of two in [32, ${max}]`,
-      wg,
-      kernel,
-    );
-  }
-  return wg;
-}
-
-const KERNEL = "dpo_loss";
-
-/** WGSL of the fused DPO forward + backward + batch metrics kernel. */
-export function dpoWgsl({
-  workgroupSize: WG,
-  lossType,
-}: {
-  workgroupSize: number;
-  lossType: DpoLossType;
-}): string {
-  const loss = lossWgsl(lossType);
-  const NV = 7;
-  return /* wgsl */ `
-// DPO loss (${lossType}) per pair, its gradient w.r.t. the policy log-probs, and batch metrics.
-struct Params { B: u32, pad0: u32, pad1: u32, pad2: u32, beta: f32, eps: f32, scale: f32, pad3: f32 }
-@group(0) @binding(0) var<storage, read> pw: array<f32>;
-@group(0) @binding(1) var<storage, read> pl: array<f32>;
-@group(0) @binding(2) var<storage, read> rw: array<f32>;
-@group(0) @binding(3) var<storage, read> rl: array<f32>;
-@group(0) @binding(4) var<storage, read_write> outs: array<f32>;   // [6, B]
-@group(0) @binding(5) var<storage, read_write> metrics: array<f32>;
-@group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>, 2>;
-@group(0) @binding(7) var<uniform> P: Params;
-var<workgroup> acc: array<array<f32, ${NV}>, ${WG}>;
-
-fn isFinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+/** `log1pSmall`, `logSigmoid`, `sigmoid` for {@link lossWgsl}, shared by both DPO kernels. */
+const SIGMOID_WGSL = /* wgsl */ `
 // log(1 + e) for e in [0, 1], accurate for small e (Kahan's trick).
 fn log1pSmall(e: f32) -> f32 {
   let u = 1.0 + e;
@@ -149,7 +119,47 @@ fn logSigmoid(x: f32) -> f32 { return min(x, 0.0) - log1pSmall(exp(-abs(x))); }
 fn sigmoid(x: f32) -> f32 {
   let e = exp(-abs(x));
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+}`;
+
+/** {@link dpoLoss}: B pairs, β, label smoothing ε, gradient scale (1/B for the mean). */
+const LOSS_PARAMS = defineUniforms({ B: "u32", beta: "f32", eps: "f32", scale: "f32" });
+/** {@link dpoStep}: as {@link LOSS_PARAMS}, plus length normalisation (0/1) and the NLL weight. */
+const STEP_PARAMS = defineUniforms({
+  B: "u32",
+  norm: "u32",
+  beta: "f32",
+  eps: "f32",
+  scale: "f32",
+  nllW: "f32",
+});
+
+const KERNEL = "dpo_loss";
+
+/** Compile-time parameters of both DPO kernels. */
+export interface DpoKernelParams {
+  /** Invocations of the single workgroup (power of two). */
+  workgroupSize: number;
+  lossType: DpoLossType;
 }
+
+/** WGSL of the fused DPO forward + backward + batch metrics kernel. */
+export function dpoWgsl({ workgroupSize: WG, lossType }: DpoKernelParams): string {
+  const loss = lossWgsl(lossType);
+  const NV = 7;
+  return /* wgsl */ `
+// DPO loss (${lossType}) per pair, its gradient w.r.t. the policy log-probs, and batch metrics.
+@group(0) @binding(0) var<storage, read> pw: array<f32>;
+@group(0) @binding(1) var<storage, read> pl: array<f32>;
+@group(0) @binding(2) var<storage, read> rw: array<f32>;
+@group(0) @binding(3) var<storage, read> rl: array<f32>;
+@group(0) @binding(4) var<storage, read_write> outs: array<f32>;   // [6, B]
+@group(0) @binding(5) var<storage, read_write> metrics: array<f32>;
+@group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>, 2>;
+${LOSS_PARAMS.declare(7, "P")}
+var<workgroup> acc: array<array<f32, ${NV}>, ${WG}>;
+
+fn isFinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+${SIGMOID_WGSL}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -215,7 +225,7 @@ function input(
       throw KernelError.mismatch("SHAPE_MISMATCH", name, `${B} values (${what})`, `${x.length}`, KERNEL);
     const bad = x.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0)
-      throw KernelError.mismatch("NON_FINITE", `${name}[${bad}]`, "a finite log-prob", x[bad], KERNEL);
+      throw KernelError.mismatch("VALUE_NON_FINITE", `${name}[${bad}]`, "a finite log-prob", x[bad], KERNEL);
     const t = ctx.tensor(x, [B], `${KERNEL}:${name}`);
     temps.push(t);
     return t;
@@ -237,7 +247,7 @@ export async function dpoLoss(
   const { lossType, beta, eps } = resolveLoss(KERNEL, options);
   const reduction = options.reduction ?? "mean";
   if (reduction !== "mean" && reduction !== "sum") {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "reduction", '"mean" | "sum"', reduction, KERNEL);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "reduction", '"mean" | "sum"', reduction, KERNEL);
   }
   const wg = checkWorkgroupSize(ctx, options.workgroupSize ?? 256, KERNEL);
   const pc = inputs.policyChosen;
@@ -247,7 +257,7 @@ export async function dpoLoss(
       throw KernelError.mismatch("SHAPE_MISMATCH", "policyChosen", "rank 1 [B]", shapeStr(pc.shape), KERNEL);
   }
   const B = ArrayBuffer.isView(pc) ? pc.length : pc.size;
-  if (B === 0) throw KernelError.mismatch("EMPTY", "policyChosen", "at least one pair", "[0]", KERNEL);
+  if (B === 0) throw KernelError.mismatch("TENSOR_EMPTY", "policyChosen", "at least one pair", "[0]", KERNEL);
   const temps: Tensor[] = [];
   let out: Tensor | undefined;
   let metrics: Tensor<"f32"> | undefined;
@@ -261,13 +271,11 @@ export async function dpoLoss(
     ];
     out = ctx.empty([6, B], "f32", `${KERNEL}:outs`);
     metrics = ctx.empty([8], "f32", `${KERNEL}:metrics`);
-    const params = new ArrayBuffer(32);
-    new Uint32Array(params, 0, 4).set([B, 0, 0, 0]);
-    new Float32Array(params, 16, 4).set([beta, eps, reduction === "mean" ? 1 / B : 1, 0]);
+    const params = LOSS_PARAMS.data({ B, beta, eps, scale: reduction === "mean" ? 1 / B : 1 }, KERNEL);
     ctx.run({
       kernel: KERNEL,
       code: dpoWgsl({ workgroupSize: wg, lossType }),
-      bindings: [...ins, out, metrics, status, new Uint32Array(params)],
+      bindings: [...ins, out, metrics, status, params],
       workgroups: [1],
     });
     // Split the [6, B] block into six [B] tensors (copies of a few KB; keeps one simple kernel).
@@ -293,7 +301,7 @@ export async function dpoLoss(
       if ((s[0] as number) !== 0xffffffff) {
         for (const p of parts) p.destroy();
         throw new KernelError(
-          "NON_FINITE",
+          "VALUE_NON_FINITE",
           `pair ${s[0]} (first bad pair) has a non-finite input log-prob, loss or gradient: expected finite values, received NaN or ±Inf`,
           { kernel: KERNEL },
         );
@@ -390,36 +398,19 @@ export interface DpoStepResult {
 const STEP = "dpo_step";
 
 /** WGSL of the fused DPO step: loss, gradient w.r.t. the sequence sums, NLL term, read-back values. */
-export function dpoStepWgsl({
-  workgroupSize: WG,
-  lossType,
-}: {
-  workgroupSize: number;
-  lossType: DpoLossType;
-}): string {
+export function dpoStepWgsl({ workgroupSize: WG, lossType }: DpoKernelParams): string {
   const loss = lossWgsl(lossType);
   return /* wgsl */ `
 // Fused DPO step (${lossType}) from sequence sums: per-pair loss, d/d(sums), NLL term, read-back rows.
-struct Params { B: u32, norm: u32, pad0: u32, pad1: u32, beta: f32, eps: f32, scale: f32, nllW: f32 }
 @group(0) @binding(0) var<storage, read> sums: array<f32>;
 @group(0) @binding(1) var<storage, read> counts: array<f32>;
 @group(0) @binding(2) var<storage, read> logitSums: array<f32>;
 @group(0) @binding(3) var<storage, read> refs: array<f32>;
 @group(0) @binding(4) var<storage, read_write> grad: array<f32>;    // [2B]
 @group(0) @binding(5) var<storage, read_write> values: array<f32>;  // [9, B]
-@group(0) @binding(6) var<uniform> P: Params;
+${STEP_PARAMS.declare(6, "P")}
 var<workgroup> acc: array<f32, ${WG}>;
-
-fn log1pSmall(e: f32) -> f32 {
-  let u = 1.0 + e;
-  if (u == 1.0) { return e; }
-  return log(u) * e / (u - 1.0);
-}
-fn logSigmoid(x: f32) -> f32 { return min(x, 0.0) - log1pSmall(exp(-abs(x))); }
-fn sigmoid(x: f32) -> f32 {
-  let e = exp(-abs(x));
-  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
-}
+${SIGMOID_WGSL}
 fn perToken(x: f32, n: f32) -> f32 { return select(x, select(0.0, x / n, n != 0.0), P.norm != 0u); }
 
 @compute @workgroup_size(${WG})
@@ -473,11 +464,11 @@ function resolveLoss(
 ): { lossType: DpoLossType; beta: number; eps: number } {
   const lossType = o.lossType ?? "sigmoid";
   if (!DPO_LOSS_TYPES.includes(lossType)) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "lossType", DPO_LOSS_TYPES.join(" | "), lossType, kernel);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "lossType", DPO_LOSS_TYPES.join(" | "), lossType, kernel);
   }
-  const beta = o.beta ?? 0.1;
+  const beta = o.beta ?? DEFAULT_DPO_BETA;
   if (!(Number.isFinite(beta) && beta > 0))
-    throw KernelError.mismatch("INVALID_ARGUMENT", "beta", "a finite number > 0", beta, kernel);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "beta", "a finite number > 0", beta, kernel);
   const eps = o.labelSmoothing ?? 0;
   const epsOk =
     lossType === "sigmoid"
@@ -492,7 +483,7 @@ function resolveLoss(
         : lossType === "robust"
           ? "[0, 0.5)"
           : `0 (${lossType} has no label smoothing)`;
-    throw KernelError.mismatch("INVALID_ARGUMENT", "labelSmoothing", range, eps, kernel);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "labelSmoothing", range, eps, kernel);
   }
   return { lossType, beta, eps };
 }
@@ -512,7 +503,7 @@ export function dpoStep(ctx: GpuContext, inputs: DpoStepInputs, options: DpoStep
   const R = inputs.sums.size;
   if (inputs.sums.shape.length !== 1 || R === 0 || R % 2 !== 0) {
     throw KernelError.mismatch(
-      R === 0 ? "EMPTY" : "SHAPE_MISMATCH",
+      R === 0 ? "TENSOR_EMPTY" : "SHAPE_MISMATCH",
       "sums",
       "[2B] with B ≥ 1 (chosen rows, then rejected rows)",
       shapeStr(inputs.sums.shape),
@@ -526,7 +517,7 @@ export function dpoStep(ctx: GpuContext, inputs: DpoStepInputs, options: DpoStep
     ["gradScale", scale],
     ["nllWeight", nllW],
   ] as const) {
-    if (!Number.isFinite(v)) throw KernelError.mismatch("INVALID_ARGUMENT", name, "a finite number", v, STEP);
+    if (!Number.isFinite(v)) throw KernelError.mismatch("ARGUMENT_INVALID", name, "a finite number", v, STEP);
   }
   checkTensor(inputs.counts, ["f32"], "counts", STEP);
   checkShape(inputs.counts, [R], "counts", STEP);
@@ -542,14 +533,12 @@ export function dpoStep(ctx: GpuContext, inputs: DpoStepInputs, options: DpoStep
     if (!inputs.logitSums) temps.push(logitSums);
     gradSums = ctx.empty([R], "f32", `${STEP}:gradSums`);
     const values = ctx.empty([DPO_STEP_ROWS.length, B], "f32", `${STEP}:values`);
-    const params = new ArrayBuffer(32);
-    new Uint32Array(params, 0, 4).set([B, norm ? 1 : 0, 0, 0]);
-    new Float32Array(params, 16, 4).set([beta, eps, scale, nllW]);
+    const params = STEP_PARAMS.data({ B, norm: norm ? 1 : 0, beta, eps, scale, nllW }, STEP);
     try {
       ctx.run({
         kernel: STEP,
         code: dpoStepWgsl({ workgroupSize: wg, lossType }),
-        bindings: [inputs.sums, inputs.counts, logitSums, ref, gradSums, values, new Uint32Array(params)],
+        bindings: [inputs.sums, inputs.counts, logitSums, ref, gradSums, values, params],
         workgroups: [1],
       });
     } catch (e) {

@@ -5,23 +5,25 @@
  *
  * One generated kernel per op: 256 invocations a workgroup, one element each, the flat index
  * folded into a 2-D grid (`(wid.x + wid.y·nwg.x)·256 + lid.x`) for > 65535 workgroups.
- * Bindings: the operands in order (output last, read_write), then a uniform `vec4<u32>`
- * `(n, f32 bits of a scalar, 0, 0)`.
+ * Bindings: the operands in order (output last, read_write), then the uniform `Params`
+ * `{ n: u32, s: f32 }` (element count, scalar operand).
  */
 import { type GpuContext, Tensor } from "../runtime/context.js";
 import type { DType } from "../runtime/dtype.js";
 import { KernelError } from "../runtime/errors.js";
+import { defineUniforms } from "../runtime/uniforms.js";
 import {
   assertDtype,
   assertFiniteNumber,
   assertShape,
   cachedWgsl,
-  f32bits,
+  flatMainWgsl,
   grid1d,
   outputTensor,
 } from "./op-util.js";
 
 const WG = 256;
+const PARAMS = defineUniforms({ n: "u32", s: "f32" });
 
 /**
  * WGSL for `out[i] = expr` where `expr` may use `x0[i]`, `x1[i]`, … (read-only inputs), `o` (the
@@ -35,14 +37,10 @@ export function elementwiseWgsl(expr: string, inputs: number, opts: { scalarTens
   let b = inputs;
   if (opts.scalarTensor) decl.push(`@group(0) @binding(${b++}) var<storage, read> gs: array<f32>;`);
   decl.push(`@group(0) @binding(${b++}) var<storage, read_write> out: array<f32>;`);
-  decl.push(`@group(0) @binding(${b}) var<uniform> u: vec4<u32>;`);
+  decl.push(PARAMS.declare(b, "u"));
   return /* wgsl */ `${decl.join("\n")}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
-  if (i >= u.x) { return; }
-  let s = bitcast<f32>(u.y);
+${flatMainWgsl(WG, "i", "u.n")}
+  let s = u.s;
   ${opts.scalarTensor ? "let g = gs[0];" : ""}
   let o = out[i];
   out[i] = ${expr};
@@ -65,7 +63,7 @@ function launch(
   ctx.run({
     kernel,
     code,
-    bindings: [...bindings, new Uint32Array([out.size, f32bits(scalar), 0, 0])],
+    bindings: [...bindings, PARAMS.data({ n: out.size, s: scalar }, kernel)],
     workgroups: grid1d(ctx, out.size, WG),
   });
 }
@@ -78,7 +76,7 @@ function checkSame(a: Tensor, b: Tensor, kernel: string): void {
 
 function noAlias(out: Tensor | undefined, inputs: Tensor[], kernel: string): void {
   if (out && inputs.some((t) => t.buffer === out.buffer)) {
-    throw new KernelError("INVALID_ARGUMENT", "`out` must not be one of the inputs (use the in-place op)", {
+    throw new KernelError("ARGUMENT_INVALID", "`out` must not be one of the inputs (use the in-place op)", {
       kernel,
     });
   }
@@ -109,7 +107,7 @@ export function addInPlace(
 ): void {
   checkSame(dst, src, "add_inplace");
   if (dst.buffer === src.buffer)
-    throw new KernelError("INVALID_ARGUMENT", "dst and src must differ", { kernel: "add_inplace" });
+    throw new KernelError("ARGUMENT_INVALID", "dst and src must differ", { kernel: "add_inplace" });
   const alpha = options.alpha ?? 1;
   assertFiniteNumber(alpha, "alpha", "add_inplace");
   launch(ctx, "add_inplace", alpha === 1 ? "o + x0[i]" : "fma(s, x0[i], o)", [src], dst, alpha);

@@ -5,7 +5,7 @@
  * Gather: one invocation per output element (flat `t·D + d`, 256 a workgroup, 2-D grid). An id
  * outside `[0, V)` in a GPU id tensor writes NaN to its row (it never reads out of bounds); ids
  * given as an `Int32Array` are checked on the host first, and {@link validateIds} checks a GPU id
- * tensor (throws `OUT_OF_RANGE`).
+ * tensor (throws `VALUE_OUT_OF_RANGE`).
  * Scatter-add: the host groups token positions by id (ids are host data in training: they come
  * from the tokenizer) into CSR form — unique ids, offsets, positions in ascending `t`. One
  * invocation per (unique id, column) sums its rows in that fixed order, so the result is
@@ -13,37 +13,42 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
+import { defineUniforms } from "../runtime/uniforms.js";
 import { fill } from "./elementwise.js";
 import {
+  assertAccumulateTarget,
   assertDtype,
   assertIdsInRange,
   assertNonEmpty,
   assertPositiveInt,
   assertRank,
   cachedWgsl,
+  flatMainWgsl,
   grid1d,
   outputTensor,
   shapeStr,
 } from "./op-util.js";
 
 const WG = 256;
+/** Gather: `n` = T·D outputs, rows of D, vocabulary V. */
+const GATHER = defineUniforms({ n: "u32", D: "u32", V: "u32" });
+/** Scatter-add: `n` = U·D outputs (unique ids × D). */
+const SCATTER = defineUniforms({ n: "u32", D: "u32" });
+/** Id check: `n` ids against `limit`. */
+const VALIDATE = defineUniforms({ n: "u32", limit: "u32" });
 
 export function embeddingWgsl(): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> u: vec4<u32>; // (T·D, D, V, 0)
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
-  if (i >= u.x) { return; }
-  let t = i / u.y; let d = i - t * u.y;
+${GATHER.declare(3, "u")}
+${flatMainWgsl(WG, "i", "u.n")}
+  let t = i / u.D; let d = i - t * u.D;
   let id = ids[t]; // i32 ids are read as u32: negatives become ≥ 2^31 and fail the test below
-  // Out of range: NaN (u.w = 0 keeps the bit pattern a runtime value; a NaN constant is rejected).
-  if (id >= u.z) { out[i] = bitcast<f32>(0x7fc00000u | u.w); return; }
-  out[i] = w[id * u.y + d];
+  // Out of range: NaN (\`id & 0u\` keeps the bit pattern a runtime value; a NaN constant is rejected).
+  if (id >= u.V) { out[i] = bitcast<f32>(0x7fc00000u | (id & 0u)); return; }
+  out[i] = w[id * u.D + d];
 }`;
 }
 
@@ -54,16 +59,12 @@ export function embeddingBackwardWgsl(accumulate: boolean): string {
 @group(0) @binding(2) var<storage, read> offs: array<u32>;
 @group(0) @binding(3) var<storage, read> pos: array<u32>;
 @group(0) @binding(4) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(5) var<uniform> u: vec4<u32>; // (U·D, D, 0, 0)
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
-  if (i >= u.x) { return; }
-  let k = i / u.y; let d = i - k * u.y;
+${SCATTER.declare(5, "u")}
+${flatMainWgsl(WG, "i", "u.n")}
+  let k = i / u.D; let d = i - k * u.D;
   var s = 0.0;
-  for (var j = offs[k]; j < offs[k + 1u]; j++) { s += dy[pos[j] * u.y + d]; }
-  let o = uids[k] * u.y + d;
+  for (var j = offs[k]; j < offs[k + 1u]; j++) { s += dy[pos[j] * u.D + d]; }
+  let o = uids[k] * u.D + d;
   ${accumulate ? "dw[o] = dw[o] + s;" : "dw[o] = s;"}
 }`;
 }
@@ -72,13 +73,9 @@ export function validateIdsWgsl(): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> ids: array<u32>;
 @group(0) @binding(1) var<storage, read_write> bad: array<atomic<u32>>;
-@group(0) @binding(2) var<uniform> u: vec4<u32>; // (n, limit, 0, 0)
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
-  if (i >= u.x) { return; }
-  if (ids[i] >= u.y) { atomicAdd(&bad[0], 1u); atomicMin(&bad[1], i); }
+${VALIDATE.declare(2, "u")}
+${flatMainWgsl(WG, "i", "u.n")}
+  if (ids[i] >= u.limit) { atomicAdd(&bad[0], 1u); atomicMin(&bad[1], i); }
 }`;
 }
 
@@ -113,13 +110,14 @@ export function embedding(
     idShape = ids.shape;
   }
   const n = idShape.reduce((a, b) => a * b, 1);
-  if (n === 0) throw KernelError.mismatch("EMPTY", "ids", "at least one id", shapeStr(idShape), kernel);
+  if (n === 0)
+    throw KernelError.mismatch("TENSOR_EMPTY", "ids", "at least one id", shapeStr(idShape), kernel);
   const out = outputTensor(ctx, options.out, [...idShape, D], "embedding:out", kernel);
   const idT = ids instanceof Int32Array ? ctx.tensor(ids, [n], "embedding:ids") : ids;
   ctx.run({
     kernel,
     code: cachedWgsl("embedding", embeddingWgsl),
-    bindings: [weight, idT, out, new Uint32Array([n * D, D, V, 0])],
+    bindings: [weight, idT, out, GATHER.data({ n: n * D, D, V }, kernel)],
     workgroups: grid1d(ctx, n * D, WG),
   });
   if (idT !== ids) {
@@ -129,7 +127,7 @@ export function embedding(
   return out;
 }
 
-/** Throw `OUT_OF_RANGE` if a GPU id tensor holds an id outside `[0, limit)`. */
+/** Throw `VALUE_OUT_OF_RANGE` if a GPU id tensor holds an id outside `[0, limit)`. */
 export async function validateIds(ctx: GpuContext, ids: Tensor, limit: number): Promise<void> {
   const kernel = "validate_ids";
   assertDtype(ids, ["i32", "u32"], "ids", kernel);
@@ -140,14 +138,14 @@ export async function validateIds(ctx: GpuContext, ids: Tensor, limit: number): 
     ctx.run({
       kernel,
       code: validateIdsWgsl(),
-      bindings: [ids, bad, new Uint32Array([ids.size, limit, 0, 0])],
+      bindings: [ids, bad, VALIDATE.data({ n: ids.size, limit }, kernel)],
       workgroups: grid1d(ctx, ids.size, WG),
     });
     const [count = 0, first = 0] = await bad.read();
     if (count > 0) {
       const all = await ids.read();
       throw KernelError.mismatch(
-        "OUT_OF_RANGE",
+        "VALUE_OUT_OF_RANGE",
         `'${ids.label}'[${first}] (${count} bad id(s))`,
         `ids in [0, ${limit})`,
         all[first],
@@ -200,7 +198,7 @@ export function embeddingBackward(
   const kernel = "embedding_backward";
   assertDtype(dY, ["f32"], "dY", kernel);
   assertPositiveInt(vocab, "vocab", kernel);
-  if (ids.length === 0) throw KernelError.mismatch("EMPTY", "ids", "at least one id", "[]", kernel);
+  if (ids.length === 0) throw KernelError.mismatch("TENSOR_EMPTY", "ids", "at least one id", "[]", kernel);
   const D = dY.shape[dY.shape.length - 1] ?? 0;
   if (dY.shape.length < 1 || D < 1 || dY.size !== ids.length * D) {
     throw KernelError.mismatch(
@@ -212,15 +210,7 @@ export function embeddingBackward(
     );
   }
   assertIdsInRange(ids, vocab, "ids", kernel);
-  if (options.accumulate && !options.out) {
-    throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
-      "accumulate",
-      "an `out` tensor to add into",
-      "no out",
-      kernel,
-    );
-  }
+  assertAccumulateTarget(options.accumulate, options.out, "an `out` tensor", kernel);
   const dW = outputTensor(ctx, options.out, [vocab, D], "embedding:dW", kernel);
   if (options.out && !options.accumulate) fill(ctx, dW, 0);
   const g = groupIds(ids);
@@ -233,7 +223,7 @@ export function embeddingBackward(
     code: cachedWgsl(`embedding_backward:${options.accumulate === true}`, () =>
       embeddingBackwardWgsl(options.accumulate === true),
     ),
-    bindings: [dY, tU, tO, tP, dW, new Uint32Array([U * D, D, 0, 0])],
+    bindings: [dY, tU, tO, tP, dW, SCATTER.data({ n: U * D, D }, kernel)],
     workgroups: grid1d(ctx, U * D, WG),
   });
   ctx.flush();

@@ -15,28 +15,19 @@
  * an out-of-bounds read). The op reads the 8 bytes back once per call when checks are on.
  *
  * Chunking: a logits tensor larger than `maxStorageBufferBindingSize` is processed in row chunks,
- * each bound as a sub-range `{buffer, offset, size}` of the same buffer (no copy, no second
- * [N, V] buffer); small per-row buffers are bound whole and indexed with a row-offset uniform.
- * The runtime's `ctx.run` binds whole buffers only, so ranged passes are recorded by
- * {@link runRanged} on an encoder of their own, submitted in order after `ctx.flush()`.
- * Grids above 65535 rows fold into 2-D dispatch. Logits above `maxBufferSize` (4 GiB − 1 on
- * lavapipe; 16k × 152k f32 is 9.7 GB) can be passed as a list of row blocks.
+ * each bound as a sub-range `{ buffer, offset, size }` of the same tensor (a `BindingRange`,
+ * which `ctx.run` binds like any other storage binding: no copy, no second [N, V] buffer, passes
+ * recorded in order with the rest); small per-row buffers are bound whole and indexed with a
+ * row-offset uniform. Grids above 65535 rows fold into 2-D dispatch. Logits above
+ * `maxBufferSize` (4 GiB − 1 on lavapipe; 16k × 152k f32 is 9.7 GB) can be passed as a list of
+ * row blocks.
  */
 import type { Binding, GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
+import { defineUniforms } from "../runtime/uniforms.js";
+import { assertShape as checkShape, checkWorkgroupSize, shapeStr } from "./op-util.js";
 
 // ------------------------------------------------------------------ shared helpers (loss kernels)
-
-/** A sub-range of a buffer bound as a storage binding. */
-export interface RangedBinding {
-  buffer: GPUBuffer;
-  offset: number;
-  size: number;
-}
-
-export function shapeStr(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
-}
 
 /** Workgroup grid for `n` workgroups: 1-D up to the per-dimension limit, 2-D above it. */
 export function grid(ctx: GpuContext, n: number): [number, number] {
@@ -44,7 +35,7 @@ export function grid(ctx: GpuContext, n: number): [number, number] {
   const x = Math.min(n, max);
   const y = Math.ceil(n / Math.max(1, x));
   if (y > max) {
-    throw KernelError.mismatch("LIMIT_EXCEEDED", "workgroups", `at most ${max * max}`, n);
+    throw KernelError.mismatch("DEVICE_LIMIT_EXCEEDED", "workgroups", `at most ${max * max}`, n);
   }
   return [x, y];
 }
@@ -56,7 +47,7 @@ export function checkTensor(
   kernel: string,
 ): asserts t is Tensor {
   if (!t || typeof t !== "object" || !("buffer" in t) || !("dtype" in t)) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", what, "a Tensor", t, kernel);
+    throw KernelError.mismatch("ARGUMENT_INVALID", what, "a Tensor", t, kernel);
   }
   const tt = t as Tensor;
   tt.assertAlive(kernel);
@@ -66,18 +57,6 @@ export function checkTensor(
       `${what} '${tt.label}'`,
       dtypes.join(" or "),
       tt.dtype,
-      kernel,
-    );
-  }
-}
-
-export function checkShape(t: Tensor, shape: readonly number[], what: string, kernel: string): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw KernelError.mismatch(
-      "SHAPE_MISMATCH",
-      `${what} '${t.label}'`,
-      `shape ${shapeStr(shape)}`,
-      shapeStr(t.shape),
       kernel,
     );
   }
@@ -94,19 +73,6 @@ export function asTensor(
   return { t: x, owned: false };
 }
 
-/** Record one compute pass whose storage bindings may be buffer sub-ranges (the runtime binds ranges). */
-export function runRanged(
-  ctx: GpuContext,
-  d: {
-    kernel: string;
-    code: string;
-    bindings: readonly (Binding | RangedBinding)[];
-    workgroups: readonly [number, number?, number?];
-  },
-): void {
-  ctx.run(d);
-}
-
 /** Row chunks of a [rows, rowBytes] buffer so that each chunk binds within `maxBytes` at an aligned offset. */
 export function rowChunks(
   ctx: GpuContext,
@@ -121,7 +87,7 @@ export function rowChunks(
   const per = Math.floor(Math.floor(maxBytes / rowBytes) / step) * step;
   if (per < 1) {
     throw KernelError.mismatch(
-      "LIMIT_EXCEEDED",
+      "DEVICE_LIMIT_EXCEEDED",
       "row chunk",
       `${step} row(s) of ${rowBytes} bytes (offset alignment ${align}) within the binding limit of ${maxBytes} bytes`,
       `${step * rowBytes} bytes`,
@@ -151,10 +117,28 @@ export interface LogprobKernelParams {
 
 const NEG_MAX = "-3.4028234663852886e38";
 
-const COMMON = /* wgsl */ `
+/** Both kernels: `rows` rows of this pass starting at global row `rowOffset`, V columns. */
+const PARAMS = defineUniforms({
+  rows: "u32",
+  V: "u32",
+  rowOffset: "u32",
+  ignoreIndex: "i32",
+  skipIgnored: "u32",
+});
+
+/** Helpers and the start of `main` shared by both kernels: one workgroup per row `r < P.rows`. */
+function rowMain(WG: number): string {
+  return /* wgsl */ `
 fn isFinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 fn bitsF32(b: u32) -> f32 { return bitcast<f32>(b); } // not const-evaluated: NaN allowed
-`;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= P.rows) { return; }
+  let V = P.V;`;
+}
 
 /** WGSL of the forward kernel. Bindings: logits, targets, logp, lse, status, params. */
 export function logprobForwardWgsl({ workgroupSize: WG, vec4, unroll: U = 1 }: LogprobKernelParams): string {
@@ -196,22 +180,15 @@ ${Array.from({ length: U }, (_, k) => `    let a${k} = ${load(k)};`).join("\n")}
   const gather = vec4 ? "logits[(r * V + u32(t)) / 4u][u32(t) % 4u]" : "logits[r * V + u32(t)]";
   return /* wgsl */ `
 // Fused token log-prob forward (online log-sum-exp + gather), ${vec4 ? "vec4" : "scalar"} loads.
-struct Params { rows: u32, V: u32, rowOffset: u32, ignoreIndex: i32, skipIgnored: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<storage, read> logits: array<${elem}>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read_write> logp: array<f32>;
 @group(0) @binding(3) var<storage, read_write> lseOut: array<f32>;
 @group(0) @binding(4) var<storage, read_write> status: array<atomic<u32>, 2>;
-@group(0) @binding(5) var<uniform> P: Params;
+${PARAMS.declare(5, "P")}
 var<workgroup> wm: array<f32, ${WG}>;
 var<workgroup> ws: array<f32, ${WG}>;
-${COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= P.rows) { return; }
-  let V = P.V;
+${rowMain(WG)}
   let skipRow = P.skipIgnored != 0u && targets[P.rowOffset + r] == P.ignoreIndex;
   var m = ${NEG_MAX};
   var s = 0.0;
@@ -289,20 +266,13 @@ ${Array.from({ length: U }, (_, k) => `    ${dst}[base + j + ${k * WG}u] = ng * 
   }`;
   return /* wgsl */ `
 // Fused token log-prob backward: dlogits = g · (onehot(t) − exp(logits − lse)), ${inPlace ? "in place" : "to a new buffer"}.
-struct Params { rows: u32, V: u32, rowOffset: u32, ignoreIndex: i32, skipIgnored: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<storage, ${inPlace ? "read_write" : "read"}> logits: array<${elem}>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;
 ${inPlace ? "" : `@group(0) @binding(4) var<storage, read_write> dout: array<${elem}>;\n`}@group(0) @binding(${inPlace ? 4 : 5}) var<storage, read_write> status: array<atomic<u32>, 2>;
-@group(0) @binding(${inPlace ? 5 : 6}) var<uniform> P: Params;
-${COMMON}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= P.rows) { return; }
-  let V = P.V;
+${PARAMS.declare(inPlace ? 5 : 6, "P")}
+${rowMain(WG)}
   let n = P.rowOffset + r;
   let t = targets[n];
   let skip = t == P.ignoreIndex;
@@ -323,12 +293,12 @@ export interface TokenLogprobsOptions {
   /** Target id meaning "ignored position" (logp 0, zero gradient). Must be negative. Default −100. */
   ignoreIndex?: number;
   /**
-   * Read back the kernel's status flags and throw `NON_FINITE` (first row with a non-finite
+   * Read back the kernel's status flags and throw `VALUE_NON_FINITE` (first row with a non-finite
    * log-sum-exp or target logit). One 8-byte read, i.e. one wait for the GPU, per call. Default true.
    */
   checkFinite?: boolean;
   /**
-   * For targets given as a GPU tensor: throw `OUT_OF_RANGE` naming the first position whose id is
+   * For targets given as a GPU tensor: throw `VALUE_OUT_OF_RANGE` naming the first position whose id is
    * outside `[0, V)` and not `ignoreIndex` (checked in the same kernel; costs the same read-back).
    * Typed-array targets are always checked on the CPU before dispatch. Default true.
    */
@@ -394,7 +364,7 @@ function prepare(
 ): Prepared {
   const blocks: readonly Tensor[] = Array.isArray(logits) ? logits : [logits as Tensor];
   if (blocks.length === 0) {
-    throw KernelError.mismatch("EMPTY", "logits", "a tensor or at least one row block", "[]", kernel);
+    throw KernelError.mismatch("TENSOR_EMPTY", "logits", "a tensor or at least one row block", "[]", kernel);
   }
   let N = 0;
   let V = -1;
@@ -413,7 +383,7 @@ function prepare(
     const [n, v] = b.shape as [number, number];
     if (n === 0 || v === 0) {
       throw KernelError.mismatch(
-        "EMPTY",
+        "TENSOR_EMPTY",
         `${what} '${b.label}'`,
         "N ≥ 1 rows and V ≥ 1 columns",
         shapeStr(b.shape),
@@ -435,33 +405,19 @@ function prepare(
   const ignoreIndex = opts.ignoreIndex ?? -100;
   if (!Number.isInteger(ignoreIndex) || ignoreIndex >= 0 || ignoreIndex < -(2 ** 31)) {
     throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       "ignoreIndex",
       "a negative 32-bit integer",
       ignoreIndex,
       kernel,
     );
   }
-  const wg = opts.workgroupSize ?? (ctx.report?.isSoftware ? 32 : 256);
-  if (
-    !Number.isInteger(wg) ||
-    wg < 32 ||
-    wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
-    (wg & (wg - 1)) !== 0
-  ) {
-    throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
-      "workgroupSize",
-      `a power of two in [32, ${ctx.limits.maxComputeInvocationsPerWorkgroup}]`,
-      wg,
-      kernel,
-    );
-  }
+  const wg = checkWorkgroupSize(ctx, opts.workgroupSize ?? (ctx.report?.isSoftware ? 32 : 256), kernel);
   const deviceMax = ctx.limits.maxStorageBufferBindingSize;
   const maxBytes = opts.maxBindingBytes ?? deviceMax;
   if (!Number.isInteger(maxBytes) || maxBytes < 4 || maxBytes > deviceMax) {
     throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       "maxBindingBytes",
       `an integer in [4, ${deviceMax}]`,
       maxBytes,
@@ -471,7 +427,7 @@ function prepare(
   const vec4 = opts.vec4 ?? V % 4 === 0;
   if (vec4 && V % 4 !== 0) {
     throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       "vec4",
       "false when V % 4 ≠ 0",
       `vec4 with V = ${V}`,
@@ -480,7 +436,7 @@ function prepare(
   }
   const unroll = opts.unroll ?? 4;
   if (!Number.isInteger(unroll) || unroll < 1 || unroll > 8) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "unroll", "an integer in [1, 8]", unroll, kernel);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "unroll", "an integer in [1, 8]", unroll, kernel);
   }
   let t: Tensor;
   let owned = false;
@@ -501,7 +457,7 @@ function prepare(
       const id = targets[i] as number;
       if (id !== ignoreIndex && (id < 0 || id >= V)) {
         throw KernelError.mismatch(
-          "OUT_OF_RANGE",
+          "VALUE_OUT_OF_RANGE",
           `target id at position ${i}`,
           `an id in [0, ${V}) or the ignore index ${ignoreIndex}`,
           id,
@@ -541,7 +497,7 @@ async function checkStatus(status: Tensor<"u32">, p: Prepared, kernel: string, w
   if (p.checkTargets && oor !== 0xffffffff) {
     const ids = (await p.targets.read()) as Int32Array; // error path only
     throw KernelError.mismatch(
-      "OUT_OF_RANGE",
+      "VALUE_OUT_OF_RANGE",
       `target id at position ${oor} (first bad position)`,
       `an id in [0, ${p.V}) or the ignore index ${p.ignoreIndex}`,
       ids[oor],
@@ -550,7 +506,7 @@ async function checkStatus(status: Tensor<"u32">, p: Prepared, kernel: string, w
   }
   if (p.checkFinite && nf !== 0xffffffff) {
     throw new KernelError(
-      "NON_FINITE",
+      "VALUE_NON_FINITE",
       `row ${nf} (first bad row) has ${what}: expected finite values, received NaN or ±Inf`,
       { kernel },
     );
@@ -579,21 +535,12 @@ export async function tokenLogprobs(
   const status = ctx.tensor<"u32">(new Uint32Array([0xffffffff, 0xffffffff]), [2], `${FWD}:status`);
   try {
     for (const { block, rows, base, c } of passes(ctx, p, FWD)) {
-      const params = new Uint32Array([
-        c.count,
-        V,
-        base + c.start,
-        p.ignoreIndex >>> 0,
-        p.skipIgnored ? 1 : 0,
-        0,
-        0,
-        0,
-      ]);
-      runRanged(ctx, {
+      const params = passParams(p, base + c.start, c.count, FWD);
+      ctx.run({
         kernel: FWD,
         code,
         bindings: [
-          c.count === rows ? block : { buffer: block.buffer, offset: c.start * V * 4, size: c.count * V * 4 },
+          c.count === rows ? block : { buffer: block, offset: c.start * V * 4, size: c.count * V * 4 },
           p.targets,
           logp,
           lse,
@@ -656,22 +603,12 @@ export async function tokenLogprobsBackward<L extends Logits>(
     }
     for (const { block, index, rows, base, c } of passes(ctx, p, BWD)) {
       const range = (t: Tensor) =>
-        c.count === rows ? t : { buffer: t.buffer, offset: c.start * V * 4, size: c.count * V * 4 };
-      const params = new Uint32Array([
-        c.count,
-        V,
-        base + c.start,
-        p.ignoreIndex >>> 0,
-        p.skipIgnored ? 1 : 0,
-        0,
-        0,
-        0,
-      ]);
-      const bindings: (Binding | RangedBinding)[] = [range(block), p.targets, lse, gT.t];
+        c.count === rows ? t : { buffer: t, offset: c.start * V * 4, size: c.count * V * 4 };
+      const bindings: Binding[] = [range(block), p.targets, lse, gT.t];
       const out = outs[index];
       if (out) bindings.push(range(out));
-      bindings.push(status, params);
-      runRanged(ctx, { kernel: BWD, code, bindings, workgroups: grid(ctx, c.count) });
+      bindings.push(status, passParams(p, base + c.start, c.count, BWD));
+      ctx.run({ kernel: BWD, code, bindings, workgroups: grid(ctx, c.count) });
     }
     await checkStatus(status, p, BWD, "a non-finite upstream gradient g or saved lse");
   } catch (e) {
@@ -686,6 +623,12 @@ export async function tokenLogprobsBackward<L extends Logits>(
   // dtypes were checked in prepare()
   const result = (inPlace ? p.blocks : outs) as Tensor<"f32">[];
   return (Array.isArray(logits) ? result : result[0]) as L extends Tensor ? Tensor<"f32"> : Tensor<"f32">[];
+}
+
+/** The uniform of one pass over `rows` rows from global row `rowOffset`. */
+function passParams(p: Prepared, rowOffset: number, rows: number, kernel: string): Uint32Array {
+  const skipIgnored = p.skipIgnored ? 1 : 0;
+  return PARAMS.data({ rows, V: p.V, rowOffset, ignoreIndex: p.ignoreIndex, skipIgnored }, kernel);
 }
 
 /** Every (block, row chunk) pass: chunks keep each binding within the cap at aligned offsets. */

@@ -20,7 +20,9 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
+import { defineUniforms } from "../runtime/uniforms.js";
 import {
+  assertAccumulateTarget,
   assertDtype,
   assertNonEmpty,
   assertRank,
@@ -89,6 +91,21 @@ export interface MatmulKernelFlags {
 }
 
 const KERNEL = "matmul";
+/** Sizes, per-batch strides, runtime flags, and element strides of op(A)[m, k] and op(B)[k, n]. */
+const PARAMS = defineUniforms({
+  M: "u32",
+  N: "u32",
+  K: "u32",
+  batch: "u32",
+  sa: "u32",
+  sb: "u32",
+  sc: "u32",
+  flags: "u32",
+  am: "u32",
+  ak: "u32",
+  bk: "u32",
+  bn: "u32",
+});
 
 function header(aType: string, bType: string): string {
   const lines = [
@@ -99,10 +116,7 @@ function header(aType: string, bType: string): string {
   // Without a bias, A is bound here again (read-only twice is allowed) and never read.
   lines.push(`@group(0) @binding(${i++}) var<storage, read> bias: array<f32>;`);
   lines.push(`@group(0) @binding(${i++}) var<storage, read_write> c: array<f32>;`);
-  lines.push(
-    `struct Params { M: u32, N: u32, K: u32, batch: u32, sa: u32, sb: u32, sc: u32, flags: u32, am: u32, ak: u32, bk: u32, bn: u32 };`,
-  );
-  lines.push(`@group(0) @binding(${i}) var<uniform> p: Params;`);
+  lines.push(PARAMS.declare(i, "p"));
   return lines.join("\n");
 }
 
@@ -295,18 +309,10 @@ export function matmulVariantFor(ctx: GpuContext, v: MatmulVariant = "auto"): Ex
 export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor<"f32"> {
   const d = checkMatmul(a, b, options);
   const outShape = a.shape.length === 3 || b.shape.length === 3 ? [d.batch, d.M, d.N] : [d.M, d.N];
-  if (options.accumulate && !options.out) {
-    throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
-      "accumulate",
-      "an `out` tensor to add into",
-      "no out",
-      KERNEL,
-    );
-  }
+  assertAccumulateTarget(options.accumulate, options.out, "an `out` tensor", KERNEL);
   const outBuf = options.out?.buffer;
   if (outBuf && (outBuf === a.buffer || outBuf === b.buffer || outBuf === options.bias?.buffer)) {
-    throw new KernelError("INVALID_ARGUMENT", "`out` must not alias an input", { kernel: KERNEL });
+    throw new KernelError("ARGUMENT_INVALID", "`out` must not alias an input", { kernel: KERNEL });
   }
   const flags: MatmulKernelFlags = {
     transA: options.transA === true,
@@ -325,7 +331,23 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
   // Element strides of op(A)[m, k] and op(B)[k, n] inside one matrix.
   const [am, ak] = flags.transA ? [1, d.M] : [d.K, 1];
   const [bk, bn] = flags.transB ? [1, d.K] : [d.N, 1];
-  const params = new Uint32Array([d.M, d.N, d.K, d.batch, d.sa, d.sb, d.sc, runtimeFlags, am, ak, bk, bn]);
+  const params = PARAMS.data(
+    {
+      M: d.M,
+      N: d.N,
+      K: d.K,
+      batch: d.batch,
+      sa: d.sa,
+      sb: d.sb,
+      sc: d.sc,
+      flags: runtimeFlags,
+      am,
+      ak,
+      bk,
+      bn,
+    },
+    KERNEL,
+  );
   const bindings = [a, b, options.bias ?? a, c, params];
   if (variant === "naive") {
     ctx.run({
@@ -362,7 +384,7 @@ export function matmul(ctx: GpuContext, a: Tensor, b: Tensor, options: MatmulOpt
 
 function checkTiled(cfg: TiledConfig): void {
   if (![4, 8, 16, 32].includes(cfg.bk)) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "tiled.bk", "4, 8, 16 or 32", cfg.bk, KERNEL);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "tiled.bk", "4, 8, 16 or 32", cfg.bk, KERNEL);
   }
 }
 
@@ -383,7 +405,7 @@ function checkBlocked(cfg: BlockedConfig, transA: boolean): void {
     cfg.wgX * cfg.wgY <= 256;
   if (!ok) {
     throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
+      "ARGUMENT_INVALID",
       "blocked config",
       "rows in 1..16 (a multiple of 4 with transA), cols in {4, 8, 12, 16}, wgX·wgY ≤ 256",
       cfg,

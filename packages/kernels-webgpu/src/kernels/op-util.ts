@@ -51,7 +51,7 @@ export function assertShape(t: Tensor, shape: readonly number[], what: string, k
 export function assertNonEmpty(t: Tensor, what: string, kernel: string): void {
   if (t.size === 0) {
     throw KernelError.mismatch(
-      "EMPTY",
+      "TENSOR_EMPTY",
       `${what} '${t.label}'`,
       "at least one element",
       shapeStr(t.shape),
@@ -61,12 +61,12 @@ export function assertNonEmpty(t: Tensor, what: string, kernel: string): void {
 }
 
 export function assertFiniteNumber(x: number, what: string, kernel: string): void {
-  if (!Number.isFinite(x)) throw KernelError.mismatch("INVALID_ARGUMENT", what, "a finite number", x, kernel);
+  if (!Number.isFinite(x)) throw KernelError.mismatch("ARGUMENT_INVALID", what, "a finite number", x, kernel);
 }
 
 export function assertPositiveInt(x: number, what: string, kernel: string): void {
   if (!Number.isInteger(x) || x < 1) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", what, "a positive integer", x, kernel);
+    throw KernelError.mismatch("ARGUMENT_INVALID", what, "a positive integer", x, kernel);
   }
 }
 
@@ -98,9 +98,27 @@ export function grid1d(ctx: GpuContext, n: number, perGroup: number): [number, n
   const x = Math.min(groups, max);
   const y = Math.ceil(groups / x);
   if (y > max) {
-    throw KernelError.mismatch("LIMIT_EXCEEDED", "number of workgroups", `at most ${max * max}`, groups);
+    throw KernelError.mismatch(
+      "DEVICE_LIMIT_EXCEEDED",
+      "number of workgroups",
+      `at most ${max * max}`,
+      groups,
+    );
   }
   return [x, y];
+}
+
+/**
+ * WGSL entry point for a {@link grid1d} launch of `wg` invocations a workgroup: opens `main`,
+ * declares the flat item index `index` and returns for items at or past `count` (a WGSL
+ * expression). The caller writes the body and the closing brace.
+ */
+export function flatMainWgsl(wg: number, index: string, count: string): string {
+  return /* wgsl */ `@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let ${index} = (wid.x + wid.y * nwg.x) * ${wg}u + lid.x;
+  if (${index} >= ${count}) { return; }`;
 }
 
 /** Host check that every id lies in `[0, limit)`. */
@@ -108,15 +126,55 @@ export function assertIdsInRange(ids: Int32Array, limit: number, what: string, k
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i] as number;
     if (id < 0 || id >= limit) {
-      throw KernelError.mismatch("OUT_OF_RANGE", `${what}[${i}]`, `an integer in [0, ${limit})`, id, kernel);
+      throw KernelError.mismatch(
+        "VALUE_OUT_OF_RANGE",
+        `${what}[${i}]`,
+        `an integer in [0, ${limit})`,
+        id,
+        kernel,
+      );
     }
   }
 }
 
-/** Float32 bits of `x` as a u32 (to pass f32 scalars inside a u32 uniform). */
-export function f32bits(x: number): number {
-  const f = new Float32Array([x]);
-  return new Uint32Array(f.buffer)[0] as number;
+/** A storage buffer of a generated kernel: name, access, element type (default `f32`). */
+export type StorageDecl = readonly [name: string, access: "read" | "read_write", element?: string];
+
+/** WGSL `var<storage>` declarations of `buffers`, bound in order from `@binding(first)` of group 0. */
+export function storageWgsl(buffers: readonly StorageDecl[], first = 0): string {
+  return buffers
+    .map(
+      ([name, access, element = "f32"], i) =>
+        `@group(0) @binding(${first + i}) var<storage, ${access}> ${name}: array<${element}>;`,
+    )
+    .join("\n");
+}
+
+/** Throw `ARGUMENT_INVALID` when `accumulate` is asked for without a tensor to add into. */
+export function assertAccumulateTarget(
+  accumulate: boolean | undefined,
+  out: Tensor | undefined,
+  what: string,
+  kernel: string,
+): void {
+  if (accumulate && !out) {
+    throw KernelError.mismatch("ARGUMENT_INVALID", "accumulate", `${what} to add into`, "none", kernel);
+  }
+}
+
+/** A workgroup size given in options: a power of two in [32, maxComputeInvocationsPerWorkgroup]. */
+export function checkWorkgroupSize(ctx: GpuContext, wg: number, kernel: string): number {
+  const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
+  if (!Number.isInteger(wg) || wg < 32 || wg > max || (wg & (wg - 1)) !== 0) {
+    throw KernelError.mismatch(
+      "ARGUMENT_INVALID",
+      "workgroupSize",
+      `a power of two in [32, ${max}]`,
+      wg,
+      kernel,
+    );
+  }
+  return wg;
 }
 
 const wgslCache = new Map<string, string>();

@@ -14,20 +14,50 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
+import { defineUniforms } from "../runtime/uniforms.js";
 import {
+  assertAccumulateTarget,
   assertDtype,
   assertFiniteNumber,
   assertNonEmpty,
   assertShape,
   cachedWgsl,
-  f32bits,
+  flatMainWgsl,
   grid1d,
   outputTensor,
   shapeStr,
+  storageWgsl,
 } from "./op-util.js";
 
 const WG = 64;
 const CHUNK = 64;
+/** Row kernels: R rows of D; `eps` is read by the forward only. */
+const ROWS = defineUniforms({ R: "u32", D: "u32", eps: "f32" });
+/** Weight-gradient partials: R rows of D, `n` = chunks·D outputs. */
+const PARTIAL = defineUniforms({ R: "u32", D: "u32", n: "u32" });
+/** Weight-gradient reduce: `chunks` partial rows of D. */
+const REDUCE = defineUniforms({ chunks: "u32", D: "u32" });
+
+/** Bindings of the forward row kernels: x, w, y, rstd, params. */
+const forwardBindings = /* wgsl */ `
+${storageWgsl([
+  ["x", "read"],
+  ["w", "read"],
+  ["y", "read_write"],
+  ["rstd", "read_write"],
+])}
+${ROWS.declare(4, "u")}`;
+
+/** Bindings of the backward row kernels: dy, x, w, rstd, dx, params. */
+const backwardBindings = /* wgsl */ `
+${storageWgsl([
+  ["dy", "read"],
+  ["x", "read"],
+  ["w", "read"],
+  ["rstd", "read"],
+  ["dx", "read_write"],
+])}
+${ROWS.declare(5, "u")}`;
 
 const rowReduce = /* wgsl */ `
 var<workgroup> red: array<f32, ${WG}>;
@@ -44,22 +74,17 @@ fn reduce(v: f32, lid: u32) -> f32 {
 }`;
 
 export function rmsnormWgsl(): string {
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
-@group(0) @binding(4) var<uniform> u: vec4<u32>; // (R, D, eps bits, 0)
+  return /* wgsl */ `${forwardBindings}
 ${rowReduce}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = wid.x + wid.y * nwg.x;
-  if (row >= u.x) { return; }
-  let lid = lid3.x; let D = u.y; let base = row * D;
+  if (row >= u.R) { return; }
+  let lid = lid3.x; let D = u.D; let base = row * D;
   var ss = 0.0;
   for (var d = lid; d < D; d += ${WG}u) { let v = x[base + d]; ss = fma(v, v, ss); }
-  let r = inverseSqrt(reduce(ss, lid) / f32(D) + bitcast<f32>(u.z));
+  let r = inverseSqrt(reduce(ss, lid) / f32(D) + u.eps);
   for (var d = lid; d < D; d += ${WG}u) { y[base + d] = w[d] * (x[base + d] * r); }
   if (lid == 0u) { rstd[row] = r; }
 }`;
@@ -70,18 +95,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
  * software adapters. Same bindings as {@link rmsnormWgsl} / {@link rmsnormBackwardWgsl}.
  */
 export function rmsnormRowWgsl(backward: boolean): string {
-  const head = backward
-    ? `@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(5) var<uniform> u: vec4<u32>; // (R, D, 0, 0)`
-    : `@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
-@group(0) @binding(4) var<uniform> u: vec4<u32>; // (R, D, eps bits, 0)`;
+  const head = backward ? backwardBindings : forwardBindings;
   const body = backward
     ? `let r = rstd[row];
   var s = 0.0;
@@ -90,17 +104,13 @@ export function rmsnormRowWgsl(backward: boolean): string {
   for (var d = 0u; d < D; d++) { dx[base + d] = r * (dy[base + d] * w[d] - x[base + d] * c); }`
     : `var ss = 0.0;
   for (var d = 0u; d < D; d++) { let v = x[base + d]; ss = fma(v, v, ss); }
-  let r = inverseSqrt(ss / f32(D) + bitcast<f32>(u.z));
+  let r = inverseSqrt(ss / f32(D) + u.eps);
   for (var d = 0u; d < D; d++) { y[base + d] = w[d] * (x[base + d] * r); }
   rstd[row] = r;`;
   return /* wgsl */ `
 ${head}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
-  if (row >= u.x) { return; }
-  let D = u.y; let base = row * D;
+${flatMainWgsl(WG, "row", "u.R")}
+  let D = u.D; let base = row * D;
   ${body}
 }`;
 }
@@ -109,20 +119,14 @@ const rowForwardWgsl = rmsnormRowWgsl(false);
 const rowBackwardWgsl = rmsnormRowWgsl(true);
 
 export function rmsnormBackwardWgsl(): string {
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(5) var<uniform> u: vec4<u32>; // (R, D, 0, 0)
+  return /* wgsl */ `${backwardBindings}
 ${rowReduce}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = wid.x + wid.y * nwg.x;
-  if (row >= u.x) { return; }
-  let lid = lid3.x; let D = u.y; let base = row * D;
+  if (row >= u.R) { return; }
+  let lid = lid3.x; let D = u.D; let base = row * D;
   let r = rstd[row];
   var s = 0.0;
   for (var d = lid; d < D; d += ${WG}u) { s = fma(dy[base + d] * w[d], x[base + d], s); }
@@ -134,36 +138,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 export function rmsnormWeightPartialWgsl(): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> rstd: array<f32>;
-@group(0) @binding(3) var<storage, read_write> part: array<f32>;
-@group(0) @binding(4) var<uniform> u: vec4<u32>; // (R, D, chunks·D, 0)
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid.x;
-  if (i >= u.z) { return; }
-  let c = i / u.y; let d = i - c * u.y;
-  let r1 = min(u.x, (c + 1u) * ${CHUNK}u);
+${storageWgsl([
+  ["dy", "read"],
+  ["x", "read"],
+  ["rstd", "read"],
+  ["part", "read_write"],
+])}
+${PARTIAL.declare(4, "u")}
+${flatMainWgsl(256, "i", "u.n")}
+  let c = i / u.D; let d = i - c * u.D;
+  let r1 = min(u.R, (c + 1u) * ${CHUNK}u);
   var s = 0.0;
-  for (var r = c * ${CHUNK}u; r < r1; r++) { s = fma(dy[r * u.y + d], x[r * u.y + d] * rstd[r], s); }
+  for (var r = c * ${CHUNK}u; r < r1; r++) { s = fma(dy[r * u.D + d], x[r * u.D + d] * rstd[r], s); }
   part[i] = s;
 }`;
 }
 
 export function rmsnormWeightReduceWgsl(accumulate: boolean): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(2) var<uniform> u: vec4<u32>; // (chunks, D, 0, 0)
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let d = (wid.x + wid.y * nwg.x) * 256u + lid.x;
-  if (d >= u.y) { return; }
+${storageWgsl([
+  ["part", "read"],
+  ["dw", "read_write"],
+])}
+${REDUCE.declare(2, "u")}
+${flatMainWgsl(256, "d", "u.D")}
   var s = 0.0;
-  for (var c = 0u; c < u.x; c++) { s += part[c * u.y + d]; }
+  for (var c = 0u; c < u.chunks; c++) { s += part[c * u.D + d]; }
   ${accumulate ? "dw[d] = dw[d] + s;" : "dw[d] = s;"}
 }`;
 }
@@ -197,14 +197,14 @@ export function rmsnorm(
   assertShape(weight, [D], "weight", kernel);
   const eps = options.eps ?? 1e-6;
   assertFiniteNumber(eps, "eps", kernel);
-  if (eps < 0) throw KernelError.mismatch("INVALID_ARGUMENT", "eps", "≥ 0", eps, kernel);
+  if (eps < 0) throw KernelError.mismatch("ARGUMENT_INVALID", "eps", "≥ 0", eps, kernel);
   const y = outputTensor(ctx, options.out, x.shape, "rmsnorm:y", kernel);
   const rstd = ctx.empty([R], "f32", "rmsnorm:rstd");
   const perRow = ctx.report?.isSoftware === true;
   ctx.run({
     kernel,
     code: perRow ? rowForwardWgsl : cachedWgsl("rmsnorm", rmsnormWgsl),
-    bindings: [x, weight, y, rstd, new Uint32Array([R, D, f32bits(eps), 0])],
+    bindings: [x, weight, y, rstd, ROWS.data({ R, D, eps }, kernel)],
     workgroups: grid1d(ctx, R, perRow ? WG : 1),
   });
   return { y, rstd };
@@ -236,16 +236,14 @@ export function rmsnormBackward(
   assertShape(weight, [D], "weight", kernel);
   assertDtype(rstd, ["f32"], "rstd", kernel);
   assertShape(rstd, [R], "rstd", kernel);
-  if (options.accumulate && !options.dweightOut) {
-    throw KernelError.mismatch("INVALID_ARGUMENT", "accumulate", "a `dweightOut` tensor", "none", kernel);
-  }
+  assertAccumulateTarget(options.accumulate, options.dweightOut, "a `dweightOut` tensor", kernel);
   const dweight = outputTensor(ctx, options.dweightOut, [D], "rmsnorm:dweight", kernel);
   const dx = ctx.empty(x.shape, "f32", "rmsnorm:dx");
   const perRow = ctx.report?.isSoftware === true;
   ctx.run({
     kernel,
     code: perRow ? rowBackwardWgsl : cachedWgsl("rmsnorm_backward", rmsnormBackwardWgsl),
-    bindings: [dy, x, weight, rstd, dx, new Uint32Array([R, D, 0, 0])],
+    bindings: [dy, x, weight, rstd, dx, ROWS.data({ R, D, eps: 0 }, kernel)],
     workgroups: grid1d(ctx, R, perRow ? WG : 1),
   });
   const chunks = Math.ceil(R / CHUNK);
@@ -253,7 +251,7 @@ export function rmsnormBackward(
   ctx.run({
     kernel: "rmsnorm_dw_partial",
     code: cachedWgsl("rmsnorm_dw_partial", rmsnormWeightPartialWgsl),
-    bindings: [dy, x, rstd, part, new Uint32Array([R, D, chunks * D, 0])],
+    bindings: [dy, x, rstd, part, PARTIAL.data({ R, D, n: chunks * D }, "rmsnorm_dw_partial")],
     workgroups: grid1d(ctx, chunks * D, 256),
   });
   ctx.run({
@@ -261,7 +259,7 @@ export function rmsnormBackward(
     code: cachedWgsl(`rmsnorm_dw_reduce:${options.accumulate === true}`, () =>
       rmsnormWeightReduceWgsl(options.accumulate === true),
     ),
-    bindings: [part, dweight, new Uint32Array([chunks, D, 0, 0])],
+    bindings: [part, dweight, REDUCE.data({ chunks, D }, "rmsnorm_dw_reduce")],
     workgroups: grid1d(ctx, D, 256),
   });
   ctx.flush();

@@ -8,12 +8,13 @@
  * Kernel: one invocation per (token, head, i < Dh/2) rotating the pair (i, i + Dh/2); the
  * backward is the inverse rotation (sin negated). A GPU position outside `[0, P)` writes NaN
  * (never an out-of-bounds read); host positions are checked first.
- * Bindings: x, positions, cos, sin, out, params `(N·H·half, H, half, P)`.
+ * Bindings: x, positions, cos, sin, out, params `{ n: N·H·half, H, half, P }`.
  */
 
 import { ropeAngle, ropeInvFreq } from "../reference/rope.js";
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
+import { defineUniforms } from "../runtime/uniforms.js";
 import {
   assertDtype,
   assertFiniteNumber,
@@ -21,12 +22,14 @@ import {
   assertNonEmpty,
   assertPositiveInt,
   cachedWgsl,
+  flatMainWgsl,
   grid1d,
   outputTensor,
   shapeStr,
 } from "./op-util.js";
 
 const WG = 256;
+const PARAMS = defineUniforms({ n: "u32", H: "u32", half: "u32", P: "u32" });
 
 /** A cos/sin table for positions `[0, maxPositions)`. Caller owns it (`destroy()`). */
 export interface RopeTable extends Disposable {
@@ -48,10 +51,10 @@ export function ropeTable(
   const theta = options.theta ?? 10000;
   assertPositiveInt(headDim, "headDim", kernel);
   if (headDim % 2 !== 0)
-    throw KernelError.mismatch("INVALID_ARGUMENT", "headDim", "an even number", headDim, kernel);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "headDim", "an even number", headDim, kernel);
   assertPositiveInt(maxPositions, "maxPositions", kernel);
   assertFiniteNumber(theta, "theta", kernel);
-  if (theta <= 1) throw KernelError.mismatch("INVALID_ARGUMENT", "theta", "> 1", theta, kernel);
+  if (theta <= 1) throw KernelError.mismatch("ARGUMENT_INVALID", "theta", "> 1", theta, kernel);
   const half = headDim / 2;
   const inv = ropeInvFreq(headDim, theta);
   const c = new Float32Array(maxPositions * half);
@@ -79,18 +82,14 @@ export function ropeWgsl(inverse: boolean): string {
 @group(0) @binding(2) var<storage, read> ct: array<f32>;
 @group(0) @binding(3) var<storage, read> st: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<uniform> u: vec4<u32>; // (N·H·half, H, half, P)
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let k = (wid.x + wid.y * nwg.x) * ${WG}u + lid.x;
-  if (k >= u.x) { return; }
-  let half = u.z;
+${PARAMS.declare(5, "u")}
+${flatMainWgsl(WG, "k", "u.n")}
+  let half = u.half;
   let row = k / half; let i = k - row * half; // row = n·H + h
-  let n = row / u.y;
+  let n = row / u.H;
   let p = pos[n]; // i32 positions read as u32: negatives fail the range test
   let base = row * 2u * half + i;
-  if (p >= u.w) { let nan = bitcast<f32>(0x7fc00000u | (p & 0u)); y[base] = nan; y[base + half] = nan; return; }
+  if (p >= u.P) { let nan = bitcast<f32>(0x7fc00000u | (p & 0u)); y[base] = nan; y[base + half] = nan; return; }
   let c = ct[p * half + i];
   let s = ${inverse ? "-" : ""}st[p * half + i];
   let x1 = x[base]; let x2 = x[base + half];
@@ -131,14 +130,21 @@ function launchRope(
   if (positions instanceof Int32Array) assertIdsInRange(positions, table.maxPositions, "positions", kernel);
   else assertDtype(positions, ["i32", "u32"], "positions", kernel);
   if (out && out.buffer === x.buffer)
-    throw new KernelError("INVALID_ARGUMENT", "`out` must not alias x", { kernel });
+    throw new KernelError("ARGUMENT_INVALID", "`out` must not alias x", { kernel });
   const y = outputTensor(ctx, out, x.shape, `${kernel}:out`, kernel);
   const pT = positions instanceof Int32Array ? ctx.tensor(positions, [N], "rope:positions") : positions;
   const half = Dh / 2;
   ctx.run({
     kernel,
     code: cachedWgsl(`rope:${inverse}`, () => ropeWgsl(inverse)),
-    bindings: [x, pT, table.cos, table.sin, y, new Uint32Array([N * H * half, H, half, table.maxPositions])],
+    bindings: [
+      x,
+      pT,
+      table.cos,
+      table.sin,
+      y,
+      PARAMS.data({ n: N * H * half, H, half, P: table.maxPositions }, kernel),
+    ],
     workgroups: grid1d(ctx, N * H * half, WG),
   });
   if (pT !== positions) {

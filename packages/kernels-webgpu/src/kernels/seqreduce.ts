@@ -17,7 +17,12 @@
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
 import { KernelError } from "../runtime/errors.js";
-import { checkShape, checkTensor, grid, shapeStr } from "./logprob.js";
+import { defineUniforms } from "../runtime/uniforms.js";
+import { checkTensor, grid } from "./logprob.js";
+import { assertShape as checkShape, checkWorkgroupSize, shapeStr } from "./op-util.js";
+
+/** S sequences, K weight rows, N tokens (both kernels; the backward has K = 1). */
+const PARAMS = defineUniforms({ S: "u32", K: "u32", N: "u32" });
 
 export interface SeqReduceKernelParams {
   workgroupSize: number;
@@ -36,13 +41,12 @@ export function seqReduceWgsl({ workgroupSize: WG, mask, multi }: SeqReduceKerne
   const w = mask === "none" ? "1.0" : mask === "u32" ? "f32(mask[n])" : "mask[n]";
   return /* wgsl */ `
 // Masked per-sequence sums of token log-probs${multi ? " under K dropout masks (rescaled by kept fraction)" : ""}.
-struct Params { S: u32, K: u32, N: u32, pad: u32 }
 @group(0) @binding(0) var<storage, read> logp: array<f32>;
 @group(0) @binding(1) var<storage, read> ranges: array<u32>;
 ${maskDecl}${multiDecl}@group(0) @binding(${b++}) var<storage, read_write> outSum: array<f32>;
 @group(0) @binding(${b++}) var<storage, read_write> outSecond: array<f32>;
 @group(0) @binding(${b++}) var<storage, read_write> outCount: array<f32>;
-@group(0) @binding(${b++}) var<uniform> P: Params;
+${PARAMS.declare(b++, "P")}
 var<workgroup> a0: array<f32, ${WG}>;
 var<workgroup> a1: array<f32, ${WG}>;
 var<workgroup> a2: array<f32, ${WG}>;
@@ -104,12 +108,11 @@ export function seqReduceBackwardWgsl({
   const o = mask === "none" ? 3 : 4;
   return /* wgsl */ `
 // Backward of masked per-sequence sums and means: broadcast g to tokens × mask.
-struct Params { S: u32, K: u32, N: u32, pad: u32 }
 @group(0) @binding(0) var<storage, read> ranges: array<u32>;
 @group(0) @binding(1) var<storage, read> gSum: array<f32>;
 @group(0) @binding(2) var<storage, read> gMean: array<f32>;
 ${maskDecl}@group(0) @binding(${o}) var<storage, read_write> dlogp: array<f32>;
-@group(0) @binding(${o + 1}) var<uniform> P: Params;
+${PARAMS.declare(o + 1, "P")}
 var<workgroup> a: array<f32, ${WG}>;
 
 @compute @workgroup_size(${WG})
@@ -193,7 +196,13 @@ function resolve(
 ): Resolved {
   const N = shape.reduce((a, b) => a * b, 1);
   if (N === 0)
-    throw KernelError.mismatch("EMPTY", "token log-probs", "at least one token", shapeStr(shape), kernel);
+    throw KernelError.mismatch(
+      "TENSOR_EMPTY",
+      "token log-probs",
+      "at least one token",
+      shapeStr(shape),
+      kernel,
+    );
   let ranges: Uint32Array;
   if (spec.ranges !== undefined) {
     const r = spec.ranges;
@@ -217,7 +226,7 @@ function resolve(
     }
     if (r.length === 0 || r.length % 2 !== 0) {
       throw KernelError.mismatch(
-        r.length === 0 ? "EMPTY" : "SHAPE_MISMATCH",
+        r.length === 0 ? "TENSOR_EMPTY" : "SHAPE_MISMATCH",
         "ranges",
         "a non-empty even length [S, 2]",
         `length ${r.length}`,
@@ -230,7 +239,13 @@ function resolve(
       const a = r[2 * s] as number;
       const b = r[2 * s + 1] as number;
       if (!(a >= 0 && a <= b && b <= N)) {
-        throw KernelError.mismatch("OUT_OF_RANGE", `range ${s}`, `0 ≤ start ≤ end ≤ ${N}`, [a, b], kernel);
+        throw KernelError.mismatch(
+          "VALUE_OUT_OF_RANGE",
+          `range ${s}`,
+          `0 ≤ start ≤ end ≤ ${N}`,
+          [a, b],
+          kernel,
+        );
       }
       order.push(s);
     }
@@ -241,7 +256,7 @@ function resolve(
         const cur = order[i] as number;
         if ((r[2 * cur] as number) < (r[2 * prev + 1] as number)) {
           throw KernelError.mismatch(
-            "INVALID_ARGUMENT",
+            "ARGUMENT_INVALID",
             `ranges ${prev} and ${cur}`,
             "disjoint ranges for the backward",
             [
@@ -291,7 +306,7 @@ function resolve(
       if (m instanceof Float32Array) {
         const bad = m.findIndex((x) => !Number.isFinite(x));
         if (bad >= 0)
-          throw KernelError.mismatch("NON_FINITE", `mask[${bad}]`, "a finite weight", m[bad], kernel);
+          throw KernelError.mismatch("VALUE_NON_FINITE", `mask[${bad}]`, "a finite weight", m[bad], kernel);
       }
       mask = ctx.tensor(m, [N], `${kernel}:mask`);
       ownMask = true;
@@ -310,21 +325,12 @@ function resolve(
     }
     maskKind = mask.dtype as "f32" | "u32";
   }
-  const wg = opts.workgroupSize ?? (ctx.report?.isSoftware ? 64 : 256);
-  if (
-    !Number.isInteger(wg) ||
-    wg < 32 ||
-    wg > ctx.limits.maxComputeInvocationsPerWorkgroup ||
-    (wg & (wg - 1)) !== 0
-  ) {
+  let wg: number;
+  try {
+    wg = checkWorkgroupSize(ctx, opts.workgroupSize ?? (ctx.report?.isSoftware ? 64 : 256), kernel);
+  } catch (e) {
     if (ownMask) mask?.destroy();
-    throw KernelError.mismatch(
-      "INVALID_ARGUMENT",
-      "workgroupSize",
-      `a power of two in [32, ${ctx.limits.maxComputeInvocationsPerWorkgroup}]`,
-      wg,
-      kernel,
-    );
+    throw e;
   }
   return { N, S: ranges.length / 2, ranges, mask, ownMask, maskKind, wg };
 }
@@ -379,7 +385,7 @@ function reduce(
       ...(r.mask ? [r.mask] : []),
       ...(dropT ? [dropT] : []),
       ...outs,
-      new Uint32Array([r.S, K, r.N, 0]),
+      PARAMS.data({ S: r.S, K, N: r.N }, kernel),
     ];
     ctx.run({
       kernel,
@@ -426,7 +432,7 @@ export function maskedSequenceSums(
   options: SeqReduceOptions = {},
 ): MaskedSequenceSumsResult {
   if (!Number.isInteger(K) || K < 1)
-    throw KernelError.mismatch("INVALID_ARGUMENT", "K", "a positive integer", K, MULTI);
+    throw KernelError.mismatch("ARGUMENT_INVALID", "K", "a positive integer", K, MULTI);
   const [sum, kept, count] = reduce(ctx, logp, spec, options, MULTI, masks, K);
   return { sum, kept, count };
 }
@@ -448,7 +454,7 @@ export function sequenceLogprobsBackward(
   let out: Tensor<"f32"> | undefined;
   try {
     if (!grads.gSum && !grads.gMean) {
-      throw KernelError.mismatch("INVALID_ARGUMENT", "grads", "gSum and/or gMean", grads, BWD);
+      throw KernelError.mismatch("ARGUMENT_INVALID", "grads", "gSum and/or gMean", grads, BWD);
     }
     const g = (x: Tensor | Float32Array | undefined, name: string): Tensor => {
       if (x === undefined || ArrayBuffer.isView(x)) {
@@ -478,7 +484,14 @@ export function sequenceLogprobsBackward(
     ctx.run({
       kernel: BWD,
       code: seqReduceBackwardWgsl({ workgroupSize: r.wg, mask: r.maskKind }),
-      bindings: [rangesT, gs, gm, ...(r.mask ? [r.mask] : []), out, new Uint32Array([r.S, 1, r.N, 0])],
+      bindings: [
+        rangesT,
+        gs,
+        gm,
+        ...(r.mask ? [r.mask] : []),
+        out,
+        PARAMS.data({ S: r.S, K: 1, N: r.N }, BWD),
+      ],
       workgroups: grid(ctx, r.S),
     });
   } catch (e) {

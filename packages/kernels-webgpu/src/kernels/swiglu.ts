@@ -6,48 +6,59 @@
  * Bindings: forward gate, up, h, params; backward dh, gate, up, dgate, dup, params.
  */
 import type { GpuContext, Tensor } from "../runtime/context.js";
-import { assertDtype, assertShape, cachedWgsl, grid1d, outputTensor } from "./op-util.js";
+import { defineUniforms } from "../runtime/uniforms.js";
+import {
+  assertDtype,
+  assertShape,
+  cachedWgsl,
+  flatMainWgsl,
+  grid1d,
+  outputTensor,
+  type StorageDecl,
+  storageWgsl,
+} from "./op-util.js";
 
 const WG = 256;
-const head = /* wgsl */ `
-fn sigmoid(g: f32) -> f32 { return 1.0 / (1.0 + exp(-g)); }
-fn flat(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>) -> u32 { return (wid.x + wid.y * nwg.x) * ${WG}u + lid.x; }`;
+const PARAMS = defineUniforms({ n: "u32" });
 
-export function swigluWgsl(): string {
+/**
+ * One invocation per element `i < u.n` (forward and backward share everything but the f32
+ * buffers, bound in order, and the per-element `body`).
+ */
+function elementKernel(buffers: readonly StorageDecl[], body: string): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> gate: array<f32>;
-@group(0) @binding(1) var<storage, read> up: array<f32>;
-@group(0) @binding(2) var<storage, read_write> h: array<f32>;
-@group(0) @binding(3) var<uniform> u: vec4<u32>;
-${head}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat(wid, lid, nwg);
-  if (i >= u.x) { return; }
-  let g = gate[i];
-  h[i] = g * sigmoid(g) * up[i];
+${storageWgsl(buffers)}
+${PARAMS.declare(buffers.length, "u")}
+fn sigmoid(g: f32) -> f32 { return 1.0 / (1.0 + exp(-g)); }
+${flatMainWgsl(WG, "i", "u.n")}
+  ${body}
 }`;
 }
 
+export function swigluWgsl(): string {
+  return elementKernel(
+    [
+      ["gate", "read"],
+      ["up", "read"],
+      ["h", "read_write"],
+    ],
+    "let g = gate[i];\n  h[i] = g * sigmoid(g) * up[i];",
+  );
+}
+
 export function swigluBackwardWgsl(): string {
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> dh: array<f32>;
-@group(0) @binding(1) var<storage, read> gate: array<f32>;
-@group(0) @binding(2) var<storage, read> up: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dgate: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dup: array<f32>;
-@group(0) @binding(5) var<uniform> u: vec4<u32>;
-${head}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat(wid, lid, nwg);
-  if (i >= u.x) { return; }
-  let g = gate[i]; let s = sigmoid(g); let d = dh[i];
+  return elementKernel(
+    [
+      ["dh", "read"],
+      ["gate", "read"],
+      ["up", "read"],
+      ["dgate", "read_write"],
+      ["dup", "read_write"],
+    ],
+    `let g = gate[i]; let s = sigmoid(g); let d = dh[i];
   dgate[i] = d * up[i] * s * (1.0 + g * (1.0 - s));
-  dup[i] = d * g * s;
-}`;
+  dup[i] = d * g * s;`,
+  );
 }
 
 function check(tensors: [Tensor, string][], kernel: string): void {
@@ -76,7 +87,7 @@ export function swiglu(
   ctx.run({
     kernel: "swiglu",
     code: cachedWgsl("swiglu", swigluWgsl),
-    bindings: [gate, up, h, new Uint32Array([gate.size, 0, 0, 0])],
+    bindings: [gate, up, h, PARAMS.data({ n: gate.size }, "swiglu")],
     workgroups: grid1d(ctx, gate.size, WG),
   });
   return h;
@@ -102,7 +113,7 @@ export function swigluBackward(
   ctx.run({
     kernel: "swiglu_backward",
     code: cachedWgsl("swiglu_backward", swigluBackwardWgsl),
-    bindings: [dh, gate, up, dgate, dup, new Uint32Array([gate.size, 0, 0, 0])],
+    bindings: [dh, gate, up, dgate, dup, PARAMS.data({ n: gate.size }, "swiglu_backward")],
     workgroups: grid1d(ctx, gate.size, WG),
   });
   return { dgate, dup };

@@ -1,7 +1,7 @@
 /**
  * Float64 reference for the DPO losses (TRL `dpo_loss` definitions; see `kernels/dpo.ts`).
  */
-import type { DpoLossType, DpoMetrics } from "../kernels/dpo.js";
+import { DEFAULT_DPO_BETA, type DpoLossType, type DpoMetrics } from "../kernels/dpo.js";
 
 /** log σ(x), stable for any |x|. */
 export function logSigmoid(x: number): number {
@@ -64,7 +64,12 @@ export function dpoLossRef(
   policyRejected: ArrayLike<number>,
   refChosen: ArrayLike<number>,
   refRejected: ArrayLike<number>,
-  { lossType = "sigmoid", beta = 0.1, labelSmoothing = 0, reduction = "mean" }: DpoRefOptions = {},
+  {
+    lossType = "sigmoid",
+    beta = DEFAULT_DPO_BETA,
+    labelSmoothing = 0,
+    reduction = "mean",
+  }: DpoRefOptions = {},
 ): DpoRef {
   const B = policyChosen.length;
   const scale = reduction === "mean" ? 1 / B : 1;
@@ -147,7 +152,7 @@ export function dpoStepRef(
   ref: ArrayLike<number>,
   {
     lossType = "sigmoid",
-    beta = 0.1,
+    beta = DEFAULT_DPO_BETA,
     labelSmoothing = 0,
     lengthNormalize,
     gradScale,

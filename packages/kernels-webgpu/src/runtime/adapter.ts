@@ -53,7 +53,7 @@ export function formatAdapter(r: AdapterReport): string {
 
 export function noAdapterError(where: string): KernelError {
   return new KernelError(
-    "NO_ADAPTER",
+    "ADAPTER_MISSING",
     `no WebGPU adapter from ${where}: expected a GPU driver or Mesa's software Vulkan (lavapipe). ` +
       "On Debian/Ubuntu run `npm run setup` (installs libvulkan1 + mesa-vulkan-drivers), " +
       "or set DAWNNODE_BACKEND / pass dawnFlags to pick another backend.",

@@ -122,7 +122,7 @@ export class GpuContext implements Disposable {
     this.limits = args.device.limits;
     this.device.addEventListener("uncapturederror", (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
-      this.errors.push(new KernelError("GPU_VALIDATION", `GPU error: ${e.message}`));
+      this.errors.push(new KernelError("GPU_VALIDATION_FAILED", `GPU error: ${e.message}`));
     });
     void this.device.lost.then((info) => {
       if (!this.destroyed) this.lost = `${info.reason}: ${info.message}`;
@@ -169,7 +169,7 @@ export class GpuContext implements Disposable {
     const maxBuffer = this.limits.maxBufferSize;
     if (byteLength > maxBuffer) {
       throw KernelError.mismatch(
-        "LIMIT_EXCEEDED",
+        "DEVICE_LIMIT_EXCEEDED",
         `tensor '${label}' of shape [${shape.join(", ")}] ${dtype}`,
         `at most ${maxBuffer} bytes (device maxBufferSize)`,
         `${byteLength} bytes`,
@@ -227,7 +227,7 @@ export class GpuContext implements Disposable {
     }
     if (elementOffset + data.length > t.size) {
       throw KernelError.mismatch(
-        "OUT_OF_RANGE",
+        "VALUE_OUT_OF_RANGE",
         `write to '${t.label}'`,
         `at most ${t.size - elementOffset} elements`,
         `${data.length}`,
@@ -297,7 +297,7 @@ export class GpuContext implements Disposable {
     return p;
   }
 
-  /** Compile a kernel now and throw a `SHADER_COMPILE` error with `line:col` and source on failure. */
+  /** Compile a kernel now and throw a `SHADER_COMPILE_FAILED` error with `line:col` and source on failure. */
   async compile(kernel: string, code: string, entryPoint = "main"): Promise<void> {
     const module = this.device.createShaderModule({ label: kernel, code });
     const info = await module.getCompilationInfo();
@@ -314,7 +314,7 @@ export class GpuContext implements Disposable {
     for (const n of [x, y, z]) {
       if (!Number.isInteger(n) || n < 0 || n > maxWg) {
         throw KernelError.mismatch(
-          "LIMIT_EXCEEDED",
+          "DEVICE_LIMIT_EXCEEDED",
           "workgroup count",
           `an integer in [0, ${maxWg}] per dimension`,
           [x, y, z],
@@ -331,7 +331,7 @@ export class GpuContext implements Disposable {
         b.assertAlive(d.kernel);
         if (b.byteLength > maxBinding) {
           throw KernelError.mismatch(
-            "LIMIT_EXCEEDED",
+            "DEVICE_LIMIT_EXCEEDED",
             `binding ${binding} ('${b.label}')`,
             `at most ${maxBinding} bytes (maxStorageBufferBindingSize); chunk the input`,
             `${b.byteLength} bytes`,
@@ -488,7 +488,7 @@ export class GpuContext implements Disposable {
     const name = isTensor ? `'${(r.buffer as Tensor).label}'` : "buffer";
     if (!Number.isInteger(offset) || offset < 0 || offset % align !== 0) {
       throw KernelError.mismatch(
-        "INVALID_ARGUMENT",
+        "ARGUMENT_INVALID",
         `binding ${binding} (${name}) offset`,
         `a non-negative multiple of ${align} bytes`,
         offset,
@@ -502,7 +502,7 @@ export class GpuContext implements Disposable {
       offset + size > Math.max(4, Math.ceil(total / 4) * 4)
     ) {
       throw KernelError.mismatch(
-        "OUT_OF_RANGE",
+        "VALUE_OUT_OF_RANGE",
         `binding ${binding} (${name}) range`,
         `a positive multiple of 4 bytes within ${total} bytes`,
         { offset, size },
@@ -511,7 +511,7 @@ export class GpuContext implements Disposable {
     }
     if (size > this.limits.maxStorageBufferBindingSize) {
       throw KernelError.mismatch(
-        "LIMIT_EXCEEDED",
+        "DEVICE_LIMIT_EXCEEDED",
         `binding ${binding} (${name}) size`,
         `at most ${this.limits.maxStorageBufferBindingSize} bytes (maxStorageBufferBindingSize)`,
         `${size} bytes`,
@@ -524,7 +524,7 @@ export class GpuContext implements Disposable {
   private uniform(data: ArrayBufferView, kernel: string): GPUBufferBinding {
     if (data.byteLength > this.limits.maxUniformBufferBindingSize) {
       throw KernelError.mismatch(
-        "LIMIT_EXCEEDED",
+        "DEVICE_LIMIT_EXCEEDED",
         "uniform data",
         `at most ${this.limits.maxUniformBufferBindingSize} bytes`,
         `${data.byteLength}`,
@@ -603,7 +603,7 @@ export class GpuContext implements Disposable {
 
   private assertUsable(): void {
     if (this.destroyed)
-      throw new KernelError("DISPOSED", `context '${this.label}' was destroyed; create a new one`);
+      throw new KernelError("RESOURCE_DISPOSED", `context '${this.label}' was destroyed; create a new one`);
     if (this.lost) throw new KernelError("DEVICE_LOST", `device lost (${this.lost})`);
   }
 }
@@ -647,7 +647,7 @@ export class Tensor<D extends DType = DType> implements Disposable {
   assertAlive(kernel?: string): void {
     if (!this.alive) {
       throw new KernelError(
-        "DISPOSED",
+        "RESOURCE_DISPOSED",
         `tensor '${this.label}' was destroyed before use`,
         kernel ? { kernel } : {},
       );
@@ -695,7 +695,7 @@ export async function createContext(options: CreateContextOptions = {}): Promise
       mod = (await import(/* @vite-ignore */ dawn)) as unknown as typeof mod;
     } catch (cause) {
       throw new KernelError(
-        "NO_WEBGPU",
+        "WEBGPU_MISSING",
         "no WebGPU implementation: expected `navigator.gpu` (browser) or the npm package `webgpu` (Dawn for Node). Install it: `npm install webgpu`.",
         { cause },
       );

@@ -1,47 +1,42 @@
-/** Error codes raised by the runtime and the kernels. */
-export type KernelErrorCode =
-  | "NO_WEBGPU"
-  | "NO_ADAPTER"
+import { describeValue, type ErrorCode, SageError } from "@sage/core";
+
+/** Error codes raised by the runtime and the kernels (a part of `@sage/core`'s one vocabulary). */
+export type KernelErrorCode = Extract<
+  ErrorCode,
+  | "WEBGPU_MISSING"
+  | "ADAPTER_MISSING"
   | "SHAPE_MISMATCH"
   | "DTYPE_MISMATCH"
-  | "OUT_OF_RANGE"
-  | "NON_FINITE"
-  | "EMPTY"
-  | "LIMIT_EXCEEDED"
-  | "SHADER_COMPILE"
-  | "GPU_VALIDATION"
+  | "VALUE_OUT_OF_RANGE"
+  | "VALUE_NON_FINITE"
+  | "TENSOR_EMPTY"
+  | "DEVICE_LIMIT_EXCEEDED"
+  | "SHADER_COMPILE_FAILED"
+  | "GPU_VALIDATION_FAILED"
   | "DEVICE_LOST"
-  | "DISPOSED"
-  | "LEAK"
-  | "INVALID_ARGUMENT";
+  | "RESOURCE_DISPOSED"
+  | "RESOURCE_LEAKED"
+  | "ARGUMENT_INVALID"
+>;
 
 /** Truncate a value for an error message. */
 export function describe(value: unknown, max = 120): string {
-  let s: string;
-  if (typeof value === "string") s = JSON.stringify(value);
-  else if (ArrayBuffer.isView(value)) s = `${value.constructor.name}(${(value as Float32Array).length})`;
-  else {
-    try {
-      s = JSON.stringify(value) ?? String(value);
-    } catch {
-      s = String(value);
-    }
-  }
-  return s.length > max ? `${s.slice(0, max)}…` : s;
+  return describeValue(value, max);
 }
 
 /**
  * The one error type of `@sage/kernels-webgpu`. `code` is stable and machine-readable;
  * the message says what failed, what was expected and what was received.
  */
-export class KernelError extends Error {
+export class KernelError extends SageError {
   override readonly name = "KernelError";
-  readonly code: KernelErrorCode;
+  declare readonly code: KernelErrorCode;
   readonly kernel: string | undefined;
 
   constructor(code: KernelErrorCode, message: string, options: { kernel?: string; cause?: unknown } = {}) {
-    super(options.kernel ? `[${options.kernel}] ${message}` : message, { cause: options.cause });
-    this.code = code;
+    super(code, options.kernel ? `[${options.kernel}] ${message}` : message, {
+      cause: options.cause,
+    });
     this.kernel = options.kernel;
   }
 

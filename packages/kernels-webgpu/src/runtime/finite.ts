@@ -1,19 +1,21 @@
 import type { GpuContext, Tensor } from "./context.js";
 import { KernelError } from "./errors.js";
+import { defineUniforms } from "./uniforms.js";
 
 const WG = 256;
+const PARAMS = defineUniforms({ n: "u32" });
 
 /** WGSL: count non-finite f32 values (NaN or ±Inf, by exponent bits) into an atomic counter. */
 export function countNonFiniteWgsl(): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> count: array<atomic<u32>>;
-@group(0) @binding(2) var<uniform> n: vec4<u32>;
+${PARAMS.declare(2, "u")}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * ${WG}u;
-  if (i >= n.x) { return; }
+  if (i >= u.n) { return; }
   if ((x[i] & 0x7f800000u) == 0x7f800000u) { atomicAdd(&count[0], 1u); }
 }`;
 }
@@ -29,7 +31,7 @@ export async function countNonFinite(ctx: GpuContext, t: Tensor<"f32">): Promise
     ctx.run({
       kernel: "count_non_finite",
       code: countNonFiniteWgsl(),
-      bindings: [t, count, new Uint32Array([t.size, 0, 0, 0])],
+      bindings: [t, count, PARAMS.data({ n: t.size }, "count_non_finite")],
       workgroups: [x, y],
     });
     const out = await count.read();
@@ -39,12 +41,12 @@ export async function countNonFinite(ctx: GpuContext, t: Tensor<"f32">): Promise
   }
 }
 
-/** Throw `NON_FINITE` naming `kernel` if the tensor holds NaN or ±Inf. */
+/** Throw `VALUE_NON_FINITE` naming `kernel` if the tensor holds NaN or ±Inf. */
 export async function assertFinite(ctx: GpuContext, t: Tensor<"f32">, kernel: string): Promise<void> {
   const n = await countNonFinite(ctx, t);
   if (n > 0) {
     throw new KernelError(
-      "NON_FINITE",
+      "VALUE_NON_FINITE",
       `'${t.label}' holds ${n} non-finite value(s) of ${t.size}: expected only finite values`,
       { kernel },
     );

@@ -1,6 +1,6 @@
 import { KernelError } from "./errors.js";
 
-/** Build a `SHADER_COMPILE` error that quotes each message with `line:col` and the source around it. */
+/** Build a `SHADER_COMPILE_FAILED` error that quotes each message with `line:col` and the source around it. */
 export function formatCompileError(
   kernel: string,
   code: string,
@@ -16,7 +16,7 @@ export function formatCompileError(
     return `${m.lineNum}:${m.linePos}: ${m.message}\n${excerpt}`;
   });
   return new KernelError(
-    "SHADER_COMPILE",
+    "SHADER_COMPILE_FAILED",
     `WGSL compile error\n${parts.join("\n\n")}\n--- full source ---\n${code}`,
     { kernel },
   );

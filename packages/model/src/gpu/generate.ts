@@ -8,23 +8,13 @@
  * `useCache: false` recomputes the whole sequence every step instead (the reference the cache is
  * tested against, and the baseline of the benchmark).
  */
-import {
-  add as addT,
-  attention,
-  embedding,
-  type GpuContext,
-  kvCacheWrite,
-  matmul,
-  rmsnorm,
-  rope,
-  swiglu,
-  type Tensor,
-} from "@sage/kernels-webgpu";
+import { embedding, type GpuContext, matmul, rmsnorm, type Tensor } from "@sage/kernels-webgpu";
 import { ModelError, show } from "../errors.js";
 import { applyStopStrings, Rng, type SamplingOptions, sampleToken, validateSampling } from "../sampling.js";
 import { checkVocab, type Tokenizer } from "../tokenizer.js";
+import { decoderLayer, type LayerModel, layerTensors } from "./layer.js";
 import type { Policy } from "./policy.js";
-import { copyRows, release, view } from "./util.js";
+import { copyRows, release } from "./util.js";
 
 export interface GenerateOptions extends SamplingOptions {
   /** Number of new tokens at most (≥ 1). */
@@ -168,6 +158,7 @@ class Decoder {
   private readonly kc: Tensor[] = [];
   private readonly vc: Tensor[] = [];
   private maskT: Tensor | undefined;
+  private readonly model: LayerModel;
 
   constructor(
     private readonly policy: Policy,
@@ -176,6 +167,7 @@ class Decoder {
   ) {
     const c = policy.config;
     this.ctx = policy.ctx;
+    this.model = { config: c, table: policy.ropeTableForDecoding, param: (name) => policy.param(name) };
     try {
       for (let l = 0; l < c.numLayers; l++) {
         this.kc.push(this.ctx.empty([B, S, c.numKvHeads, c.headDim], "f32", `kv_cache:k${l}`));
@@ -197,38 +189,17 @@ class Decoder {
     const ctx = this.ctx;
     const { B } = this;
     const N = B * Tn;
-    const hd = c.headDim;
-    const table = this.policy.ropeTableForDecoding;
     const idT = ctx.tensor(ids, [N], "decode:ids");
     const posT = ctx.tensor(pos, [N], "decode:positions");
     tmp.push(idT, posT);
+    const keyMask = this.maskT as Tensor;
     let x: Tensor = embedding(ctx, this.policy.param("model.embed_tokens.weight"), idT);
     for (let l = 0; l < c.numLayers; l++) {
-      const P = (n: string) => this.policy.param(`model.layers.${l}.${n}`);
-      const bias = (n: string) => (c.qkvBias ? { bias: P(`self_attn.${n}_proj.bias`) } : {});
-      const n1 = rmsnorm(ctx, x, P("input_layernorm.weight"), { eps: c.rmsNormEps });
-      const q0 = matmul(ctx, n1.y, P("self_attn.q_proj.weight"), { transB: true, ...bias("q") });
-      const k0 = matmul(ctx, n1.y, P("self_attn.k_proj.weight"), { transB: true, ...bias("k") });
-      const v0 = matmul(ctx, n1.y, P("self_attn.v_proj.weight"), { transB: true, ...bias("v") });
-      const q = rope(ctx, view(q0, [B, Tn, c.numHeads, hd]), posT, table);
-      const k = rope(ctx, view(k0, [B, Tn, c.numKvHeads, hd]), posT, table);
-      kvCacheWrite(ctx, this.kc[l] as Tensor, k, offset);
-      kvCacheWrite(ctx, this.vc[l] as Tensor, view(v0, [B, Tn, c.numKvHeads, hd]), offset);
-      const att = attention(ctx, q, this.kc[l] as Tensor, this.vc[l] as Tensor, {
-        kvLength: offset + Tn,
-        keyMask: this.maskT as Tensor,
-      });
-      const a = matmul(ctx, view(att.out, [N, c.numHeads * hd]), P("self_attn.o_proj.weight"), {
-        transB: true,
-      });
-      const x2 = addT(ctx, x, a);
-      const n2 = rmsnorm(ctx, x2, P("post_attention_layernorm.weight"), { eps: c.rmsNormEps });
-      const g = matmul(ctx, n2.y, P("mlp.gate_proj.weight"), { transB: true });
-      const u = matmul(ctx, n2.y, P("mlp.up_proj.weight"), { transB: true });
-      const m = swiglu(ctx, g, u);
-      const mlp = matmul(ctx, m, P("mlp.down_proj.weight"), { transB: true });
-      tmp.push(x, n1.y, n1.rstd, q0, k0, v0, q, k, att.out, att.lse, a, x2, n2.y, n2.rstd, g, u, m, mlp);
-      x = addT(ctx, x2, mlp);
+      const cache = { k: this.kc[l] as Tensor, v: this.vc[l] as Tensor, offset };
+      const input = { layer: l, x, B, T: Tn, pos: posT, keyMask, cache, scratch: tmp };
+      const { acts, out } = decoderLayer(ctx, this.model, input);
+      tmp.push(...layerTensors(acts));
+      x = out;
     }
     tmp.push(x);
     return x;

@@ -153,7 +153,7 @@ export class AdamW implements Disposable {
   constructor(policy: Policy, options: OptimizerOptions) {
     validate(options);
     if (!policy.trainable)
-      throw new ModelError("STATE", `policy '${policy.label}' is frozen; it cannot be optimised`);
+      throw new ModelError("STATE_INVALID", `policy '${policy.label}' is frozen; it cannot be optimised`);
     this.policy = policy;
     this.options = { ...options };
     this.schedule = optimizerSchedule(options);
@@ -205,7 +205,7 @@ export class AdamW implements Disposable {
     const r = await this.tryStep();
     if (!r.applied) {
       throw new ModelError(
-        "STATE",
+        "STATE_INVALID",
         `gradient norm is ${r.gradNorm} at step ${this.t + 1}; no update was applied`,
       );
     }
@@ -335,7 +335,7 @@ export class AdamW implements Disposable {
   }
 
   private assertAlive(): void {
-    if (this.destroyed) throw new ModelError("STATE", "optimizer was destroyed");
+    if (this.destroyed) throw new ModelError("STATE_INVALID", "optimizer was destroyed");
   }
 
   destroy(): void {

@@ -11,8 +11,6 @@
  */
 import {
   addInPlace,
-  add as addT,
-  attention,
   attentionBackward,
   copyInto,
   embedding,
@@ -23,14 +21,13 @@ import {
   type RopeTable,
   rmsnorm,
   rmsnormBackward,
-  rope,
   ropeBackward,
   ropeTable,
   sequenceLogprobs,
   sequenceLogprobsBackward,
-  swiglu,
   swigluBackward,
   Tensor,
+  type TokenLogprobsResult,
   tokenLogprobs,
   tokenLogprobsBackward,
 } from "@sage/kernels-webgpu";
@@ -39,6 +36,7 @@ import type { ModelConfig } from "../config.js";
 import { ModelError } from "../errors.js";
 import { type ModelWeights, type ParamSpec, parameterSpecs } from "../weights.js";
 import { type GenerateOptions, type GenerateResult, generate } from "./generate.js";
+import { decoderLayer, type LayerActs, type LayerModel, releaseLayer } from "./layer.js";
 import { copyRows, release, view } from "./util.js";
 
 export interface PolicyOptions {
@@ -50,23 +48,6 @@ export interface PolicyOptions {
 }
 
 const IGNORE = -100;
-
-interface LayerActs {
-  x: Tensor; // input of the layer [N, d] (owned by the previous layer / embedding)
-  h1: Tensor;
-  rstd1: Tensor;
-  q: Tensor; // after RoPE [B, T, nH, hd]
-  k: Tensor; // after RoPE [B, T, nKV, hd]
-  v: Tensor; // [N, nKV·hd] (viewed as [B, T, nKV, hd])
-  o: Tensor<"f32">; // attention output [B, T, nH, hd]
-  lse: Tensor<"f32">; // attention log-sum-exp [B, nH, T]
-  x2: Tensor;
-  h2: Tensor;
-  rstd2: Tensor;
-  g: Tensor;
-  u: Tensor;
-  m: Tensor;
-}
 
 /** What a training forward keeps for backward. Call `policy.backward` or `release()` exactly once. */
 export interface TrainForward {
@@ -138,6 +119,7 @@ export class Policy implements Disposable {
   private readonly params = new Map<string, Tensor<"f32">>();
   private readonly grads = new Map<string, Tensor<"f32">>();
   private readonly table: RopeTable;
+  private readonly layerModel: LayerModel;
   private readonly chunkBytes: number;
   private destroyed = false;
 
@@ -153,6 +135,7 @@ export class Policy implements Disposable {
       maxPositions: config.maxPositionEmbeddings,
       theta: config.ropeTheta,
     });
+    this.layerModel = { config, table: this.table, param: (name) => this.param(name) };
   }
 
   /** Upload weights to the device of `ctx`. The caller owns `ctx`; `destroy()` frees only what this made. */
@@ -173,7 +156,7 @@ export class Policy implements Disposable {
       const bytes = 4 * s.shape.reduce((a, b) => a * b, 1);
       if (bytes > limit) {
         throw new ModelError(
-          "DEVICE_LIMIT",
+          "DEVICE_LIMIT_EXCEEDED",
           `parameter "${s.name}" ${JSON.stringify(s.shape)} needs ${bytes} bytes in one binding; this device allows ${limit} (maxStorageBufferBindingSize)`,
         );
       }
@@ -185,7 +168,7 @@ export class Policy implements Disposable {
         const n = s.shape.reduce((a, b) => a * b, 1);
         if (data.length !== n) {
           throw new ModelError(
-            "TENSOR_SHAPE",
+            "TENSOR_SHAPE_MISMATCH",
             `"${s.name}": expected ${n} elements, received ${data.length}`,
           );
         }
@@ -234,7 +217,7 @@ export class Policy implements Disposable {
   }
 
   grad(name: string): Tensor<"f32"> {
-    if (!this.trainable) throw new ModelError("STATE", `policy '${this.label}' is frozen (no gradients)`);
+    if (!this.trainable) throw new ModelError("STATE_INVALID", `policy '${this.label}' is frozen (no gradients)`);
     const t = this.grads.get(name);
     if (!t) throw new ModelError("TENSOR_MISSING", `policy has no gradient "${name}"`);
     return t;
@@ -286,7 +269,7 @@ export class Policy implements Disposable {
     const limit = this.ctx.limits.maxStorageBufferBindingSize;
     if (4 * N * widest > limit) {
       throw new ModelError(
-        "DEVICE_LIMIT",
+        "DEVICE_LIMIT_EXCEEDED",
         `batch ${B} × ${T} tokens needs activations of ${4 * N * widest} bytes in one binding; this device allows ${limit}: use smaller micro-batches (gradient accumulation)`,
       );
     }
@@ -315,7 +298,7 @@ export class Policy implements Disposable {
     return { B, T, N, h: nf.y };
   }
 
-  /** One decoder layer on `x` `[N, d]`: its activations (with `x` as `acts.x`) and its output. */
+  /** One decoder layer on `x` `[N, d]` (full causal attention): its activations and its output. */
   private layerForward(
     l: number,
     x: Tensor,
@@ -324,34 +307,7 @@ export class Policy implements Disposable {
     pos: Tensor,
     keyMask: Tensor,
   ): { acts: LayerActs; out: Tensor } {
-    const c = this.config;
-    const ctx = this.ctx;
-    const N = B * T;
-    const hd = c.headDim;
-    const pre = `model.layers.${l}.`;
-    const P = (n: string) => this.param(pre + n);
-    const bias = (n: string) => (c.qkvBias ? { bias: P(`self_attn.${n}_proj.bias`) } : {});
-    const n1 = rmsnorm(ctx, x, P("input_layernorm.weight"), { eps: c.rmsNormEps });
-    const q0 = matmul(ctx, n1.y, P("self_attn.q_proj.weight"), { transB: true, ...bias("q") });
-    const k0 = matmul(ctx, n1.y, P("self_attn.k_proj.weight"), { transB: true, ...bias("k") });
-    const v0 = matmul(ctx, n1.y, P("self_attn.v_proj.weight"), { transB: true, ...bias("v") });
-    const q = rope(ctx, view(q0, [B, T, c.numHeads, hd]), pos, this.table);
-    const k = rope(ctx, view(k0, [B, T, c.numKvHeads, hd]), pos, this.table);
-    const v = view(v0, [B, T, c.numKvHeads, hd], "v");
-    release(ctx, q0, k0);
-    const { out: o, lse } = attention(ctx, q, k, v, { keyMask });
-    const a = matmul(ctx, view(o, [N, c.numHeads * hd]), P("self_attn.o_proj.weight"), { transB: true });
-    const x2 = addT(ctx, x, a);
-    release(ctx, a);
-    const n2 = rmsnorm(ctx, x2, P("post_attention_layernorm.weight"), { eps: c.rmsNormEps });
-    const g = matmul(ctx, n2.y, P("mlp.gate_proj.weight"), { transB: true });
-    const u = matmul(ctx, n2.y, P("mlp.up_proj.weight"), { transB: true });
-    const m = swiglu(ctx, g, u);
-    const mlp = matmul(ctx, m, P("mlp.down_proj.weight"), { transB: true });
-    const out = addT(ctx, x2, mlp);
-    release(ctx, mlp);
-    const acts = { x, h1: n1.y, rstd1: n1.rstd, q, k, v: v0, o, lse, x2, h2: n2.y, rstd2: n2.rstd, g, u, m };
-    return { acts, out };
+    return decoderLayer(this.ctx, this.layerModel, { layer: l, x, B, T, pos, keyMask });
   }
 
   /**
@@ -404,6 +360,34 @@ export class Policy implements Disposable {
   }
 
   /**
+   * The LM head chunked over rows: for each chunk of `hf` with at least one scored target, its
+   * logits and their token log-probs (`checkFinite`: read back the kernel's status and throw on a
+   * non-finite row), handed to `use` with the chunk's first row; freed after `use` returns.
+   */
+  private async forEachHeadChunk(
+    hf: Tensor,
+    targets: Int32Array,
+    checkFinite: boolean,
+    use: (res: TokenLogprobsResult, r0: number, r: number) => Promise<void> | void,
+  ): Promise<void> {
+    const ctx = this.ctx;
+    const N = targets.length;
+    const d = this.config.hiddenSize;
+    const rows = this.chunkRows(N);
+    for (let r0 = 0; r0 < N; r0 += rows) {
+      const r = Math.min(rows, N - r0);
+      const tg = targets.subarray(r0, r0 + r);
+      if (tg.every((t) => t === IGNORE)) continue;
+      const hc = ctx.empty([r, d], "f32", "lm_head:h");
+      copyRows(ctx, hf, r0, hc, 0, r, d);
+      const logits = matmul(ctx, hc, this.lmHead, { transB: true });
+      const res = await tokenLogprobs(ctx, logits, Int32Array.from(tg), { checkTargets: false, checkFinite });
+      await use(res, r0, r);
+      release(ctx, hc, logits, res.logp, res.lse);
+    }
+  }
+
+  /**
    * Per-row log-probs of `targets` (IGNORE → 0) and log-sum-exps, LM head chunked over rows.
    * Returns host arrays `[N]`.
    */
@@ -413,23 +397,13 @@ export class Policy implements Disposable {
   ): Promise<{ logp: Float32Array; lse: Float32Array }> {
     const ctx = this.ctx;
     const N = targets.length;
-    const d = this.config.hiddenSize;
-    const rows = this.chunkRows(N);
     const logp = new Float32Array(N);
     const lse = new Float32Array(N);
-    for (let r0 = 0; r0 < N; r0 += rows) {
-      const r = Math.min(rows, N - r0);
-      const tg = targets.subarray(r0, r0 + r);
-      if (tg.every((t) => t === IGNORE)) continue;
-      const hc = ctx.empty([r, d], "f32", "lm_head:h");
-      copyRows(ctx, hf, r0, hc, 0, r, d);
-      const logits = matmul(ctx, hc, this.lmHead, { transB: true });
-      const res = await tokenLogprobs(ctx, logits, Int32Array.from(tg), { checkTargets: false });
+    await this.forEachHeadChunk(hf, targets, true, async (res, r0) => {
       const [lp, ls] = await Promise.all([ctx.read(res.logp), ctx.read(res.lse)]);
       logp.set(lp as Float32Array, r0);
       lse.set(ls as Float32Array, r0);
-      release(ctx, hc, logits, res.logp, res.lse);
-    }
+    });
     return { logp, lse };
   }
 
@@ -441,28 +415,15 @@ export class Policy implements Disposable {
   private async headLogprobsDevice(hf: Tensor, targets: Int32Array): Promise<{ logp: Tensor; lse: Tensor }> {
     const ctx = this.ctx;
     const N = targets.length;
-    const d = this.config.hiddenSize;
-    const rows = this.chunkRows(N);
     const logp = ctx.empty([N], "f32", "lm_head:logp");
     const lse = ctx.empty([N], "f32", "lm_head:lse");
     try {
       fill(ctx, logp, 0);
       fill(ctx, lse, 0);
-      for (let r0 = 0; r0 < N; r0 += rows) {
-        const r = Math.min(rows, N - r0);
-        const tg = targets.subarray(r0, r0 + r);
-        if (tg.every((t) => t === IGNORE)) continue;
-        const hc = ctx.empty([r, d], "f32", "lm_head:h");
-        copyRows(ctx, hf, r0, hc, 0, r, d);
-        const logits = matmul(ctx, hc, this.lmHead, { transB: true });
-        const res = await tokenLogprobs(ctx, logits, Int32Array.from(tg), {
-          checkTargets: false,
-          checkFinite: false,
-        });
+      await this.forEachHeadChunk(hf, targets, false, (res, r0, r) => {
         copyRows(ctx, res.logp, 0, logp, r0, r, 1);
         copyRows(ctx, res.lse, 0, lse, r0, r, 1);
-        release(ctx, hc, logits, res.logp, res.lse);
-      }
+      });
     } catch (e) {
       release(ctx, logp, lse);
       throw e;
@@ -596,7 +557,7 @@ export class Policy implements Disposable {
   ): Promise<TrainState> {
     this.assertAlive();
     if (!this.trainable)
-      throw new ModelError("STATE", `policy '${this.label}' is frozen; use sequenceLogProbs`);
+      throw new ModelError("STATE_INVALID", `policy '${this.label}' is frozen; use sequenceLogProbs`);
     const { targets, scored } = this.targetsFor(batch, ...checkBatch(this.config, batch));
     const { B, T, ids, pos, keyMask } = this.prepare(batch);
     const ctx = this.ctx;
@@ -692,9 +653,9 @@ export class Policy implements Disposable {
   async backward(fwd: TrainForward | DeviceTrainForward, dSeq: ArrayLike<number> | Tensor): Promise<void> {
     const st = fwd as unknown as TrainState;
     if (st.released === undefined || st.layers === undefined) {
-      throw new ModelError("STATE", "backward needs a TrainForward from this policy's forwardTrain");
+      throw new ModelError("STATE_INVALID", "backward needs a TrainForward from this policy's forwardTrain");
     }
-    if (st.released) throw new ModelError("STATE", "this TrainForward was already used or released");
+    if (st.released) throw new ModelError("STATE_INVALID", "this TrainForward was already used or released");
     if (dSeq instanceof Tensor) {
       if (!(st.lse instanceof Tensor) || dSeq.dtype !== "f32" || dSeq.size !== st.B) {
         st.release();
@@ -737,15 +698,16 @@ export class Policy implements Disposable {
     const acc = { accumulate: true } as const;
     // --- LM head, chunked: recompute logits, in-place backward, dhf and dW_lm.
     const dhf = ctx.empty([N, d], "f32", "bwd:dhf");
-    fill(ctx, dhf, 0);
     const lmName = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
     const rows = this.chunkRows(N);
     // Device path: per-row upstream gradients mask·dSeq[row] on the GPU (no host round-trip).
-    const gRows =
-      dSeq instanceof Tensor
-        ? sequenceLogprobsBackward(ctx, [B, T], { mask: st.scoredMask as Tensor }, { gSum: dSeq })
-        : undefined;
+    let gRows: Tensor | undefined;
     try {
+      fill(ctx, dhf, 0);
+      gRows =
+        dSeq instanceof Tensor
+          ? sequenceLogprobsBackward(ctx, [B, T], { mask: st.scoredMask as Tensor }, { gSum: dSeq })
+          : undefined;
       for (let r0 = 0; r0 < N; r0 += rows) {
         const r = Math.min(rows, N - r0);
         const tg = st.targets.subarray(r0, r0 + r);
@@ -869,7 +831,7 @@ export class Policy implements Disposable {
   // ------------------------------------------------------------------------------ lifetime
 
   private assertAlive(): void {
-    if (this.destroyed) throw new ModelError("STATE", `policy '${this.label}' was destroyed`);
+    if (this.destroyed) throw new ModelError("STATE_INVALID", `policy '${this.label}' was destroyed`);
   }
 
   /** Free every tensor this policy created (not the context). Idempotent. */
@@ -887,8 +849,4 @@ export class Policy implements Disposable {
   [Symbol.dispose](): void {
     this.destroy();
   }
-}
-
-function releaseLayer(ctx: GpuContext, L: LayerActs): void {
-  release(ctx, L.x, L.h1, L.rstd1, L.q, L.k, L.v, L.o, L.lse, L.x2, L.h2, L.rstd2, L.g, L.u, L.m);
 }

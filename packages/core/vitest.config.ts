@@ -1,0 +1,3 @@
+import { sageVitestConfig } from "../../vitest.shared.js";
+
+export default sageVitestConfig();

@@ -1,0 +1,255 @@
+import { join, relative, sep } from "node:path";
+import { areaUnderCurve, type ConvergenceEndpoints, convergenceEndpoints } from "./endpoints.js";
+import type { RunSeries } from "./types.js";
+import { atomicWrite, type WriteReportOptions, writeReport } from "./write.js";
+
+/*
+ * The output step of the convergence benchmark v2, shared by `npm run bench -- convergence` and
+ * `sage bench convergence`: the endpoints, the HTML report and the JSON of a study, or the JSON of
+ * its ablations. The inputs are structural (the shape of `@sage/trainer`'s `runConvergenceStudy`
+ * result), so this package does not depend on the trainer.
+ */
+
+/** One run's totals as the comparison runner reports them (only the fields read here are named). */
+export interface StudyRunDetail {
+  readonly method: string;
+  readonly seed: number;
+  /** The run's folder (written relative to `runsRelativeTo`). */
+  readonly runDir: string;
+  /** Candidate indices per step (left out of the JSON). */
+  readonly batches?: unknown;
+}
+
+/** One `runComparison` result (only the fields read here are named). */
+export interface StudyComparison {
+  readonly runs: RunSeries[];
+  readonly details: readonly StudyRunDetail[];
+  readonly labelNoise?: { readonly flippedIds: readonly string[] } | null;
+}
+
+/** What both kinds of study share (`@sage/trainer`'s `ConvergenceStudyCommon`). */
+export interface StudyCommonRecord {
+  readonly design: {
+    readonly task: string;
+    readonly quick: boolean;
+    readonly methods: readonly string[];
+    readonly noiseMethods: readonly string[];
+    readonly seeds: readonly number[];
+    readonly tuningSeeds: readonly number[];
+    readonly batchSize: number;
+    /** The plan (written whole to the JSON). */
+    readonly plan: { readonly evalProblemsPerLevel: number };
+  };
+  readonly candidates: { readonly pairs: number; readonly stats: Readonly<Record<string, number>> };
+  /** The target as fixed on the tuning seeds (`tuningTarget`), and clamped to [1e-6, 1]. */
+  readonly fixedTarget: { readonly target: number; readonly start: number; readonly final: number };
+  readonly target: number;
+  readonly gate: { readonly tuningGain: number; readonly points: number; readonly passed: boolean };
+  /** How pass@1 is estimated, in words. */
+  readonly evalDescription: string;
+}
+
+/** A comparison study: reported arm, label-noise arm, timing. */
+export interface ComparisonStudyRecord extends StudyCommonRecord {
+  readonly mode: "comparison";
+  readonly reported: StudyComparison;
+  readonly noisy: StudyComparison | null;
+  readonly noise: { readonly share: number; readonly seed: number };
+  readonly strataLabels: readonly string[];
+  readonly designMisses: readonly string[];
+  readonly timing: {
+    readonly seconds: number;
+    readonly unitCosts: unknown;
+    readonly fullDesignMinutes: unknown;
+  };
+}
+
+/** An ablation study: the variants beside uniform and sage on the tuning seeds. */
+export interface AblationStudyRecord extends StudyCommonRecord {
+  readonly mode: "ablations";
+  readonly ablations: StudyComparison;
+  /** Variant name → its setting (written to the JSON). */
+  readonly variants: Readonly<Record<string, unknown>>;
+  readonly seconds: number;
+}
+
+export type ConvergenceStudyRecord = ComparisonStudyRecord | AblationStudyRecord;
+
+export interface WriteConvergenceStudyOptions {
+  /** Folder of the JSON (`<name>.json`) and the report (`<name>/`). */
+  readonly resultsDir: string;
+  /** File stem, e.g. `convergence-chains-mesa-software-llvmpipe` (ablations: `convergence-` → `convergence-ablations-`). */
+  readonly name: string;
+  readonly adapter: string;
+  readonly machine: string;
+  /** The start policy in words (a folder name, `assets/sft-chains`). */
+  readonly startPolicy: string;
+  /** Run folders are written relative to this folder (no machine paths in the JSON). */
+  readonly runsRelativeTo: string;
+  /** Report warnings and the ablation rows (default: none). */
+  readonly log?: (line: string) => void;
+  /** `writeReport`'s options (font, scale, png); `onWarning` goes to `log`. */
+  readonly report?: Omit<WriteReportOptions, "onWarning">;
+}
+
+/** What `writeConvergenceStudy` wrote. */
+export type WrittenConvergenceStudy =
+  | {
+      readonly mode: "comparison";
+      /** `<resultsDir>/<name>.json`: endpoints, config, timing, runs, details, noise arm, verdict. */
+      readonly json: string;
+      /** `<resultsDir>/<name>/report.html`. */
+      readonly html: string;
+      readonly verdict: string;
+      readonly endpoints: ConvergenceEndpoints;
+    }
+  | {
+      readonly mode: "ablations";
+      /** `<resultsDir>/<name with convergence-ablations->.json`. */
+      readonly json: string;
+      readonly rows: AblationRow[];
+    };
+
+/** One ablation row: a method's curve summary on one tuning seed. */
+export interface AblationRow {
+  readonly method: string;
+  readonly seed: number;
+  readonly start: number;
+  readonly final: number;
+  /** Mean height of the pass@1-vs-steps curve (`areaUnderCurve`). */
+  readonly auc: number;
+  /** AUC minus `sage`'s on the same seed (pass@1 units). */
+  readonly aucVsSage: number;
+  /** Hardest stratum's final pass@1. */
+  readonly hardestFinal: number | null;
+}
+
+/** Per-seed AUC, final and hardest-stratum accuracy of every ablation beside uniform and sage. */
+export function ablationRows(runs: readonly RunSeries[]): AblationRow[] {
+  const aucOf = new Map(runs.map((r) => [`${r.method}@${r.seed}`, areaUnderCurve(r.points)]));
+  return runs.map((r) => {
+    const first = r.points[0]!;
+    const last = r.points[r.points.length - 1]!;
+    const auc = aucOf.get(`${r.method}@${r.seed}`)!;
+    const sage = aucOf.get(`sage@${r.seed}`);
+    return {
+      method: r.method,
+      seed: r.seed,
+      start: first.accuracy,
+      final: last.accuracy,
+      auc,
+      aucVsSage: sage === undefined ? Number.NaN : auc - sage,
+      hardestFinal: last.byStratum?.[last.byStratum.length - 1] ?? null,
+    };
+  });
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+const writeJson = (file: string, data: unknown) => atomicWrite(file, `${JSON.stringify(data, null, 2)}\n`);
+
+/**
+ * Write a convergence study. A comparison: its endpoints (`convergenceEndpoints` against `uniform`
+ * at the tuning-fixed target, Holm over the other methods, the label-noise arm as its own family),
+ * the HTML report (`writeReport`) in `<resultsDir>/<name>/` and `<resultsDir>/<name>.json` (the
+ * endpoints, adapter, config, timing, runs, details, noise runs and details, verdict). Ablations:
+ * the per-seed rows (`ablationRows`, also logged) and `<resultsDir>/convergence-ablations-….json`.
+ */
+export async function writeConvergenceStudy(
+  study: ConvergenceStudyRecord,
+  o: WriteConvergenceStudyOptions,
+): Promise<WrittenConvergenceStudy> {
+  const log = o.log ?? (() => {});
+  const d = study.design;
+  /** A run's details for the JSON: no batch lists, the run folder relative to `runsRelativeTo`. */
+  const portable = ({ batches: _b, runDir, ...rest }: StudyRunDetail) => ({
+    ...rest,
+    runDir: relative(o.runsRelativeTo, runDir).split(sep).join("/"),
+  });
+  if (study.mode === "ablations") {
+    const rows = ablationRows(study.ablations.runs);
+    for (const r of rows)
+      log(
+        `${r.method.padEnd(14)} seed ${r.seed}: ${pct(r.start)} → ${pct(r.final)}, AUC ${pct(r.auc)} (${r.aucVsSage >= 0 ? "+" : ""}${(100 * r.aucVsSage).toFixed(1)} vs sage), hardest ${r.hardestFinal === null ? "n/a" : pct(r.hardestFinal)}`,
+      );
+    const json = `${join(o.resultsDir, o.name.replace(/^convergence-/, "convergence-ablations-"))}.json`;
+    await writeJson(json, {
+      suite: "convergence-ablations",
+      adapter: o.adapter,
+      task: d.task,
+      quick: d.quick,
+      plan: d.plan,
+      target: study.fixedTarget,
+      candidates: study.candidates.pairs,
+      tuningSeeds: d.tuningSeeds,
+      ablations: study.variants,
+      rows,
+      seconds: study.seconds,
+      runs: study.ablations.runs,
+      details: study.ablations.details.map(portable),
+      note: "Tuning seeds only, descriptive: one setting changed at a time against the spec-v2 defaults; no interval, no test.",
+    });
+    return { mode: "ablations", json, rows };
+  }
+  const { reported, noisy, target } = study;
+  const endpoints = convergenceEndpoints(reported.runs, {
+    target,
+    methods: d.methods.filter((m) => m !== "uniform"),
+    design: { candidates: study.candidates.pairs, batchSize: d.batchSize, tuningSeeds: d.tuningSeeds },
+    ...(noisy
+      ? {
+          noiseArm: {
+            runs: noisy.runs,
+            target,
+            methods: d.noiseMethods.filter((m) => m !== "uniform"),
+            noise: { ...study.noise, flipped: noisy.labelNoise?.flippedIds.length ?? 0 },
+          },
+        }
+      : {}),
+  });
+  const config = {
+    task: d.task,
+    quick: d.quick,
+    plan: d.plan,
+    startPolicy: o.startPolicy,
+    pool: { pairs: study.candidates.pairs, ...study.candidates.stats },
+    strata: study.strataLabels,
+    methods: d.methods,
+    noiseMethods: d.noiseMethods,
+    seeds: d.seeds,
+    tuningSeeds: d.tuningSeeds,
+    target: study.fixedTarget,
+    gate: study.gate,
+    designMisses: study.designMisses,
+  };
+  const written = await writeReport(
+    {
+      title: `Convergence (${d.task}${d.quick ? ", quick" : ""}): ${d.methods.length} methods over ${d.seeds.length} seeds`,
+      adapter: o.adapter,
+      machine: o.machine,
+      config,
+      runs: reported.runs,
+      target,
+      notes:
+        `Target ${pct(target)} fixed on ${d.tuningSeeds.length} tuning seed(s) (uniform: start + 90% of its gain). ` +
+        `Accuracy: ${study.evalDescription}, ${d.plan.evalProblemsPerLevel} held-out problems per stratum (${study.strataLabels.join(", ")}). ` +
+        "Pairs graded with their work. Wall-clock: the optimiser steps with their scoring passes, after an untimed warm-up of every method; evaluation excluded." +
+        (d.quick ? " A --quick smoke run: small pool and few steps; not evidence either way." : ""),
+    },
+    join(o.resultsDir, o.name),
+    { ...(o.report ?? {}), onWarning: (w) => log(`report: ${w}`) },
+  );
+  const json = join(o.resultsDir, `${o.name}.json`);
+  await writeJson(json, {
+    ...endpoints,
+    adapter: o.adapter,
+    config,
+    timing: study.timing,
+    runs: reported.runs,
+    details: reported.details.map(portable),
+    noiseRuns: noisy?.runs ?? [],
+    noiseDetails: (noisy?.details ?? []).map(portable),
+    verdict: written.verdict,
+  });
+  return { mode: "comparison", json, html: written.html, verdict: written.verdict, endpoints };
+}

@@ -1,0 +1,209 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  ablationRows,
+  areaUnderCurve,
+  type ComparisonStudyRecord,
+  type StudyCommonRecord,
+  writeConvergenceStudy,
+} from "../src/index.js";
+import { syntheticRuns } from "./synthetic.js";
+
+const dirs: string[] = [];
+const tempDir = async () => {
+  const d = await mkdtemp(join(tmpdir(), "sage-convergence-"));
+  dirs.push(d);
+  return d;
+};
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** A study record shaped like `@sage/trainer`'s `runConvergenceStudy` result. */
+function common(methods: string[]): StudyCommonRecord {
+  return {
+    design: {
+      task: "chains",
+      quick: true,
+      methods,
+      noiseMethods: ["uniform", "sage"],
+      seeds: [1, 2, 3],
+      tuningSeeds: [100],
+      batchSize: 8,
+      plan: { evalProblemsPerLevel: 8 },
+    },
+    candidates: { pairs: 197, stats: { problems: 80, samples: 640, withPairs: 61 } },
+    fixedTarget: { target: 0.4, start: 0.1, final: 0.43 },
+    target: 0.4,
+    gate: { tuningGain: 33, points: 10, passed: true },
+    evalDescription: "pass@1 = mean of 2 samples per problem at temperature 1",
+  };
+}
+
+const details = (runs: ReturnType<typeof syntheticRuns>, root: string) =>
+  runs.map((r) => ({
+    method: r.method,
+    seed: r.seed,
+    steps: 200,
+    wallMs: r.points.at(-1)!.wallMs,
+    runDir: join(root, "out", `${r.method}-s${r.seed}`),
+    batches: [[0, 1]],
+  }));
+
+describe("writeConvergenceStudy", () => {
+  it("writes the endpoints, the report and the JSON of a comparison, run folders relative", async () => {
+    const dir = await tempDir();
+    const runs = syntheticRuns([1, 2, 3]);
+    const noisy = syntheticRuns([1, 2, 3]).filter((r) => r.method !== "hard-mining");
+    const study: ComparisonStudyRecord = {
+      ...common(["uniform", "hard-mining", "sage"]),
+      mode: "comparison",
+      reported: { runs, details: details(runs, dir) },
+      noisy: { runs: noisy, details: details(noisy, dir), labelNoise: { flippedIds: ["a", "b"] } },
+      noise: { share: 0.2, seed: 7 },
+      strataLabels: ["k = 1", "k = 2", "k = 3", "k = 4"],
+      designMisses: ["3 reported seeds < 5"],
+      timing: { seconds: 12, unitCosts: { sampleMs: 1 }, fullDesignMinutes: { total: 3 } },
+    };
+    const lines: string[] = [];
+    const w = await writeConvergenceStudy(study, {
+      resultsDir: join(dir, "results"),
+      name: "convergence-chains-test-quick",
+      adapter: "test adapter",
+      machine: "test machine",
+      startPolicy: "assets/sft-chains",
+      runsRelativeTo: dir,
+      log: (l) => lines.push(l),
+      report: { png: false },
+    });
+    if (w.mode !== "comparison") throw new Error("expected a comparison");
+    expect(w.json).toBe(join(dir, "results", "convergence-chains-test-quick.json"));
+    expect(w.html).toBe(join(dir, "results", "convergence-chains-test-quick", "report.html"));
+    const json = JSON.parse(await readFile(w.json, "utf8"));
+    expect(Object.keys(json).slice(-9)).toEqual([
+      "noiseArm",
+      "adapter",
+      "config",
+      "timing",
+      "runs",
+      "details",
+      "noiseRuns",
+      "noiseDetails",
+      "verdict",
+    ]);
+    expect(json).toMatchObject({
+      suite: "convergence",
+      candidates: 197,
+      batchSize: 8,
+      tuningSeeds: [100],
+      target: 0.4,
+      methods: ["hard-mining", "sage"],
+      adapter: "test adapter",
+      timing: study.timing,
+      verdict: w.verdict,
+    });
+    expect(json.noiseArm.methods).toEqual(["sage"]);
+    expect(json.noiseArm.noise).toEqual({ share: 0.2, seed: 7, flipped: 2 });
+    expect(json.config).toEqual({
+      task: "chains",
+      quick: true,
+      plan: { evalProblemsPerLevel: 8 },
+      startPolicy: "assets/sft-chains",
+      pool: { pairs: 197, problems: 80, samples: 640, withPairs: 61 },
+      strata: ["k = 1", "k = 2", "k = 3", "k = 4"],
+      methods: ["uniform", "hard-mining", "sage"],
+      noiseMethods: ["uniform", "sage"],
+      seeds: [1, 2, 3],
+      tuningSeeds: [100],
+      target: { target: 0.4, start: 0.1, final: 0.43 },
+      gate: { tuningGain: 33, points: 10, passed: true },
+      designMisses: ["3 reported seeds < 5"],
+    });
+    // no batch lists and no machine paths in the details
+    expect(json.details[0]).toEqual({
+      method: "uniform",
+      seed: 1,
+      steps: 200,
+      wallMs: 20000,
+      runDir: "out/uniform-s1",
+    });
+    expect(json.noiseDetails).toHaveLength(6);
+    expect(w.endpoints.endpoints.auc.sage).toBeDefined();
+    const html = await readFile(w.html, "utf8");
+    expect(html).toContain("Convergence (chains, quick): 3 methods over 3 seeds");
+    expect(html).toContain("k = 1, k = 2, k = 3, k = 4");
+    expect(await readdir(join(dir, "results", "convergence-chains-test-quick"))).toEqual([
+      "report.html",
+      "report.json",
+    ]);
+  });
+
+  it("writes an ablation study's rows and JSON (no report)", async () => {
+    const dir = await tempDir();
+    const runs = syntheticRuns([100]);
+    const lines: string[] = [];
+    const w = await writeConvergenceStudy(
+      {
+        ...common(["uniform", "sage"]),
+        mode: "ablations",
+        ablations: { runs, details: details(runs, dir) },
+        variants: { "sage-tau2": { tau: 2 } },
+        seconds: 5,
+      },
+      {
+        resultsDir: dir,
+        name: "convergence-chains-test",
+        adapter: "a",
+        machine: "m",
+        startPolicy: "s",
+        runsRelativeTo: dir,
+        log: (l) => lines.push(l),
+      },
+    );
+    if (w.mode !== "ablations") throw new Error("expected ablations");
+    expect(w.json).toBe(join(dir, "convergence-ablations-chains-test.json"));
+    const json = JSON.parse(await readFile(w.json, "utf8"));
+    expect(Object.keys(json)).toEqual([
+      "suite",
+      "adapter",
+      "task",
+      "quick",
+      "plan",
+      "target",
+      "candidates",
+      "tuningSeeds",
+      "ablations",
+      "rows",
+      "seconds",
+      "runs",
+      "details",
+      "note",
+    ]);
+    expect(json).toMatchObject({
+      suite: "convergence-ablations",
+      candidates: 197,
+      ablations: { "sage-tau2": { tau: 2 } },
+    });
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/^sage {11}seed 100: .* \(\+0\.0 vs sage\)/);
+  });
+
+  it("ablationRows: AUC, final and hardest stratum per run, AUC against sage's on the same seed", () => {
+    const runs = syntheticRuns([1]);
+    const rows = ablationRows(runs);
+    const sage = areaUnderCurve(runs.find((r) => r.method === "sage")!.points);
+    const uniform = runs.find((r) => r.method === "uniform")!;
+    expect(rows[0]).toEqual({
+      method: "uniform",
+      seed: 1,
+      start: uniform.points[0]!.accuracy,
+      final: uniform.points.at(-1)!.accuracy,
+      auc: areaUnderCurve(uniform.points),
+      aucVsSage: areaUnderCurve(uniform.points) - sage,
+      hardestFinal: uniform.points.at(-1)!.byStratum!.at(-1),
+    });
+    expect(ablationRows(runs.filter((r) => r.method !== "sage"))[0]!.aucVsSage).toBeNaN();
+  });
+});

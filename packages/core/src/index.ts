@@ -16,3 +16,4 @@ export {
   parseJsonlLine,
 } from "./jsonl.js";
 export { Rng, type RngState } from "./rng.js";
+export type { RunPoint, RunSeries } from "./run-series.js";

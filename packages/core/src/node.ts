@@ -1,10 +1,10 @@
 /** `@sage/core/node`: the node-only part of the core (files). */
-import { closeSync, fsyncSync, mkdirSync, openSync } from "node:fs";
-import { mkdir, open, readFile } from "node:fs/promises";
+import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync } from "node:fs";
+import { mkdir, open } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import writeFileAtomicLib from "write-file-atomic";
 import { SageError } from "./errors.js";
-import { JsonlError, type ParseJsonlOptions, parseJsonl } from "./jsonl.js";
+import { type ParseJsonlOptions, parseJsonlLine } from "./jsonl.js";
 
 /** Errno codes with which a folder cannot be fsynced on some platforms (the rename is still atomic). */
 const DIR_FSYNC_REFUSED = new Set(["EISDIR", "EPERM", "EINVAL", "EACCES"]);
@@ -79,48 +79,110 @@ const INPUT_ERRNO: Readonly<Record<string, string>> = {
   EPERM: "permission denied",
 };
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/**
+ * Where the first invalid UTF-8 sequence of `bytes` starts (0-based), by feeding a fatal decoder
+ * one byte at a time; only called once decoding the whole line has failed.
+ */
+function firstInvalidByte(bytes: Uint8Array): number {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    try {
+      // an empty result means the byte began or continued a multi-byte sequence
+      if (decoder.decode(bytes.subarray(i, i + 1), { stream: true }) !== "") start = i + 1;
+    } catch {
+      return start;
+    }
+  }
+  return start; // a sequence cut short by the end of the line
+}
+
+/** One strict decoder, reused: a call without `stream` starts afresh. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** How {@link readTextLines} reports an unreadable path or a line that is not UTF-8. */
+export type TextLinesError = (
+  code: "DATA_MISSING" | "DATA_INVALID",
+  message: string,
+  options: { cause?: unknown; line?: number },
+) => Error;
+
+const sageTextLinesError: TextLinesError = (code, message, { cause }) =>
+  new SageError(code, message, cause === undefined ? undefined : { cause });
 
 /**
- * Read and parse a JSONL file (see `parseJsonl`; `source` defaults to the file's name). A path that
- * does not exist or is not a readable file throws `DATA_MISSING`; text that is not UTF-8 throws a
- * `JsonlError` naming the first bad line.
+ * The lines of a text file with their 1-based numbers, streamed and decoded as strict UTF-8: a
+ * byte that is not valid UTF-8 is a `DATA_INVALID` error naming file, line and byte (never a
+ * silent U+FFFD); a leading BOM and `\r\n` line ends are accepted. A path that does not exist, is
+ * a folder or cannot be read is a `DATA_MISSING` error naming the path; other read errors are
+ * rethrown. `error` builds the errors (default `SageError`; a package passes its own class).
+ */
+export async function* readTextLines(
+  path: string,
+  error: TextLinesError = sageTextLinesError,
+): AsyncGenerator<{ readonly line: number; readonly text: string }> {
+  const file = basename(path);
+  let n = 0;
+  let carry: Buffer[] = [];
+  const emit = (parts: Buffer[]): string => {
+    n++;
+    let bytes: Uint8Array = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    if (n === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    if (bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      const at = firstInvalidByte(bytes);
+      const byte = bytes[at] ?? 0;
+      throw error(
+        "DATA_INVALID",
+        `${file}:${n}: expected UTF-8 text; received the byte 0x${byte.toString(16).toUpperCase().padStart(2, "0")} at byte ${at + 1} of the line, which is not valid UTF-8 (re-encode the file as UTF-8, e.g. \`iconv -f latin1 -t utf-8\`)`,
+        { line: n },
+      );
+    }
+  };
+  try {
+    for await (const chunk of createReadStream(path)) {
+      let buf = chunk as Buffer;
+      // 0x0A never occurs inside a multi-byte UTF-8 sequence, so splitting bytes on it is safe
+      for (let i = buf.indexOf(0x0a); i !== -1; i = buf.indexOf(0x0a)) {
+        carry.push(buf.subarray(0, i));
+        const text = emit(carry);
+        carry = [];
+        yield { line: n, text };
+        buf = buf.subarray(i + 1);
+      }
+      if (buf.length > 0) carry.push(buf);
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === undefined ? undefined : INPUT_ERRNO[code];
+    if (why === undefined) throw e;
+    throw error("DATA_MISSING", `cannot read ${path}: expected a readable file; received ${code} (${why})`, {
+      cause: e,
+    });
+  }
+  if (carry.length > 0) {
+    const text = emit(carry);
+    yield { line: n, text };
+  }
+}
+
+/**
+ * Read and parse a JSONL file, streamed (see `parseJsonl`; `source` defaults to the file's name;
+ * blank lines are skipped). A path that cannot be read throws `DATA_MISSING`, a line that is not
+ * UTF-8 `DATA_INVALID` (see {@link readTextLines}), a line that is not JSON a `JsonlError`.
  */
 export async function readJsonlFile<T = unknown>(
   path: string,
   options: ParseJsonlOptions<T> = {},
 ): Promise<T[]> {
   const source = options.source ?? basename(path);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === undefined ? undefined : INPUT_ERRNO[code];
-    if (why === undefined) throw error;
-    throw new SageError(
-      "DATA_MISSING",
-      `cannot read ${path}: expected a readable file, received ${code} (${why})`,
-      {
-        cause: error,
-      },
-    );
+  const out: T[] = [];
+  for await (const { line, text } of readTextLines(path)) {
+    if (text.trim() === "") continue;
+    const value = parseJsonlLine(text, line, source);
+    out.push(options.map ? options.map(value, line) : (value as T));
   }
-  let text: string;
-  try {
-    text = strictUtf8.decode(bytes);
-  } catch (error) {
-    let start = 0;
-    for (let nl = bytes.indexOf(0x0a); nl !== -1; nl = bytes.indexOf(0x0a, start)) {
-      try {
-        strictUtf8.decode(bytes.subarray(start, nl));
-      } catch {
-        break;
-      }
-      start = nl + 1;
-    }
-    const line = bytes.subarray(0, start).filter((b) => b === 0x0a).length + 1;
-    throw new JsonlError(source, line, "UTF-8 text", "bytes that are not valid UTF-8", { cause: error });
-  }
-  return parseJsonl(text, { ...options, source });
+  return out;
 }

@@ -1,9 +1,23 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { JsonlError } from "../src/index.js";
-import { readJsonlFile, writeFileAtomic, writeFileAtomicSync, writeJsonAtomic } from "../src/node.js";
+import {
+  readJsonlFile,
+  readTextLines,
+  writeFileAtomic,
+  writeFileAtomicSync,
+  writeJsonAtomic,
+} from "../src/node.js";
 
 const root = mkdtempSync(join(tmpdir(), "sage-core-"));
 afterAll(() => chmodSync(join(root, "locked"), 0o700));
@@ -53,6 +67,29 @@ describe("writeFileAtomic", () => {
   });
 });
 
+describe("readTextLines", () => {
+  it("streams numbered lines: BOM and CRLF accepted, a bad byte named by line and position", async () => {
+    const path = join(root, "lines.txt");
+    writeFileSync(path, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("a\r\n\nb")]));
+    const lines: { line: number; text: string }[] = [];
+    for await (const l of readTextLines(path)) lines.push(l);
+    expect(lines).toEqual([
+      { line: 1, text: "a" },
+      { line: 2, text: "" },
+      { line: 3, text: "b" },
+    ]);
+    const folder = join(root, "a-folder");
+    mkdirSync(folder, { recursive: true });
+    const e = await (async () => {
+      for await (const _ of readTextLines(folder));
+    })().catch((x: unknown) => x);
+    expect(e).toMatchObject({
+      code: "DATA_MISSING",
+      message: expect.stringMatching(/EISDIR \(a folder, not a file\)/),
+    });
+  });
+});
+
 describe("readJsonlFile", () => {
   it("reads a file, naming it in errors", async () => {
     const path = join(root, "rows.jsonl");
@@ -68,7 +105,12 @@ describe("readJsonlFile", () => {
     await expect(readJsonlFile(join(root, "nope.jsonl"))).rejects.toMatchObject({ code: "DATA_MISSING" });
     const path = join(root, "latin1.jsonl");
     writeFileSync(path, Buffer.concat([Buffer.from('"ok"\n"caf'), Buffer.from([0xe9]), Buffer.from('"\n')]));
-    await expect(readJsonlFile(path)).rejects.toMatchObject({ code: "JSONL_INVALID", line: 2 });
+    await expect(readJsonlFile(path)).rejects.toMatchObject({
+      code: "DATA_INVALID",
+      message: expect.stringMatching(
+        /^latin1\.jsonl:2: expected UTF-8 text; received the byte 0xE9 at byte 5 /,
+      ),
+    });
     expect(existsSync(path)).toBe(true);
   });
 });

@@ -26,6 +26,7 @@ import {
   symbolId,
   toMathjs,
 } from "./latex.js";
+import { mulberry32 } from "./mulberry32.js";
 import { MAX_NORMALIZE_LENGTH, type NormalizedAnswer, normalizeAnswer, textKey } from "./normalize.js";
 
 export type Verdict = "equal" | "not-equal" | "unknown" | "unparseable";
@@ -196,24 +197,6 @@ function closeC(a: C, b: C, ctx: Ctx): boolean {
 
 function isFiniteC(a: C): boolean {
   return Number.isFinite(a.re) && Number.isFinite(a.im);
-}
-
-/**
- * mulberry32, private to the numeric check and not `@sage/core`'s `Rng`, on purpose
- * (docs/decisions.md, 17): the points it draws decide verdicts, so its stream is part of the
- * grader's behaviour. With the core generator `test/agreement.test.ts` failed (a last-digit
- * mutation of `\lfloor\sqrt{n-2}\rfloor` graded equal on the new points), and the agreement
- * figures of decision 14 would move; changing it needs a grader decision of its own.
- */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { EvalMathError, truncate } from "./errors.js";
 import { findBoxed } from "./extract.js";
+import { mulberry32 } from "./mulberry32.js";
 
 /** Every character a synthetic question or solution can contain (build a char tokenizer from it). */
 export const SYNTHETIC_CHARSET = " \n0123456789abcdefghijklmnopqrstuvwxyz.,?=+-*/\\{}";
@@ -68,24 +69,6 @@ export interface SyntheticOptions {
   seed: number;
   level: 1 | 2 | 3 | 4 | 5;
   count: number;
-}
-
-/**
- * mulberry32, kept private to this file and not replaced by `@sage/core`'s `Rng`, on purpose
- * (docs/decisions.md, 17). Its stream is part of the definition of the synthetic data
- * (problems, chains and teacher solutions): `packages/cli/assets/sft-chains/README.md` lists the
- * sha256 of shipped data generated with it, and the benchmark's problem sets are fixed by it.
- * Changing it (or moving to the core generator) would change that data; do not.
- */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NAMES = ["ann", "bob", "cy", "dan", "eve", "fay", "gus", "ivy"];
@@ -212,7 +195,7 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticProblem[] {
   }
   if (!Number.isInteger(opts.seed))
     throw new EvalMathError("ARGUMENT_INVALID", `seed must be an integer, received ${truncate(opts.seed)}`);
-  const r = rng(opts.seed * 31 + opts.level);
+  const r = mulberry32(opts.seed * 31 + opts.level);
   const out: SyntheticProblem[] = [];
   for (let i = 0; i < opts.count; i++) {
     out.push(
@@ -308,11 +291,11 @@ export interface ChainsOptions {
   maxValue?: number;
 }
 
-/** A seeded uniform generator on [0, 1) (this file's mulberry32, see `rng`): pass it to {@link teacherSolution}. */
+/** A seeded uniform generator on [0, 1) (the package's mulberry32, ./mulberry32.ts): pass it to {@link teacherSolution}. */
 export function seededRandom(seed: number): () => number {
   if (!Number.isInteger(seed))
     throw new EvalMathError("ARGUMENT_INVALID", `seed must be an integer, received ${truncate(seed)}`);
-  return rng(seed);
+  return mulberry32(seed);
 }
 
 function apply(a: number, op: ChainOp, b: number): number {
@@ -366,7 +349,7 @@ export function generateChains(opts: ChainsOptions): ChainsProblem[] {
       `maxValue must be an integer in 2..99, received ${truncate(opts.maxValue)}`,
     );
   }
-  const r = rng(seed * 31 + 977 * steps + maxValue);
+  const r = mulberry32(seed * 31 + 977 * steps + maxValue);
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const out: ChainsProblem[] = [];

@@ -1,5 +1,6 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { RunPoint, RunSeries } from "@sage/core";
 import { type CurriculumConfigInput, SELECTOR_NAMES, type SelectorName } from "@sage/curriculum";
 import type { GpuContext } from "@sage/kernels-webgpu";
 import { type LoadedModel, Policy } from "@sage/model";
@@ -32,33 +33,11 @@ import { WebGpuPolicy, webGpuSampler } from "./webgpu-policy.js";
  * crashed comparison resumes where it stopped.
  */
 
-/**
- * One evaluation point of a run — the shape of `@sage/report`'s `RunPoint` (kept structural so the
- * trainer does not depend on the report package).
- */
-export interface ExperimentPoint {
-  /** Optimiser steps done. */
-  step: number;
-  /** Training wall-clock in ms up to this step: the optimiser steps' own time (scoring passes included, evaluation excluded). */
-  wallMs: number;
-  /** pass@1 on the held-out problems (greedy, or the mean of k samples: `webGpuComparisonPolicies`' `evalSampling`). */
-  accuracy: number;
-  /** pass@1 per stratum (problem `level`), easiest first. */
-  byStratum?: number[];
-  /** The curriculum frontier at this step (selectors that have one). */
-  frontier?: number;
-  /** Mean gradient SNR of the batches since the previous point (when measured). */
-  snr?: number;
-  /** Cumulative ms in scoring passes (part of `wallMs`). */
-  scoringMs?: number;
-}
+/** One evaluation point of a run (`@sage/core`'s `RunPoint`, what `@sage/report` reads). */
+export type ExperimentPoint = RunPoint;
 
-/** All points of one (method, seed) run — `@sage/report`'s `RunSeries`. */
-export interface ExperimentSeries {
-  method: string;
-  seed: number;
-  points: ExperimentPoint[];
-}
+/** All points of one (method, seed) run (`@sage/core`'s `RunSeries`). */
+export type ExperimentSeries = RunSeries;
 
 /** The control that is not a selector: SFT (token-mean NLL) on the chosen responses of the batches `uniform` draws. */
 export const SFT_CHOSEN = "sft-chosen";

@@ -217,7 +217,8 @@ export class Policy implements Disposable {
   }
 
   grad(name: string): Tensor<"f32"> {
-    if (!this.trainable) throw new ModelError("STATE_INVALID", `policy '${this.label}' is frozen (no gradients)`);
+    if (!this.trainable)
+      throw new ModelError("STATE_INVALID", `policy '${this.label}' is frozen (no gradients)`);
     const t = this.grads.get(name);
     if (!t) throw new ModelError("TENSOR_MISSING", `policy has no gradient "${name}"`);
     return t;

@@ -1,5 +1,6 @@
 import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
 import { basename, dirname } from "node:path";
+import { JsonlError, parseJsonl } from "@sage/core";
 import {
   type GradeOptions,
   gradeResponse,
@@ -101,26 +102,25 @@ async function finishedRecords(out: string): Promise<SampleRecord[]> {
       `${name}: expected the UTF-8 JSONL an earlier \`sage eval\` wrote; received bytes that are not UTF-8 (drop --resume to start over)`,
     );
   }
-  const records: SampleRecord[] = [];
   const lines = text.split("\n");
-  lines.pop(); // after the last newline
-  for (const [i, line] of lines.entries()) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch {
-      raw = undefined;
-    }
-    const parsed = recordSchema.safeParse(raw);
-    if (!parsed.success) {
-      throw new CliError(
-        "INPUT_INVALID",
-        `${name}:${i + 1}: expected a graded record of an earlier \`sage eval\` (id, benchmark, sample, response, reference, correct); received ${JSON.stringify(line.slice(0, 80))} (drop --resume to start over)`,
-      );
-    }
-    records.push(parsed.data as unknown as SampleRecord);
+  const bad = (line: number): CliError =>
+    new CliError(
+      "INPUT_INVALID",
+      `${name}:${line}: expected a graded record of an earlier \`sage eval\` (id, benchmark, sample, response, reference, correct); received ${JSON.stringify((lines[line - 1] ?? "").slice(0, 80))} (drop --resume to start over)`,
+    );
+  try {
+    return parseJsonl(text, {
+      source: name,
+      map: (raw, line) => {
+        const parsed = recordSchema.safeParse(raw);
+        if (!parsed.success) throw bad(line);
+        return parsed.data as unknown as SampleRecord;
+      },
+    });
+  } catch (error) {
+    if (error instanceof JsonlError) throw bad(error.line);
+    throw error;
   }
-  return records;
 }
 
 /** The graded record of one responses line. */

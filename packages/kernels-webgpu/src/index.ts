@@ -34,6 +34,7 @@ export {
   DEFAULT_DPO_BETA,
   DPO_LOSS_TYPES,
   DPO_METRIC_NAMES,
+  DPO_RESULT_FIELDS,
   DPO_STEP_ROWS,
   type DpoInputs,
   type DpoKernelParams,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DPO_METRIC_NAMES,
+  DPO_RESULT_FIELDS,
   type DpoLossType,
   type DpoOptions,
   type DpoResult,
@@ -46,14 +47,7 @@ async function meanLoss(b: Batch, opts: DpoOptions): Promise<number> {
 }
 
 async function readResult(r: DpoResult) {
-  const names = [
-    "losses",
-    "margins",
-    "chosenRewards",
-    "rejectedRewards",
-    "gradChosen",
-    "gradRejected",
-  ] as const;
+  const names = DPO_RESULT_FIELDS;
   const o = {} as Record<(typeof names)[number], Float32Array>;
   for (const n of names) {
     o[n] = await r[n].read();

@@ -35,6 +35,16 @@ export const DPO_LOSS_TYPES: readonly DpoLossType[] = ["sigmoid", "robust", "hin
  */
 export const DEFAULT_DPO_BETA = 0.1;
 
+/** The per-pair `[B]` tensors of a {@link DpoResult}, in the order the loss kernel writes them. */
+export const DPO_RESULT_FIELDS = [
+  "losses",
+  "margins",
+  "chosenRewards",
+  "rejectedRewards",
+  "gradChosen",
+  "gradRejected",
+] as const;
+
 export const DPO_METRIC_NAMES = [
   "loss",
   "rewards/chosen",
@@ -279,14 +289,7 @@ export async function dpoLoss(
       workgroups: [1],
     });
     // Split the [6, B] block into six [B] tensors (copies of a few KB; keeps one simple kernel).
-    const names = [
-      "losses",
-      "margins",
-      "chosenRewards",
-      "rejectedRewards",
-      "gradChosen",
-      "gradRejected",
-    ] as const;
+    const names = DPO_RESULT_FIELDS;
     const parts = names.map((n) => ctx.empty([B], "f32", `${KERNEL}:${n}`));
     ctx.flush();
     const enc = ctx.device.createCommandEncoder({ label: `${KERNEL}:split` });

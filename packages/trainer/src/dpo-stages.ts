@@ -3,12 +3,13 @@ import type { DpoTrainConfig } from "./config.js";
 import type { PreferencePair } from "./data.js";
 import { type LearningRateSchedule, learningRateAt } from "./dpo.js";
 import { describeValue, TrainerError } from "./errors.js";
-import type {
-  BatchLogProbs,
-  DpoMicroBatchLoss,
-  DpoMicroBatchResult,
-  PolicyLike,
-  SequenceLogProbs,
+import {
+  type BatchLogProbs,
+  type DpoMicroBatchLoss,
+  type DpoMicroBatchResult,
+  dpoStepOptions,
+  type PolicyLike,
+  type SequenceLogProbs,
 } from "./policy.js";
 import type { Rng } from "./rng.js";
 import type { ScoringRequest, TrainingSelector } from "./selector.js";
@@ -481,14 +482,7 @@ async function accumulateMicroBatch(
     const ref = new Float64Array(2 * m);
     ref.set(loss.refChosen);
     ref.set(loss.refRejected, m);
-    step = dpoStepRef(sums, counts, ref, {
-      lossType: loss.lossType,
-      beta: loss.beta,
-      labelSmoothing: loss.lossType === "sigmoid" ? loss.labelSmoothing : 0,
-      lengthNormalize: loss.lengthNormalize,
-      gradScale: loss.gradScale,
-      nllWeight: loss.nllWeight,
-    });
+    step = dpoStepRef(sums, counts, ref, dpoStepOptions(loss));
     return { chosen: step.gradSums.subarray(0, m), rejected: step.gradSums.subarray(m) };
   });
   if (!step) {

@@ -57,6 +57,21 @@ export interface DpoMicroBatchLoss {
   readonly nllWeight: number;
 }
 
+/**
+ * The options of `@sage/kernels-webgpu`'s fused DPO step (`dpoStep` on the GPU, `dpoStepRef` in
+ * float64) for a micro-batch's loss: label smoothing only where the loss has it (sigmoid).
+ */
+export function dpoStepOptions(loss: DpoMicroBatchLoss) {
+  return {
+    lossType: loss.lossType,
+    beta: loss.beta,
+    labelSmoothing: loss.lossType === "sigmoid" ? loss.labelSmoothing : 0,
+    lengthNormalize: loss.lengthNormalize,
+    gradScale: loss.gradScale,
+    nllWeight: loss.nllWeight,
+  } as const;
+}
+
 /** What one micro-batch of the DPO objective reports back (per pair; log-probs are sums). */
 export interface DpoMicroBatchResult extends BatchLogProbs {
   readonly losses: Float64Array;

@@ -18,6 +18,7 @@ import {
   type BatchLogProbs,
   type DpoMicroBatchLoss,
   type DpoMicroBatchResult,
+  dpoStepOptions,
   type LogProbGradient,
   type PolicyLike,
   type SequenceLogProbs,
@@ -249,14 +250,7 @@ export class WebGpuPolicy implements PolicyLike, SequencePolicyLike {
       step = dpoStep(
         ctx,
         { sums: fwd.sums, counts: fwd.counts, logitSums: fwd.logitSums, ref },
-        {
-          lossType: loss.lossType,
-          beta: loss.beta,
-          labelSmoothing: loss.lossType === "sigmoid" ? loss.labelSmoothing : 0,
-          lengthNormalize: loss.lengthNormalize,
-          gradScale: loss.gradScale,
-          nllWeight: loss.nllWeight,
-        },
+        dpoStepOptions(loss),
       );
     } catch (error) {
       fwd.release();

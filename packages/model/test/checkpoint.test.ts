@@ -16,7 +16,7 @@ import {
   createConfig,
   initWeights,
   loadModelDir,
-  ModelError,
+  type ModelError,
   parameterSpecs,
   parseShardIndex,
   saveModelDir,
@@ -24,20 +24,11 @@ import {
   weightsFromTensors,
   weightsToTensors,
 } from "../src/index.js";
+import { codeOf } from "./helpers.js";
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "qwen2-tiny");
 const tmp = mkdtempSync(join(tmpdir(), "sage-model-ckpt-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (!(e instanceof ModelError)) throw e;
-    return e.code;
-  }
-  return "no error";
-}
 
 const cfg = createConfig({
   hiddenSize: 8,

@@ -1,5 +1,6 @@
 /** Shared test helpers. */
 import { expect } from "vitest";
+import { ModelError } from "../src/errors.js";
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} ≠ ${b.length}`);
@@ -31,4 +32,15 @@ export function expectClose(
   }
   expect(Number.isFinite(err), what).toBe(true);
   expect(err, `${what}: max |Δ| ${err} (scale ${scale})`).toBeLessThanOrEqual(rel * Math.max(1, scale));
+}
+
+/** The `ModelError` code `f` throws ("no error" when it returns); any other error is rethrown. */
+export function codeOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (!(e instanceof ModelError)) throw e;
+    return e.code;
+  }
+  return "no error";
 }

@@ -13,6 +13,7 @@ import {
   serializeSafetensors,
   writeSafetensorsFile,
 } from "../src/index.js";
+import { codeOf } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "sage-model-st-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -25,16 +26,6 @@ function rawFile(header: unknown, data: Uint8Array, headerLen?: number): Uint8Ar
   out.set(h, 8);
   out.set(data, 8 + h.length);
   return out;
-}
-
-function errCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (!(e instanceof ModelError)) throw e;
-    return e.code;
-  }
-  return "no error";
 }
 
 describe("safetensors writer", () => {
@@ -120,14 +111,14 @@ describe("safetensors writer", () => {
   it("refuses duplicate names and shape/data mismatches", () => {
     const d = new Float32Array(2);
     expect(
-      errCode(() =>
+      codeOf(() =>
         serializeSafetensors([
           { name: "a", shape: [2], data: d },
           { name: "a", shape: [2], data: d },
         ]),
       ),
     ).toBe("INPUT_INVALID");
-    expect(errCode(() => serializeSafetensors([{ name: "a", shape: [3], data: d }]))).toBe(
+    expect(codeOf(() => serializeSafetensors([{ name: "a", shape: [3], data: d }]))).toBe(
       "TENSOR_SHAPE_MISMATCH",
     );
   });
@@ -202,21 +193,21 @@ describe("safetensors reader rejects bad files with typed errors", () => {
       "SAFETENSORS_INVALID",
     ],
   ])("%s", (_name, bytes, code) => {
-    expect(errCode(() => parseSafetensors(bytes))).toBe(code);
+    expect(codeOf(() => parseSafetensors(bytes))).toBe(code);
     const path = join(tmp, "bad.safetensors");
     writeFileSync(path, bytes);
-    expect(errCode(() => SafetensorsFile.open(path))).toBe(code);
+    expect(codeOf(() => SafetensorsFile.open(path))).toBe(code);
   });
 
   it("a custom header cap is honoured", () => {
     const bytes = rawFile(ok, f32(2));
-    expect(errCode(() => parseSafetensors(bytes, { maxHeaderBytes: 10 }))).toBe("SAFETENSORS_INVALID");
+    expect(codeOf(() => parseSafetensors(bytes, { maxHeaderBytes: 10 }))).toBe("SAFETENSORS_INVALID");
   });
 
   it("reading a non-float dtype as floats is a typed error", () => {
     const st = parseSafetensors(rawFile({ a: { dtype: "I32", shape: [2], data_offsets: [0, 8] } }, f32(2)));
-    expect(errCode(() => st.tensor("a"))).toBe("DTYPE_UNSUPPORTED");
-    expect(errCode(() => st.tensor("missing"))).toBe("TENSOR_MISSING");
+    expect(codeOf(() => st.tensor("a"))).toBe("DTYPE_UNSUPPORTED");
+    expect(codeOf(() => st.tensor("missing"))).toBe("TENSOR_MISSING");
   });
 
   it("fuzz: truncations and byte flips give a ModelError or a valid parse, never another exception", () => {

@@ -1,5 +1,6 @@
 /**
  * `npm run bench -- convergence [--task chains|synthetic] [--quick] [--ablations] [--methods LIST] …`
+ * `npm run bench -- convergence --greedy [--runs DIR]` (after a study: greedy pass@1 of its checkpoints)
  *
  * The paper's claim under our control, on the library only (no CLI): `@sage/trainer`'s
  * `runConvergenceStudy` (the design and the study; `sage bench convergence` runs the same one) on
@@ -15,16 +16,18 @@
  * before it samples anything, and the candidate count once the pairs are built; `--quick` is a
  * smoke run of the same code on a small pool and is not held to them.
  */
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { createContext, formatAdapter } from "@sage/kernels-webgpu";
 import { loadModelDir } from "@sage/model";
-import { tuningTarget, writeConvergenceStudy } from "@sage/report";
+import { tuningTarget, writeConvergenceStudy, writeGreedyCheck } from "@sage/report";
 import {
   ABLATIONS,
   type ConvergenceStudyRequest,
   convergenceDesign,
   convergenceStudyName,
   FULL_METHODS,
+  greedyCheck,
   NOISE_METHODS,
   parseMethodList,
   parseSeedList,
@@ -33,6 +36,7 @@ import {
   runConvergenceStudy,
   SCORE_ONLY_NO_STABILITY,
   SFT_CHOSEN,
+  studyHeldOut,
   TASKS,
   TrainerError,
 } from "@sage/trainer";
@@ -45,6 +49,11 @@ const USAGE = `usage: npm run bench -- convergence [options]
   --ablations           SAGE's ablations (${Object.keys(ABLATIONS).join(",")}) beside uniform and
                         sage, on the tuning seeds only (their own held-out split); descriptive, no
                         reported seed is touched; writes convergence-ablations-<task>-<adapter>.json
+  --greedy              after a study (trains nothing): greedy pass@1 of the start policy and of
+                        every finished DPO run's final checkpoint in the study's run folder, on
+                        its arm's held-out problems; descriptive, beside the sampled endpoints;
+                        writes convergence-greedy-<task>-<adapter>.json
+  --runs DIR            --greedy: the study's run folder (default benchmarks/out/<name>-runs)
   --quick               smoke run: small pool, 16 steps, seeds 1,2, methods ${QUICK_METHODS.join(",")},
                         noise arm ${QUICK_NOISE_METHODS.join(",")}; not held to the design minimums;
                         results in benchmarks/out/
@@ -72,12 +81,16 @@ export function parseConvergenceArgs(args: readonly string[]): {
   request: ConvergenceStudyRequest;
   modelDir: string | undefined;
   out: string | undefined;
+  greedy: boolean;
+  runs: string | undefined;
 } {
   const request: {
     -readonly [K in keyof ConvergenceStudyRequest]: ConvergenceStudyRequest[K];
   } = {};
   let modelDir: string | undefined;
   let out: string | undefined;
+  let runs: string | undefined;
+  let greedy = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === "--quick") {
@@ -86,6 +99,10 @@ export function parseConvergenceArgs(args: readonly string[]): {
     }
     if (a === "--ablations") {
       request.ablations = true;
+      continue;
+    }
+    if (a === "--greedy") {
+      greedy = true;
       continue;
     }
     const v = args[++i];
@@ -99,9 +116,12 @@ export function parseConvergenceArgs(args: readonly string[]): {
     else if (a === "--steps") request.steps = positiveInt(v, "--steps", 100_000);
     else if (a === "--model") modelDir = userPath(v);
     else if (a === "--out") out = userPath(v);
+    else if (a === "--runs") runs = userPath(v);
     else throw new UsageError(`unknown option '${a.slice(0, 40)}'`);
   }
-  return { request, modelDir, out };
+  if (runs !== undefined && !greedy) throw new UsageError("--runs goes with --greedy");
+  if (greedy && request.ablations) throw new UsageError("--greedy and --ablations are separate modes");
+  return { request, modelDir, out, greedy, runs };
 }
 
 export const suite: Suite = {
@@ -110,7 +130,7 @@ export const suite: Suite = {
     "SAGE vs baselines (library runner): tuning-fixed target, paired endpoints over reported seeds, label-noise arm",
   usage: USAGE,
   async run(args) {
-    const { request, modelDir, out } = parseConvergenceArgs(args);
+    const { request, modelDir, out, greedy, runs } = parseConvergenceArgs(args);
     // the design and its pre-registered minimums, before the model loads or the GPU opens
     const design = usage(() => convergenceDesign(request));
     const family = TASKS[design.task];
@@ -122,6 +142,27 @@ export const suite: Suite = {
     console.error(`adapter: ${adapter}`);
     const resultsDir = out ?? (design.quick ? OUT_DIR : RESULTS_DIR);
     const name = convergenceStudyName(design.task, adapter, design.quick);
+    if (greedy) {
+      const runDir = runs ?? path.join(OUT_DIR, `${name}-runs`);
+      if (!existsSync(runDir)) {
+        ctx.destroy();
+        throw new UsageError(
+          `--greedy: no study run folder at ${runDir}; run the study first or pass its folder with --runs`,
+        );
+      }
+      try {
+        return await runGreedy({
+          design,
+          model,
+          ctx,
+          adapter,
+          runDir,
+          file: path.join(resultsDir, `${name.replace(/^convergence-/, "convergence-greedy-")}.json`),
+        });
+      } finally {
+        ctx.destroy();
+      }
+    }
     try {
       const study = await runConvergenceStudy({
         design,
@@ -147,3 +188,36 @@ export const suite: Suite = {
     }
   },
 };
+
+/** `--greedy`: score a finished study's checkpoints greedily (`greedyCheck`) and write them (`writeGreedyCheck`). */
+async function runGreedy(o: {
+  design: ReturnType<typeof convergenceDesign>;
+  model: ReturnType<typeof loadModelDir>;
+  ctx: Awaited<ReturnType<typeof createContext>>;
+  adapter: string;
+  runDir: string;
+  file: string;
+}): Promise<number> {
+  const log = (line: string) => console.error(line);
+  const check = await greedyCheck({
+    heldOut: studyHeldOut(o.design),
+    model: o.model,
+    ctx: o.ctx,
+    runDir: o.runDir,
+    log,
+  });
+  if (check.runs.length === 0) {
+    throw new UsageError(
+      `no finished DPO run with a final checkpoint in ${o.runDir}; run the study first or pass its folder with --runs`,
+    );
+  }
+  await writeGreedyCheck(check, {
+    file: o.file,
+    task: o.design.task,
+    adapter: o.adapter,
+    machine: `${process.platform} ${process.arch}, Node ${process.version}`,
+    log,
+  });
+  console.log(o.file);
+  return 0;
+}

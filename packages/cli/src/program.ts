@@ -429,6 +429,11 @@ export function createProgram(io: CliIo = processIo): Command {
     )
     .option("--model <dir>", "start policy (default: the shipped checkpoint of the task)")
     .option("--out <dir>", "results folder (default benchmarks/results, or benchmarks/out with --quick)")
+    .option(
+      "--greedy",
+      "after a study (trains nothing): greedy pass@1 of the start policy and of every finished DPO run's final checkpoint, on its arm's held-out problems; writes convergence-greedy-<task>-<adapter>.json",
+    )
+    .option("--runs <dir>", "--greedy: the study's run folder (default benchmarks/out/<name>-runs)")
     .exitOverride()
     .action(async (suite: string, opts) => {
       const { benchCommand } = await import("./commands/bench.js");
@@ -496,6 +501,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "$ sage bench convergence --quick",
     "$ sage bench convergence --methods uniform,sage --noise-methods none --seeds 1,2,3,4,5",
     "$ sage bench convergence --ablations",
+    "$ sage bench convergence --greedy                 # after the study: greedy pass@1 of its checkpoints",
   ],
 };
 

@@ -115,6 +115,13 @@ describe("sage bench convergence: options → the library's study", () => {
     expect(usageError(() => convergenceSettings({ noiseMethods: "sage" })).message).toMatch(
       /--noise-methods must include uniform/,
     );
+    expect(usageError(() => convergenceSettings({ runs: "some/dir" })).message).toBe(
+      "--runs goes with --greedy",
+    );
+    expect(usageError(() => convergenceSettings({ greedy: true, ablations: true })).message).toBe(
+      "--greedy and --ablations are separate modes",
+    );
+    expect(convergenceSettings({ greedy: true, runs: "some/dir" })).toEqual(convergenceDesign({}));
     expect(usageError(() => convergenceSettings({ seeds: "1,2,x" })).message).toBe(
       "--seeds: expected a positive integer, received 'x'",
     );
@@ -149,6 +156,7 @@ describe("sage bench convergence: options → the library's study", () => {
       [["bench", "convergence", "--quick", "--seeds", "1,2", "--tuning-seeds", "2"], "share 2"],
       [["bench", "convergence", "--steps", "0"], "--steps must be an integer ≥ 1"],
       [["bench", "convergence", "--model", "/nonexistent/sage-model"], "expected an existing folder"],
+      [["bench", "convergence", "--runs", "x"], "--runs goes with --greedy"],
     ] as const) {
       const r = await run([...args]);
       expect(r.code, args.join(" ")).toBe(2);
@@ -170,6 +178,8 @@ describe("sage bench convergence: options → the library's study", () => {
       "--steps <n>",
       "--model <dir>",
       "--out <dir>",
+      "--greedy",
+      "--runs <dir>",
     ])
       expect(help.out).toContain(flag);
     // the v1 benchmark's options are gone

@@ -43,6 +43,14 @@ export {
   tuningTarget,
 } from "./endpoints.js";
 export { describeValue, ReportError, type ReportErrorCode } from "./errors.js";
+export {
+  type GreedyCheckRecord,
+  type GreedyMethodSummary,
+  type GreedyRunInput,
+  greedySummary,
+  type WriteGreedyCheckOptions,
+  writeGreedyCheck,
+} from "./greedy.js";
 export { escapeHtml, type PageContent, type RenderedChart, renderHtml, summaryTable } from "./html.js";
 export {
   bootstrapRatio,

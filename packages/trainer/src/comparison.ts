@@ -1,4 +1,4 @@
-import { readFile, rm } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunPoint, RunSeries } from "@sage/core";
 import { type CurriculumConfigInput, SELECTOR_NAMES, type SelectorName } from "@sage/curriculum";
@@ -292,6 +292,53 @@ const resultFileSchema = z.object({
     last: z.record(z.string(), z.number()),
   }),
 });
+
+/** One finished (method, seed) run of a comparison folder, as `readComparisonResults` reads it. */
+export interface StoredComparisonRun {
+  /** The run's folder name in the comparison folder (`<label>-s<seed>`, `:` written `_`). */
+  readonly folder: string;
+  readonly series: ExperimentSeries;
+  readonly kind: "dpo" | "sft-chosen";
+  readonly steps: number;
+}
+
+const RESULT_FILE = /^(.+)-s(\d+)\.json$/;
+
+/**
+ * The finished runs of a comparison folder (`runComparison`'s `runDir`): every
+ * `results/<label>-s<seed>.json` parsed against the result format, sorted by file name (the step-0
+ * files `initial-s<seed>.json` are not runs). A folder without `results/` has none; a file of
+ * another format is a `CONFIG_INVALID` error naming it.
+ */
+export async function readComparisonResults(runDir: string): Promise<StoredComparisonRun[]> {
+  let names: string[];
+  try {
+    names = await readdir(join(runDir, "results"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const out: StoredComparisonRun[] = [];
+  for (const name of names.sort()) {
+    const m = RESULT_FILE.exec(name);
+    if (!m || name.startsWith("initial-s")) continue;
+    const r = await readStored(join(runDir, "results", name), resultFileSchema);
+    if (!r) continue;
+    if (r.series.seed !== Number(m[2])) {
+      throw new TrainerError(
+        "CONFIG_INVALID",
+        `${join(runDir, "results", name)}: expected the result of seed ${m[2]} (its file name); received seed ${r.series.seed}`,
+      );
+    }
+    out.push({
+      folder: `${m[1]}-s${m[2]}`,
+      series: r.series as ExperimentSeries,
+      kind: r.detail.kind,
+      steps: r.detail.steps,
+    });
+  }
+  return out;
+}
 
 /** A stored JSON file parsed against `schema`; undefined when absent; `CONFIG_INVALID` when unreadable. */
 async function readStored<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S> | undefined> {

@@ -36,9 +36,11 @@ export {
   interleavedOrder,
   type LabelNoise,
   mergeCurriculum,
+  readComparisonResults,
   runComparison,
   SFT_CHOSEN,
   type StartPolicyRequest,
+  type StoredComparisonRun,
   type WebGpuComparisonOptions,
   webGpuComparisonPolicies,
 } from "./comparison.js";
@@ -95,6 +97,18 @@ export {
   streamPreferencePairs,
   writePreferencePairs,
 } from "./data.js";
+export {
+  type GreedyCheck,
+  type GreedyCheckOptions,
+  type GreedyHeldOut,
+  type GreedyRunScore,
+  type GreedyRunSkipped,
+  type GreedyScore,
+  greedyCheck,
+  STUDY_ARMS,
+  type StudyArm,
+  studyHeldOut,
+} from "./greedy-check.js";
 export { sha256File } from "./hash-file.js";
 export { readJsonlLines } from "./jsonl.js";
 export {

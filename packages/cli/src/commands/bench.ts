@@ -1,15 +1,17 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { createContext, formatAdapter } from "@sage/kernels-webgpu";
-import { tuningTarget, writeConvergenceStudy } from "@sage/report";
+import { tuningTarget, writeConvergenceStudy, writeGreedyCheck } from "@sage/report";
 import {
   type ConvergenceDesign,
   type ConvergenceStudyRequest,
   convergenceDesign,
   convergenceStudyName,
+  greedyCheck,
   parseMethodList,
   parseSeedList,
   runConvergenceStudy,
+  studyHeldOut,
   TASKS,
   TrainerError,
 } from "@sage/trainer";
@@ -35,6 +37,10 @@ export interface BenchCommandOptions {
   readonly steps?: number;
   readonly model?: string;
   readonly out?: string;
+  /** After a study: greedy pass@1 of its checkpoints (`greedyCheck`), nothing trained. */
+  readonly greedy?: boolean;
+  /** `--greedy`: the study's run folder (default `benchmarks/out/<name>-runs`). */
+  readonly runs?: string;
 }
 
 /** The library's `CONFIG_INVALID` errors of a request as usage errors (exit 2). */
@@ -73,6 +79,9 @@ export function convergenceRequest(o: BenchCommandOptions): ConvergenceStudyRequ
  * below the minimums is a `USAGE_INVALID` error (exit 2).
  */
 export function convergenceSettings(o: BenchCommandOptions): ConvergenceDesign {
+  if (o.runs !== undefined && !o.greedy) throw new CliError("USAGE_INVALID", "--runs goes with --greedy");
+  if (o.greedy && o.ablations)
+    throw new CliError("USAGE_INVALID", "--greedy and --ablations are separate modes");
   return usage(() => convergenceDesign(convergenceRequest(o)));
 }
 
@@ -94,14 +103,14 @@ export function defaultResultsDir(quick: boolean, from = process.cwd()): string 
 }
 
 export interface BenchResult {
-  readonly mode: "comparison" | "ablations";
+  readonly mode: "comparison" | "ablations" | "greedy";
   /** The results JSON. */
   readonly json: string;
   /** The HTML report (comparison only). */
   readonly html: string | null;
   /** The plain-words verdict (comparison only). */
   readonly verdict: string | null;
-  /** The study's run folders (resumable). */
+  /** The study's run folders (resumable; `--greedy`: the folder it read). */
   readonly runDir: string;
 }
 
@@ -136,6 +145,41 @@ export async function benchCommand(
     const scratch = defaultResultsDir(true);
     const runDir = join(scratch, `${name}-runs`);
     const resultsDir = o.out !== undefined ? resolve(o.out) : defaultResultsDir(design.quick);
+    if (o.greedy) {
+      const studyDir = o.runs !== undefined ? resolve(o.runs) : runDir;
+      if (!existsSync(studyDir)) {
+        throw new CliError(
+          "USAGE_INVALID",
+          `--greedy: no study run folder at ${studyDir}; run the study first or pass its folder with --runs`,
+        );
+      }
+      const { model } = await prepareStartPolicy(
+        {
+          ...(o.model !== undefined ? { model: o.model } : {}),
+          task: design.task,
+          outDir: studyDir,
+          ctx,
+          progress: false,
+        },
+        log,
+      );
+      const check = await greedyCheck({ heldOut: studyHeldOut(design), model, ctx, runDir: studyDir, log });
+      if (check.runs.length === 0) {
+        throw new CliError(
+          "USAGE_INVALID",
+          `--greedy: no finished DPO run with a final checkpoint in ${studyDir}`,
+        );
+      }
+      const json = join(resultsDir, `${name.replace(/^convergence-/, "convergence-greedy-")}.json`);
+      await writeGreedyCheck(check, {
+        file: json,
+        task: design.task,
+        adapter,
+        machine: machineDescription(),
+        log,
+      });
+      return { mode: "greedy", json, html: null, verdict: null, runDir: studyDir };
+    }
     const { model } = await prepareStartPolicy(
       {
         ...(o.model !== undefined ? { model: o.model } : {}),

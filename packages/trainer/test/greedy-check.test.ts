@@ -183,7 +183,7 @@ describe("greedyCheck", () => {
       "model.safetensors",
     );
     const bytes = await readFile(weights);
-    bytes[bytes.length - 1] ^= 1;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
     await writeFile(weights, bytes);
     await expect(greedyCheck({ heldOut, model: start, ctx, runDir: dir })).rejects.toThrow(TrainerError);
     await expect(greedyCheck({ heldOut, model: start, ctx, runDir: dir })).rejects.toThrow(/uniform-s2/);

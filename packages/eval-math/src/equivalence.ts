@@ -200,18 +200,37 @@ function isFiniteC(a: C): boolean {
 }
 
 /**
+ * Largest integer point. With an integer function (floor, ceil, factorial, binomial, gcd, lcm) the
+ * two sides are step functions that may differ at a few integers only (⌊√(n−2)⌋ and ⌊√(n−3)⌋ differ
+ * at n − 2 a perfect square: 7 of 1..48), which a handful of random draws misses about one time in
+ * five; so one variable is checked at every integer 1..INTEGER_GRID, several at that many tuples.
+ */
+const INTEGER_GRID = 48;
+
+/**
  * Seeded points: half with every variable in [0.3, 2.7], half in [-2.7, -0.3]; when an integer
- * function (floor, ceil, factorial, binomial, gcd, lcm) appears, distinct-ish integers in [1, 40].
+ * function appears, integers instead: every n in 1..{@link INTEGER_GRID} for one variable, that many
+ * seeded tuples of integers in [1, INTEGER_GRID] for several.
  */
 function samplePoints(vars: string[], ctx: Ctx, integers = false): Array<Record<string, number>> {
   const rnd = mulberry32(ctx.seed);
   const pts: Array<Record<string, number>> = [];
+  if (integers) {
+    const count = Math.max(ctx.numericPoints, INTEGER_GRID);
+    for (let p = 0; p < count; p++) {
+      const scope: Record<string, number> = {};
+      for (const v of vars) {
+        scope[`v_${symbolId(v)}`] =
+          vars.length === 1 ? 1 + (p % INTEGER_GRID) : 1 + Math.floor(INTEGER_GRID * rnd());
+      }
+      pts.push(scope);
+    }
+    return pts;
+  }
   for (let p = 0; p < ctx.numericPoints; p++) {
     const sign = p % 2 === 0 ? 1 : -1;
     const scope: Record<string, number> = {};
-    for (const v of vars) {
-      scope[`v_${symbolId(v)}`] = integers ? 1 + Math.floor(40 * rnd()) : sign * (0.3 + 2.4 * rnd());
-    }
+    for (const v of vars) scope[`v_${symbolId(v)}`] = sign * (0.3 + 2.4 * rnd());
     pts.push(scope);
   }
   return pts;
@@ -498,8 +517,9 @@ function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
     return ne(`numeric: ${fmt(va)} ≠ ${fmt(vb)}`);
   }
   const complexOk = usesI(a) || usesI(b);
+  const integers = needsIntegerPoints(a, b);
   let valid = 0;
-  for (const scope of samplePoints(vars, ctx, needsIntegerPoints(a, b))) {
+  for (const scope of samplePoints(vars, ctx, integers)) {
     checkBudget(ctx);
     const va = evalExpr(a, scope, ctx);
     const vb = evalExpr(b, scope, ctx);
@@ -512,7 +532,7 @@ function compareScalar(a: Expr, b: Expr, ctx: Ctx): EquivalenceResult {
     }
   }
   const need = Math.max(2, Math.ceil(ctx.numericPoints / 2));
-  if (valid >= need) return eq(`numeric: agree at ${valid} random points`);
+  if (valid >= need) return eq(`numeric: agree at ${valid} ${integers ? "integer" : "random"} points`);
   // numeric inconclusive (domain problems): fall back to symbolic simplification
   if (symbolicZero(a, b, "-", ctx) === true) return eq("symbolic: difference simplifies to 0");
   return unk(`numeric: only ${valid} of ${ctx.numericPoints} points evaluable; symbolic inconclusive`);

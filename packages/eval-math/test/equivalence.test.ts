@@ -16,10 +16,32 @@ describe("which rule decides (reasons and verdicts)", () => {
     expect(isEquivalent("\\log_1 x + 1", "1 + \\log_1 x").reason).toMatch(/symbolic/);
     expect(isEquivalent("\\log_1 x + 1", "1 + \\log_1 x", { symbolic: false }).verdict).toBe("unknown");
     // integer functions are sampled at integers
-    expect(isEquivalent("\\binom{n}{2}", "\\frac{n(n-1)}{2}").reason).toMatch(/numeric/);
+    expect(isEquivalent("\\binom{n}{2}", "\\frac{n(n-1)}{2}").reason).toMatch(
+      // mathjs rejects combinations(1, 2) (k > n), so n = 1 is skipped: 47 of 1..48
+      /numeric: agree at 47 integer points/,
+    );
     const ne = isEquivalent("x^2", "x^3");
     expect(ne.verdict).toBe("not-equal");
     expect(ne.reason).toMatch(/differ at x=/);
+  });
+
+  it("step functions are checked at every integer 1..48: a change that shows at a few integers is caught", () => {
+    // ⌊√(n−2)⌋ and ⌊√(n−3)⌋ differ only where n − 2 is a perfect square (n = 3, 6, 11, 18, 27, 38)
+    const floorSqrt = isEquivalent("\\lfloor\\sqrt{n-3}\\rfloor", "\\lfloor\\sqrt{n-2}\\rfloor");
+    expect(floorSqrt.verdict).toBe("not-equal");
+    expect(floorSqrt.reason).toMatch(/differ at n=(3|6|11|18|27|38)\b/);
+    // whatever the seed (the univariate grid draws nothing)
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8])
+      expect(
+        isEquivalent("\\lfloor\\sqrt{n-3}\\rfloor", "\\lfloor\\sqrt{n-2}\\rfloor", { seed }).verdict,
+      ).toBe("not-equal");
+    // identities over the integers still hold
+    expect(isEquivalent("\\lfloor n/2 \\rfloor", "\\lceil (n-1)/2 \\rceil").verdict).toBe("equal");
+    expect(isEquivalent("\\binom{m+n}{m}", "\\binom{m+n}{n}").verdict).toBe("equal");
+    // two variables: 48 seeded tuples; gcd(m, n) · lcm(m, n) = m n
+    expect(isEquivalent("\\gcd(m,n)\\operatorname{lcm}(m,n)", "mn").reason).toMatch(
+      /agree at 48 integer points/,
+    );
   });
 
   it("the random points are seeded: same seed, same reason", () => {

@@ -240,9 +240,8 @@ export async function runSft(options: RunSftOptions): Promise<RunSftResult> {
       };
     },
   });
-  const status: RunSftResult["status"] = loop.status;
   return {
-    status,
+    status: loop.status,
     step: state.step,
     checkpoint: loop.checkpoint,
     resumedFrom,

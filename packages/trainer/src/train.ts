@@ -193,9 +193,8 @@ export async function runDpo(options: RunDpoOptions): Promise<RunDpoResult> {
       };
     },
   });
-  const status: RunDpoStatus = loop.status;
   return {
-    status,
+    status: loop.status,
     step: state.step,
     checkpoint: loop.checkpoint,
     nonFiniteSteps: state.nonFiniteSteps,

@@ -50,7 +50,7 @@ const USAGE = `usage: npm run bench -- convergence [options]
                         sage, on the tuning seeds only (their own held-out split); descriptive, no
                         reported seed is touched; writes convergence-ablations-<task>-<adapter>.json
   --greedy              after a study (trains nothing): greedy pass@1 of the start policy and of
-                        every finished DPO run's final checkpoint in the study's run folder, on
+                        every finished run's final checkpoint in the study's run folder, on
                         its arm's held-out problems; descriptive, beside the sampled endpoints;
                         writes convergence-greedy-<task>-<adapter>.json
   --runs DIR            --greedy: the study's run folder (default benchmarks/out/<name>-runs)
@@ -208,7 +208,7 @@ async function runGreedy(o: {
   });
   if (check.runs.length === 0) {
     throw new UsageError(
-      `no finished DPO run with a final checkpoint in ${o.runDir}; run the study first or pass its folder with --runs`,
+      `no finished run with a final checkpoint in ${o.runDir}; run the study first or pass its folder with --runs`,
     );
   }
   await writeGreedyCheck(check, {

@@ -431,7 +431,7 @@ export function createProgram(io: CliIo = processIo): Command {
     .option("--out <dir>", "results folder (default benchmarks/results, or benchmarks/out with --quick)")
     .option(
       "--greedy",
-      "after a study (trains nothing): greedy pass@1 of the start policy and of every finished DPO run's final checkpoint, on its arm's held-out problems; writes convergence-greedy-<task>-<adapter>.json",
+      "after a study (trains nothing): greedy pass@1 of the start policy and of every finished run's final checkpoint, on its arm's held-out problems; writes convergence-greedy-<task>-<adapter>.json",
     )
     .option("--runs <dir>", "--greedy: the study's run folder (default benchmarks/out/<name>-runs)")
     .exitOverride()

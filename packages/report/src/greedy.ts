@@ -162,7 +162,7 @@ export async function writeGreedyCheck(
         adapter: o.adapter,
         machine: o.machine,
         decoding:
-          "greedy (temperature 0, one answer per held-out problem), final checkpoints of finished DPO runs",
+          "greedy (temperature 0, one answer per held-out problem), final checkpoints of finished runs",
         problems: check.problems,
         start: check.start,
         summary,

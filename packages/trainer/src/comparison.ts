@@ -6,6 +6,7 @@ import type { GpuContext } from "@sage/kernels-webgpu";
 import { type LoadedModel, Policy } from "@sage/model";
 import { z } from "zod";
 import { atomicWriteJson } from "./atomic.js";
+import { CheckpointManager } from "./checkpoint.js";
 import { type DpoTrainConfigInput, parseDpoTrainConfig } from "./config.js";
 import { curriculumSelector } from "./curriculum-adapter.js";
 import { type PreferencePair, preferenceDataHash } from "./data.js";
@@ -13,7 +14,7 @@ import { learningRateAt } from "./dpo.js";
 import { startSelector } from "./dpo-stages.js";
 import { describeValue, TrainerError } from "./errors.js";
 import { sha256 } from "./hash.js";
-import { loopSchedule } from "./loop.js";
+import { loopSchedule, policyStateProvider } from "./loop.js";
 import type { MetricsRecord } from "./metrics.js";
 import { evaluatePassAt1, type Grader, type Problem } from "./pairs.js";
 import type { PolicyLike } from "./policy.js";
@@ -774,6 +775,11 @@ async function trainOne(
     const r = await sftChosen(c, method, seed, policy, steps, timer, batches, afterStep);
     if (r === null) return null;
     nonFiniteSteps = r;
+    // the final policy, as runDpo keeps it (`checkpoints/step-<steps>/policy`), outside the timed steps
+    if (start)
+      await new CheckpointManager(join(dir, "checkpoints"), { keepLast: 1 }).save(steps, [
+        policyStateProvider(policy),
+      ]);
   } else {
     const selector = timedSelector(c.factory(method.selector, method.curriculum), timer, batches);
     const result = await runDpo({

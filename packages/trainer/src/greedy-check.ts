@@ -10,7 +10,8 @@ import { planEvalProblems, TASKS } from "./presets.js";
 
 /*
  * Greedy pass@1 of a finished convergence study, after the fact: the start policy and the final
- * checkpoint every DPO run keeps (`runComparison` checkpoints at the last step), each decoded
+ * checkpoint every run keeps (`runComparison` checkpoints at the last step; the SFT-on-chosen
+ * control too, since this check exists), each decoded
  * greedily on its arm's held-out problems. The study itself scores sampled pass@1 (k draws at
  * T = 1); greedy decoding can move the other way under DPO (docs/benchmarks.md), so a reader wants
  * both. Descriptive: not one of the pre-registered endpoints, and it trains nothing.
@@ -101,10 +102,10 @@ function score(record: Readonly<Record<string, number>>): GreedyScore {
 }
 
 /**
- * Greedy pass@1 of the start policy and of every finished DPO run's final checkpoint in a
- * convergence study's run folder. Each checkpoint's file hashes are verified before it loads; a run
- * without a checkpoint at its last step (the SFT-on-chosen control keeps none) is listed in
- * `skipped` with the reason. Deterministic: greedy decoding draws nothing.
+ * Greedy pass@1 of the start policy and of every finished run's final checkpoint in a convergence
+ * study's run folder. Each checkpoint's file hashes are verified before it loads; a run without a
+ * checkpoint at its last step (e.g. an SFT-on-chosen run written before the runner kept one) is
+ * listed in `skipped` with the reason. Deterministic: greedy decoding draws nothing.
  */
 export async function greedyCheck(options: GreedyCheckOptions): Promise<GreedyCheck> {
   const { heldOut, model, ctx, runDir } = options;
@@ -142,10 +143,6 @@ export async function greedyCheck(options: GreedyCheckOptions): Promise<GreedyCh
     const armDir = join(runDir, arm);
     for (const run of await readComparisonResults(armDir)) {
       const { method, seed } = run.series;
-      if (run.kind !== "dpo") {
-        skipped.push({ arm, method, seed, reason: `${run.kind} runs keep no checkpoint` });
-        continue;
-      }
       const latest = await new CheckpointManager(join(armDir, run.folder, "checkpoints")).latest();
       if (!latest || latest.manifest.step !== run.steps) {
         skipped.push({
@@ -154,7 +151,9 @@ export async function greedyCheck(options: GreedyCheckOptions): Promise<GreedyCh
           seed,
           reason: latest
             ? `its newest checkpoint is step ${latest.manifest.step}, not the last step ${run.steps}`
-            : "no checkpoint in its run folder",
+            : run.kind === "sft-chosen"
+              ? "no checkpoint in its run folder (the runner kept none for sft-chosen runs before greedyCheck existed)"
+              : "no checkpoint in its run folder",
         });
         continue;
       }

@@ -94,7 +94,7 @@ describe("greedyCheck", () => {
     return { passAt1: record["eval/pass@1"]!, answers: got };
   }
 
-  it("scores the start policy and every DPO run's final checkpoint greedily, on its arm's split", async () => {
+  it("scores the start policy and every run's final checkpoint greedily (the SFT control's too), on its arm's split", async () => {
     const dir = await study();
     const stored = await readComparisonResults(join(dir, "reported"));
     expect(stored.map((r) => `${r.folder}:${r.kind}:${r.steps}`)).toEqual([
@@ -114,15 +114,14 @@ describe("greedyCheck", () => {
       "tuning/uniform/100@3",
       "reported/sage/1@3",
       "reported/sage/2@3",
+      "reported/sft-chosen/1@3",
+      "reported/sft-chosen/2@3",
       "reported/uniform/1@3",
       "reported/uniform/2@3",
     ]);
-    expect(check.skipped).toEqual([
-      { arm: "reported", method: "sft-chosen", seed: 1, reason: "sft-chosen runs keep no checkpoint" },
-      { arm: "reported", method: "sft-chosen", seed: 2, reason: "sft-chosen runs keep no checkpoint" },
-    ]);
-    // 2 start evaluations + 5 checkpoints, one greedy answer per problem each
-    expect(seen).toHaveLength(7 * 6);
+    expect(check.skipped).toEqual([]);
+    // 2 start evaluations + 7 checkpoints, one greedy answer per problem each
+    expect(seen).toHaveLength(9 * 6);
 
     // the start policy's scores are those of a direct greedy evaluation of it on each split
     const startReported = await direct(start, heldOut.reported);
@@ -156,13 +155,22 @@ describe("greedyCheck", () => {
     const manifest = JSON.parse(await readFile(latest, "utf8")) as { step: number };
     await writeFile(latest, JSON.stringify({ ...manifest, step: 2 }));
     await rm(join(dir, "reported", "sage-s2", "checkpoints"), { recursive: true });
+    // an SFT-on-chosen run written before the runner kept its policy
+    await rm(join(dir, "reported", "sft-chosen-s1"), { recursive: true });
     const check = await greedyCheck({ heldOut, model: start, ctx, runDir: dir });
-    expect(check.skipped.filter((s) => s.method !== "sft-chosen")).toEqual([
+    expect(check.skipped).toEqual([
       {
         arm: "reported",
         method: "sage",
         seed: 2,
         reason: "no checkpoint in its run folder",
+      },
+      {
+        arm: "reported",
+        method: "sft-chosen",
+        seed: 1,
+        reason:
+          "no checkpoint in its run folder (the runner kept none for sft-chosen runs before greedyCheck existed)",
       },
       {
         arm: "reported",

@@ -167,7 +167,7 @@ export async function benchCommand(
       if (check.runs.length === 0) {
         throw new CliError(
           "USAGE_INVALID",
-          `--greedy: no finished DPO run with a final checkpoint in ${studyDir}`,
+          `--greedy: no finished run with a final checkpoint in ${studyDir}`,
         );
       }
       const json = join(resultsDir, `${name.replace(/^convergence-/, "convergence-greedy-")}.json`);

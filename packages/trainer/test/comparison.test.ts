@@ -23,7 +23,7 @@ import {
   TrainerError,
   webGpuComparisonPolicies,
 } from "../src/index.js";
-import { synthPairs, tempDir } from "./helpers/data.js";
+import { boxedSumPairs, synthPairs, tempDir } from "./helpers/data.js";
 import { ToyPolicy } from "./helpers/toy-policy.js";
 
 /**
@@ -493,13 +493,7 @@ describe("webGpuComparisonPolicies", () => {
 
   it("runs uniform and the SFT control from one WebGPU start policy, step 0 shared per seed", async () => {
     const { tokenizer, config } = tinyCharModel({ chars: BOXED_CHARS, maxPositionEmbeddings: 40 });
-    const pairs: PreferencePair[] = Array.from({ length: 16 }, (_, i) => ({
-      id: `q${i}`,
-      prompt: `${i % 10}+${(i * 3) % 10}=`,
-      chosen: `\\boxed{${(i % 10) + ((i * 3) % 10)}}`,
-      rejected: `\\boxed{${(i % 10) + ((i * 3) % 10) + 1}}`,
-      difficulty: (i % 4) / 4,
-    }));
+    const pairs: PreferencePair[] = boxedSumPairs();
     const probs: Problem[] = Array.from({ length: 4 }, (_, i) => ({
       id: `e${i}`,
       prompt: `${i}+${i}=`,

@@ -15,7 +15,7 @@ import {
   TrainerError,
   webGpuComparisonPolicies,
 } from "../src/index.js";
-import { tempDir } from "./helpers/data.js";
+import { boxedSumPairs, tempDir } from "./helpers/data.js";
 
 // WebGPU (lavapipe on a machine without a GPU); never skipped.
 describe("greedyCheck", () => {
@@ -27,13 +27,7 @@ describe("greedyCheck", () => {
 
   const { tokenizer, config } = tinyCharModel({ chars: BOXED_CHARS, maxPositionEmbeddings: 40 });
   const start = { config, weights: initWeights(config, 3), tokenizer };
-  const pairs: PreferencePair[] = Array.from({ length: 16 }, (_, i) => ({
-    id: `q${i}`,
-    prompt: `${i % 10}+${(i * 3) % 10}=`,
-    chosen: `\\boxed{${(i % 10) + ((i * 3) % 10)}}`,
-    rejected: `\\boxed{${(i % 10) + ((i * 3) % 10) + 1}}`,
-    difficulty: (i % 4) / 4,
-  }));
+  const pairs: PreferencePair[] = boxedSumPairs();
   const problems = (prefix: string): Problem[] =>
     Array.from({ length: 6 }, (_, i) => ({
       id: `${prefix}${i}`,

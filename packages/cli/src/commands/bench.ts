@@ -145,24 +145,24 @@ export async function benchCommand(
     const scratch = defaultResultsDir(true);
     const runDir = join(scratch, `${name}-runs`);
     const resultsDir = o.out !== undefined ? resolve(o.out) : defaultResultsDir(design.quick);
-    if (o.greedy) {
-      const studyDir = o.runs !== undefined ? resolve(o.runs) : runDir;
-      if (!existsSync(studyDir)) {
-        throw new CliError(
-          "USAGE_INVALID",
-          `--greedy: no study run folder at ${studyDir}; run the study first or pass its folder with --runs`,
-        );
-      }
-      const { model } = await prepareStartPolicy(
-        {
-          ...(o.model !== undefined ? { model: o.model } : {}),
-          task: design.task,
-          outDir: studyDir,
-          ctx,
-          progress: false,
-        },
-        log,
+    const studyDir = o.runs !== undefined ? resolve(o.runs) : runDir;
+    if (o.greedy && !existsSync(studyDir)) {
+      throw new CliError(
+        "USAGE_INVALID",
+        `--greedy: no study run folder at ${studyDir}; run the study first or pass its folder with --runs`,
       );
+    }
+    const { model } = await prepareStartPolicy(
+      {
+        ...(o.model !== undefined ? { model: o.model } : {}),
+        task: design.task,
+        outDir: runDir,
+        ctx,
+        progress: false,
+      },
+      log,
+    );
+    if (o.greedy) {
       const check = await greedyCheck({ heldOut: studyHeldOut(design), model, ctx, runDir: studyDir, log });
       if (check.runs.length === 0) {
         throw new CliError(
@@ -180,16 +180,6 @@ export async function benchCommand(
       });
       return { mode: "greedy", json, html: null, verdict: null, runDir: studyDir };
     }
-    const { model } = await prepareStartPolicy(
-      {
-        ...(o.model !== undefined ? { model: o.model } : {}),
-        task: design.task,
-        outDir: runDir,
-        ctx,
-        progress: false,
-      },
-      log,
-    );
     const study = await runConvergenceStudy({
       design,
       model,

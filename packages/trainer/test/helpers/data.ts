@@ -3,6 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type PreferencePair, Rng } from "../../src/index.js";
 
+/** `n` boxed-sum pairs for the tiny char model (`BOXED_CHARS`): chosen the sum, rejected the sum + 1. */
+export function boxedSumPairs(n = 16): PreferencePair[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `q${i}`,
+    prompt: `${i % 10}+${(i * 3) % 10}=`,
+    chosen: `\\boxed{${(i % 10) + ((i * 3) % 10)}}`,
+    rejected: `\\boxed{${(i % 10) + ((i * 3) % 10) + 1}}`,
+    difficulty: (i % 4) / 4,
+  }));
+}
+
 /** A temp folder for one test. */
 export function tempDir(prefix = "sage-trainer-"): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- convergence [--task chains|synthetic] [--quick] [--ablations] [--methods LIST] …`
  * `npm run bench -- convergence --greedy [--runs DIR]` (after a study: greedy pass@1 of its checkpoints)
+ * `npm run bench -- convergence --report-from FILE` (a study's HTML report rendered again from its JSON)
  *
  * The paper's claim under our control, on the library only (no CLI): `@sage/trainer`'s
  * `runConvergenceStudy` (the design and the study; `sage bench convergence` runs the same one) on
@@ -20,7 +21,12 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { createContext, formatAdapter } from "@sage/kernels-webgpu";
 import { loadModelDir } from "@sage/model";
-import { tuningTarget, writeConvergenceStudy, writeGreedyCheck } from "@sage/report";
+import {
+  rewriteConvergenceReportFile,
+  tuningTarget,
+  writeConvergenceStudy,
+  writeGreedyCheck,
+} from "@sage/report";
 import {
   ABLATIONS,
   type ConvergenceStudyRequest,
@@ -54,6 +60,9 @@ const USAGE = `usage: npm run bench -- convergence [options]
                         its arm's held-out problems; descriptive, beside the sampled endpoints;
                         writes convergence-greedy-<task>-<adapter>.json
   --runs DIR            --greedy: the study's run folder (default benchmarks/out/<name>-runs)
+  --report-from FILE    render a finished study's HTML report again from its JSON (FILE =
+                        <dir>/<name>.json, the report goes to <dir>/<name>/); trains nothing,
+                        opens no GPU, takes no other option
   --quick               smoke run: small pool, 16 steps, seeds 1,2, methods ${QUICK_METHODS.join(",")},
                         noise arm ${QUICK_NOISE_METHODS.join(",")}; not held to the design minimums;
                         results in benchmarks/out/
@@ -83,6 +92,7 @@ export function parseConvergenceArgs(args: readonly string[]): {
   out: string | undefined;
   greedy: boolean;
   runs: string | undefined;
+  reportFrom: string | undefined;
 } {
   const request: {
     -readonly [K in keyof ConvergenceStudyRequest]: ConvergenceStudyRequest[K];
@@ -90,6 +100,7 @@ export function parseConvergenceArgs(args: readonly string[]): {
   let modelDir: string | undefined;
   let out: string | undefined;
   let runs: string | undefined;
+  let reportFrom: string | undefined;
   let greedy = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -117,11 +128,14 @@ export function parseConvergenceArgs(args: readonly string[]): {
     else if (a === "--model") modelDir = userPath(v);
     else if (a === "--out") out = userPath(v);
     else if (a === "--runs") runs = userPath(v);
+    else if (a === "--report-from") reportFrom = userPath(v);
     else throw new UsageError(`unknown option '${a.slice(0, 40)}'`);
   }
   if (runs !== undefined && !greedy) throw new UsageError("--runs goes with --greedy");
   if (greedy && request.ablations) throw new UsageError("--greedy and --ablations are separate modes");
-  return { request, modelDir, out, greedy, runs };
+  if (reportFrom !== undefined && args.length !== 2)
+    throw new UsageError("--report-from takes no other option (the study's JSON holds its design)");
+  return { request, modelDir, out, greedy, runs, reportFrom };
 }
 
 export const suite: Suite = {
@@ -130,7 +144,17 @@ export const suite: Suite = {
     "SAGE vs baselines (library runner): tuning-fixed target, paired endpoints over reported seeds, label-noise arm",
   usage: USAGE,
   async run(args) {
-    const { request, modelDir, out, greedy, runs } = parseConvergenceArgs(args);
+    const { request, modelDir, out, greedy, runs, reportFrom } = parseConvergenceArgs(args);
+    if (reportFrom !== undefined) {
+      if (!existsSync(reportFrom))
+        throw new UsageError(`--report-from: expected a study's JSON file, found nothing at ${reportFrom}`);
+      const written = await rewriteConvergenceReportFile(reportFrom, {
+        report: { onWarning: (w) => console.error(`report: ${w}`) },
+      });
+      console.error(written.verdict);
+      console.log(written.html);
+      return 0;
+    }
     // the design and its pre-registered minimums, before the model loads or the GPU opens
     const design = usage(() => convergenceDesign(request));
     const family = TASKS[design.task];

@@ -141,7 +141,11 @@ export const PATH_OPTIONS: Readonly<Record<string, Readonly<Record<string, reado
     saveModel: ["--save-model", "out-dir"],
   },
   demo: { model: ["--model", "in-dir"], out: ["--out", "out-dir"] },
-  bench: { model: ["--model", "in-dir"], out: ["--out", "out-dir"] },
+  bench: {
+    model: ["--model", "in-dir"],
+    out: ["--out", "out-dir"],
+    reportFrom: ["--report-from", "in-file"],
+  },
 };
 
 /** Check every path option `opts` of `command` holds, in the order of {@link PATH_OPTIONS}. */

@@ -434,12 +434,16 @@ export function createProgram(io: CliIo = processIo): Command {
       "after a study (trains nothing): greedy pass@1 of the start policy and of every finished run's final checkpoint, on its arm's held-out problems; writes convergence-greedy-<task>-<adapter>.json",
     )
     .option("--runs <dir>", "--greedy: the study's run folder (default benchmarks/out/<name>-runs)")
+    .option(
+      "--report-from <file>",
+      "render a finished study's HTML report again from its JSON (<dir>/<name>.json → <dir>/<name>/); trains nothing, opens no GPU, takes no other option",
+    )
     .exitOverride()
     .action(async (suite: string, opts) => {
       const { benchCommand } = await import("./commands/bench.js");
       const r = await benchCommand(suite, opts, (line) => io.stderr(`${line}\n`));
       io.stdout(
-        r.mode === "comparison"
+        r.mode === "comparison" || r.mode === "report"
           ? `${r.verdict}\nresults: ${r.json}\nreport: ${r.html}\n`
           : `results: ${r.json}\n`,
       );

@@ -1,3 +1,6 @@
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   CHAINS_BENCH_PLAN,
   CHAINS_BENCH_QUICK_PLAN,
@@ -16,6 +19,17 @@ import {
   defaultResultsDir,
   runCli,
 } from "../src/index.js";
+
+/** A finished comparison study's JSON: the committed --quick run of the convergence benchmark. */
+const STUDY_JSON = join(
+  __dirname,
+  "..",
+  "..",
+  "..",
+  "benchmarks",
+  "results",
+  "convergence-chains-mesa-software-llvmpipe-quick.json",
+);
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -157,6 +171,11 @@ describe("sage bench convergence: options → the library's study", () => {
       [["bench", "convergence", "--steps", "0"], "--steps must be an integer ≥ 1"],
       [["bench", "convergence", "--model", "/nonexistent/sage-model"], "expected an existing folder"],
       [["bench", "convergence", "--runs", "x"], "--runs goes with --greedy"],
+      [["bench", "convergence", "--report-from", "/nonexistent/study.json"], "expected an existing file"],
+      [
+        ["bench", "convergence", "--report-from", STUDY_JSON, "--quick"],
+        "--report-from takes no other option (the study's JSON holds its design)",
+      ],
     ] as const) {
       const r = await run([...args]);
       expect(r.code, args.join(" ")).toBe(2);
@@ -180,6 +199,7 @@ describe("sage bench convergence: options → the library's study", () => {
       "--out <dir>",
       "--greedy",
       "--runs <dir>",
+      "--report-from <file>",
     ])
       expect(help.out).toContain(flag);
     // the v1 benchmark's options are gone
@@ -188,6 +208,24 @@ describe("sage bench convergence: options → the library's study", () => {
     const missing = await run(["bench"]);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain("missing required argument 'suite'");
+  });
+
+  it("--report-from renders a finished study's report again from its JSON alone (no GPU)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sage-bench-report-"));
+    try {
+      const file = join(dir, "study.json");
+      await copyFile(STUDY_JSON, file);
+      const r = await run(["bench", "convergence", "--report-from", file]);
+      expect(r.err).not.toContain("adapter:");
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^Pre-registered endpoints \(2 paired seeds, 197 candidate pairs, 16 steps\): /);
+      expect(r.out).toContain(`results: ${file}\nreport: ${join(dir, "study", "report.html")}\n`);
+      const html = await readFile(join(dir, "study", "report.html"), "utf8");
+      expect(html).toContain("<h2>Pre-registered endpoints</h2>");
+      expect(html).toContain("<dt>machine</dt><dd>not recorded</dd>");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("writes where the benchmark writes: benchmarks/results (quick: out) of the repository", () => {

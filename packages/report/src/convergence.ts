@@ -1,7 +1,9 @@
+import { existsSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { areaUnderCurve, type ConvergenceEndpoints, convergenceEndpoints } from "./endpoints.js";
+import { ReportError } from "./errors.js";
 import type { RunSeries } from "./types.js";
-import { atomicWrite, type WriteReportOptions, writeReport } from "./write.js";
+import { atomicWrite, type WriteReportOptions, type WrittenReport, writeReport } from "./write.js";
 
 /*
  * The output step of the convergence benchmark v2, shared by `npm run bench -- convergence` and
@@ -146,6 +148,9 @@ export function ablationRows(runs: readonly RunSeries[]): AblationRow[] {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+const studyTitle = (task: string, quick: boolean, methods: number, seeds: number) =>
+  `Convergence (${task}${quick ? ", quick" : ""}): ${methods} methods over ${seeds} seeds`;
+
 const writeJson = (file: string, data: unknown) => atomicWrite(file, `${JSON.stringify(data, null, 2)}\n`);
 
 /**
@@ -224,12 +229,13 @@ export async function writeConvergenceStudy(
   };
   const written = await writeReport(
     {
-      title: `Convergence (${d.task}${d.quick ? ", quick" : ""}): ${d.methods.length} methods over ${d.seeds.length} seeds`,
+      title: studyTitle(d.task, d.quick, d.methods.length, d.seeds.length),
       adapter: o.adapter,
       machine: o.machine,
       config,
       runs: reported.runs,
       target,
+      endpoints,
       notes:
         `Target ${pct(target)} fixed on ${d.tuningSeeds.length} tuning seed(s) (uniform: start + 90% of its gain). ` +
         `Accuracy: ${study.evalDescription}, ${d.plan.evalProblemsPerLevel} held-out problems per stratum (${study.strataLabels.join(", ")}). ` +
@@ -252,4 +258,122 @@ export async function writeConvergenceStudy(
     verdict: written.verdict,
   });
   return { mode: "comparison", json, html: written.html, verdict: written.verdict, endpoints };
+}
+
+/** Options of `rewriteConvergenceReport`. */
+export interface RewriteConvergenceReportOptions {
+  /** The machine the runs ran on, in words (the study's JSON does not record it). */
+  readonly machine: string;
+  /** `writeReport`'s options (font, scale, png). */
+  readonly report?: WriteReportOptions;
+}
+
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+
+/**
+ * Render the HTML report of a finished comparison study again from its JSON (what
+ * `writeConvergenceStudy` wrote: endpoints, config, runs), into `outDir` — e.g. after the report
+ * gained a section. Reads nothing else and recomputes nothing: the endpoints are the JSON's own.
+ * Throws a `ReportError` (`INPUT_INVALID`) naming the field when the file is not such a study.
+ */
+export async function rewriteConvergenceReport(
+  json: unknown,
+  outDir: string,
+  o: RewriteConvergenceReportOptions,
+): Promise<WrittenReport> {
+  if (!isRecord(json) || json.suite !== "convergence") {
+    throw ReportError.mismatch(
+      "INPUT_INVALID",
+      "study JSON",
+      'the JSON of a convergence comparison (suite: "convergence")',
+      isRecord(json) ? json.suite : json,
+    );
+  }
+  const need = (key: string, ok: (v: unknown) => boolean, what: string) => {
+    if (!ok(json[key])) throw ReportError.mismatch("INPUT_INVALID", `study JSON .${key}`, what, json[key]);
+  };
+  need("config", isRecord, "an object");
+  need("runs", Array.isArray, "an array of runs");
+  need("adapter", (v) => typeof v === "string", "a string");
+  need("methods", Array.isArray, "an array of method names");
+  need("seeds", Array.isArray, "an array of seeds");
+  need("target", (v) => typeof v === "number" && v > 0 && v <= 1, "a number in (0, 1]");
+  need("endpoints", isRecord, "an object");
+  const config = json.config as Record<string, unknown>;
+  const endpoints = json as unknown as ConvergenceEndpoints;
+  const methods = 1 + endpoints.methods.length;
+  return writeReport(
+    {
+      title: studyTitle(String(config.task), config.quick === true, methods, endpoints.seeds.length),
+      adapter: json.adapter as string,
+      machine: o.machine,
+      config,
+      runs: json.runs as RunSeries[],
+      target: endpoints.target,
+      baseline: endpoints.baseline,
+      endpoints,
+      notes:
+        `Target ${pct(endpoints.target)} fixed on ${endpoints.tuningSeeds.length} tuning seed(s) (${endpoints.baseline}: start + 90% of its gain). ` +
+        "Rendered again from the study's JSON (its endpoints as the run computed them; nothing recomputed). " +
+        "Wall-clock: the optimiser steps with their scoring passes, after an untimed warm-up of every method; evaluation excluded.",
+    },
+    outDir,
+    o.report ?? {},
+  );
+}
+
+/** Options of `rewriteConvergenceReportFile`. */
+export interface RewriteConvergenceReportFileOptions {
+  /** The machine in words; default: the one the report being replaced names (`report.json`), else "not recorded". */
+  readonly machine?: string;
+  readonly report?: WriteReportOptions;
+}
+
+/**
+ * `rewriteConvergenceReport` of a study's JSON file `<dir>/<name>.json` into `<dir>/<name>/` (where
+ * `writeConvergenceStudy` put its report). A missing or unreadable file is `IO_FAILED`, one that is
+ * not JSON or not a comparison study `INPUT_INVALID`.
+ */
+export async function rewriteConvergenceReportFile(
+  file: string,
+  o: RewriteConvergenceReportFileOptions = {},
+): Promise<WrittenReport> {
+  if (!file.endsWith(".json")) {
+    throw ReportError.mismatch("INPUT_INVALID", "study file", "a path ending in .json", file);
+  }
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (error) {
+      throw new ReportError("IO_FAILED", `could not read ${path}: ${String(error)}`, { cause: error });
+    }
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(read(file));
+  } catch (error) {
+    if (error instanceof ReportError) throw error;
+    throw new ReportError(
+      "INPUT_INVALID",
+      `${file}: expected JSON, received text that does not parse (${String(error)})`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const outDir = file.slice(0, -".json".length);
+  let machine = o.machine;
+  if (machine === undefined && existsSync(join(outDir, "report.json"))) {
+    try {
+      const old = JSON.parse(readFileSync(join(outDir, "report.json"), "utf8")) as { machine?: unknown };
+      if (typeof old.machine === "string") machine = old.machine;
+    } catch {
+      // an unreadable old report names no machine; the default below says so
+    }
+  }
+  return rewriteConvergenceReport(json, outDir, {
+    machine: machine ?? "not recorded",
+    ...(o.report ? { report: o.report } : {}),
+  });
 }

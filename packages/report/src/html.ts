@@ -82,6 +82,8 @@ export interface PageContent {
   config: Record<string, unknown>;
   summary: ReportSummary;
   verdict: string;
+  /** The pre-registered endpoints section (`endpointsHtml`, already escaped), shown before the summary. */
+  endpoints?: string;
   charts: RenderedChart[];
 }
 
@@ -120,8 +122,11 @@ ${page.notes ? `<p>${escapeHtml(page.notes)}</p>\n` : ""}<dl class="meta">
 ${meta.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("\n")}
 </dl>
 <h2>Verdict</h2>
-<p class="verdict">${escapeHtml(page.verdict)}</p>
-<h2>Summary</h2>
+${page.verdict
+  .split(/\n\n+/)
+  .map((para) => `<p class="verdict">${escapeHtml(para)}</p>`)
+  .join("\n")}
+${page.endpoints ? `<h2>Pre-registered endpoints</h2>\n${page.endpoints}\n<h2>Summary (descriptive: final pass@1, Welch intervals)</h2>` : "<h2>Summary</h2>"}
 ${summaryTable(s)}
 <h2>Charts</h2>
 ${figures}

@@ -14,6 +14,10 @@ export {
   ablationRows,
   type ComparisonStudyRecord,
   type ConvergenceStudyRecord,
+  type RewriteConvergenceReportFileOptions,
+  type RewriteConvergenceReportOptions,
+  rewriteConvergenceReport,
+  rewriteConvergenceReportFile,
   type StudyCommonRecord,
   type StudyComparison,
   type StudyRunDetail,
@@ -42,6 +46,7 @@ export {
   targetRatio,
   tuningTarget,
 } from "./endpoints.js";
+export { armEndpointsTable, endpointsHtml, endpointsVerdict } from "./endpoints-view.js";
 export { describeValue, ReportError, type ReportErrorCode } from "./errors.js";
 export {
   type GreedyCheckRecord,

@@ -3,6 +3,7 @@
 export type { RunPoint, RunSeries } from "@sage/core";
 
 import type { RunSeries } from "@sage/core";
+import type { ConvergenceEndpoints } from "./endpoints.js";
 
 /** A mean over seeds with its two-sided confidence interval (`lo`/`hi` are null with one seed). */
 export interface Interval {
@@ -93,4 +94,10 @@ export interface ReportInput {
   summary?: ReportSummary;
   /** Free text shown under the title (escaped). */
   notes?: string;
+  /**
+   * A convergence study's pre-registered endpoints (`convergenceEndpoints`): the page leads with
+   * them (`endpointsHtml`) and the verdict with their words (`endpointsVerdict`), the summary's
+   * final-pass@1 verdict following as the secondary reading.
+   */
+  endpoints?: ConvergenceEndpoints;
 }

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "@sage/core/node";
 import { chartSpecs, type FontOptions, renderSvg, resolveFont, svgToPng } from "./charts.js";
+import { endpointsHtml, endpointsVerdict } from "./endpoints-view.js";
 import { ReportError } from "./errors.js";
 import { type RenderedChart, renderHtml } from "./html.js";
 import { summarizeRuns, validateRuns } from "./summary.js";
@@ -76,7 +77,9 @@ export async function writeReport(
       ...(input.baseline !== undefined ? { baseline: input.baseline } : {}),
       ...(input.subject !== undefined ? { subject: input.subject } : {}),
     });
-  const text = verdict(summary);
+  const text = input.endpoints
+    ? `${endpointsVerdict(input.endpoints, summary.subject)}\n\nSecondary, descriptive (final pass@1): ${verdict(summary)}`
+    : verdict(summary);
   const warnings: string[] = [];
   const warn = (m: string) => {
     warnings.push(m);
@@ -95,6 +98,7 @@ export async function writeReport(
     config: input.config,
     summary,
     verdict: text,
+    ...(input.endpoints ? { endpoints: endpointsHtml(input.endpoints) } : {}),
     charts,
   });
   const json = `${JSON.stringify(

@@ -1,7 +1,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { convergenceEndpoints, type RunSeries, tuningTarget } from "../src/index.js";
+import {
+  armEndpointsTable,
+  type ConvergenceEndpoints,
+  convergenceEndpoints,
+  endpointsVerdict,
+  escapeHtml,
+  type RunSeries,
+  tuningTarget,
+} from "../src/index.js";
 
 /*
  * The committed verdict of the convergence benchmark v2 is reproducible from the committed raw
@@ -13,8 +21,29 @@ import { convergenceEndpoints, type RunSeries, tuningTarget } from "../src/index
  */
 const RUN = join(__dirname, "..", "..", "..", "benchmarks", "results", "convergence-chains-v2-run");
 
-const series = (arm: string, file: string): RunSeries =>
-  (JSON.parse(readFileSync(join(RUN, arm, "results", file), "utf8")) as { series: RunSeries }).series;
+const SUITE = join(RUN, "..", "convergence-chains-mesa-software-llvmpipe.json");
+
+const runFile = (arm: string, file: string) =>
+  JSON.parse(readFileSync(join(RUN, arm, "results", file), "utf8")) as {
+    series: RunSeries;
+    detail: { steps: number; batches: number[][]; flippedSelections: number };
+  };
+const series = (arm: string, file: string): RunSeries => runFile(arm, file).series;
+
+/** Compares two JSON values: numbers to 10 decimals, everything else exactly, naming the path. */
+const close = (a: unknown, b: unknown, path: string): void => {
+  if (typeof a === "number" && typeof b === "number") {
+    expect(a, path).toBeCloseTo(b, 10);
+    return;
+  }
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") {
+    expect(a, path).toEqual(b);
+    return;
+  }
+  expect(Object.keys(a as object).sort(), path).toEqual(Object.keys(b as object).sort());
+  for (const k of Object.keys(a as object))
+    close((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+};
 
 describe("the committed v2 reported arm", () => {
   it("recomputes to the quoted AUC differences, Holm p-values, hardest-stratum differences, MDE and steps to target", () => {
@@ -32,19 +61,6 @@ describe("the committed v2 reported arm", () => {
       methods: METHODS.slice(1),
       design: { candidates: quoted.candidates, batchSize: 8, tuningSeeds: [100] },
     });
-    const close = (a: unknown, b: unknown, path: string): void => {
-      if (typeof a === "number" && typeof b === "number") {
-        expect(a, path).toBeCloseTo(b, 10);
-        return;
-      }
-      if (a === null || b === null || typeof a !== "object" || typeof b !== "object") {
-        expect(a, path).toEqual(b);
-        return;
-      }
-      expect(Object.keys(a as object).sort(), path).toEqual(Object.keys(b as object).sort());
-      for (const k of Object.keys(a as object))
-        close((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
-    };
     close(got.endpoints.auc, quoted.endpoints.auc, "auc");
     close(got.endpoints.hardest, quoted.endpoints.hardest, "hardest");
     close(got.endpoints.scoringShare, quoted.endpoints.scoringShare, "scoringShare");
@@ -63,5 +79,79 @@ describe("the committed v2 reported arm", () => {
     expect(got.endpoints.auc.sage!.diff).toBeLessThan(0);
     expect(got.endpoints.auc.sage!.pHolm).toBeLessThan(0.05);
     expect(got.endpoints.stepsRatio.sage!.reason).toBe("censored");
+  });
+
+  it("is the suite's own: the JSON the finished run wrote carries the same reported-arm endpoints", () => {
+    const quoted = JSON.parse(readFileSync(join(RUN, "reported-arm-endpoints.json"), "utf8"));
+    const suite = JSON.parse(readFileSync(SUITE, "utf8"));
+    for (const k of ["target", "uniformGain", "endpoints", "power", "perSeed"])
+      expect(suite[k], k).toEqual(quoted[k]);
+  });
+});
+
+describe("the committed v2 report", () => {
+  it("shows the JSON's own endpoints: both arms' tables and their verdict paragraphs", () => {
+    const suite = JSON.parse(readFileSync(SUITE, "utf8")) as ConvergenceEndpoints;
+    const html = readFileSync(join(SUITE.slice(0, -".json".length), "report.html"), "utf8");
+    expect(html).toContain(armEndpointsTable(suite, suite.confidence));
+    expect(html).toContain(armEndpointsTable(suite.noiseArm!, suite.confidence));
+    const paragraphs = endpointsVerdict(suite).split("\n\n");
+    expect(paragraphs).toHaveLength(2);
+    for (const p of paragraphs) expect(html).toContain(`<p class="verdict">${escapeHtml(p)}</p>`);
+    expect(paragraphs[0]).toContain("sage − uniform: −1.8 points (95% CI −2.6 to −1.0), Holm p = 0.020");
+    expect(paragraphs[1]).toContain("sage − uniform: −6.0 points (95% CI −7.9 to −4.1), Holm p < 0.001");
+  });
+});
+
+describe("the committed v2 label-noise arm", () => {
+  const suite = JSON.parse(readFileSync(SUITE, "utf8"));
+  const arm = suite.noiseArm;
+  const METHODS: string[] = [arm.baseline, ...arm.methods];
+
+  it("recomputes, from its raw result files, to the suite's noise-arm endpoints (its own Holm family)", () => {
+    expect(METHODS).toEqual(["uniform", "score-only", "score-only-nostab", "sage"]);
+    const files = readdirSync(join(RUN, "noise", "results")).filter((f) => !f.startsWith("initial-"));
+    expect(files).toHaveLength(20);
+    const runs = METHODS.flatMap((m) => [1, 2, 3, 4, 5].map((s) => series("noise", `${m}-s${s}.json`)));
+    // the reported arm is needed only because convergenceEndpoints computes both families in one call
+    const reported = [suite.baseline, ...suite.methods].flatMap((m: string) =>
+      [1, 2, 3, 4, 5].map((s) => series("reported", `${m}-s${s}.json`)),
+    );
+    const got = convergenceEndpoints(reported, {
+      target: suite.target,
+      methods: suite.methods,
+      design: { candidates: suite.candidates, batchSize: suite.batchSize, tuningSeeds: suite.tuningSeeds },
+      noiseArm: { runs, target: arm.target, methods: arm.methods, noise: arm.noise },
+    });
+    const noisy = got.noiseArm!;
+    close(noisy.endpoints.auc, arm.endpoints.auc, "noise.auc");
+    close(noisy.endpoints.hardest, arm.endpoints.hardest, "noise.hardest");
+    close(noisy.endpoints.scoringShare, arm.endpoints.scoringShare, "noise.scoringShare");
+    close(noisy.power, arm.power, "noise.power");
+    close(noisy.perSeed, arm.perSeed, "noise.perSeed");
+    close(noisy.uniformGain, arm.uniformGain, "noise.uniformGain");
+    // as docs/benchmarks.md states it: every score-based selector is below uniform, each with Holm p < 0.01
+    for (const m of arm.methods) {
+      expect(noisy.endpoints.auc[m]!.diff, m).toBeLessThan(-0.04);
+      expect(noisy.endpoints.auc[m]!.pHolm, m).toBeLessThan(0.01);
+      expect(noisy.endpoints.stepsRatio[m]!.reason, m).toBe("censored");
+    }
+  });
+
+  it("trained the score-based selectors on the swapped pairs far more often than their 20% share", () => {
+    // diagnostic quoted in the docs: share of the 150 × 8 trained pairs whose labels were swapped
+    const share = (m: string) =>
+      [1, 2, 3, 4, 5].map((s) => {
+        const { detail } = runFile("noise", `${m}-s${s}.json`);
+        const trained = detail.batches.reduce((n, b) => n + b.length, 0);
+        expect(trained).toBe(detail.steps * suite.batchSize);
+        return detail.flippedSelections / trained;
+      });
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(arm.noise.flipped / suite.candidates).toBeCloseTo(0.2, 3);
+    expect(mean(share("uniform"))).toBeCloseTo(0.204, 3);
+    expect(mean(share("score-only"))).toBeCloseTo(0.357, 3);
+    expect(mean(share("score-only-nostab"))).toBeCloseTo(0.374, 3);
+    expect(mean(share("sage"))).toBeCloseTo(0.351, 3);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -6,6 +6,9 @@ import {
   ablationRows,
   areaUnderCurve,
   type ComparisonStudyRecord,
+  type ReportError,
+  rewriteConvergenceReport,
+  rewriteConvergenceReportFile,
   type StudyCommonRecord,
   writeConvergenceStudy,
 } from "../src/index.js";
@@ -134,9 +137,69 @@ describe("writeConvergenceStudy", () => {
     const html = await readFile(w.html, "utf8");
     expect(html).toContain("Convergence (chains, quick): 3 methods over 3 seeds");
     expect(html).toContain("k = 1, k = 2, k = 3, k = 4");
+    // the page and the verdict lead with the pre-registered endpoints, both arms
+    expect(html).toContain("<h2>Pre-registered endpoints</h2>");
+    expect(html).toContain(
+      "<h3>Label-noise arm (20% of the labels swapped, 2 pairs; its own Holm family)</h3>",
+    );
+    expect(w.verdict).toMatch(
+      /^Pre-registered endpoints \(3 paired seeds, 197 candidate pairs, 200 steps\): /,
+    );
+    expect(w.verdict.split("\n\n").map((p) => p.split(" ")[0])).toEqual([
+      "Pre-registered",
+      "Label-noise",
+      "Secondary,",
+    ]);
     expect(await readdir(join(dir, "results", "convergence-chains-test-quick"))).toEqual([
       "report.html",
       "report.json",
+    ]);
+
+    // rendered again from the JSON alone: the same page, the machine taken from the replaced report
+    const first = html;
+    await rm(w.html);
+    const again = await rewriteConvergenceReportFile(w.json, { report: { png: false } });
+    expect(again.html).toBe(w.html);
+    expect(again.verdict).toBe(w.verdict);
+    const second = await readFile(w.html, "utf8");
+    expect(second).toContain("<dt>machine</dt><dd>test machine</dd>");
+    const body = (h: string) => h.slice(h.indexOf("<h2>Verdict</h2>"));
+    expect(body(second)).toBe(body(first));
+  });
+
+  it("rewriteConvergenceReport: a file that is not a comparison study's JSON is a typed error naming what is wrong", async () => {
+    const dir = await tempDir();
+    const code = async (f: () => Promise<unknown>) => {
+      try {
+        await f();
+      } catch (e) {
+        return [(e as ReportError).code, (e as Error).message];
+      }
+      return ["no error", ""];
+    };
+    const opts = { machine: "m", report: { png: false } };
+    expect(await code(() => rewriteConvergenceReport([1], dir, opts))).toEqual([
+      "INPUT_INVALID",
+      expect.stringContaining('expected the JSON of a convergence comparison (suite: "convergence")'),
+    ]);
+    expect(await code(() => rewriteConvergenceReport({ suite: "convergence-ablations" }, dir, opts))).toEqual(
+      ["INPUT_INVALID", expect.stringContaining('received "convergence-ablations"')],
+    );
+    expect(
+      await code(() => rewriteConvergenceReport({ suite: "convergence", config: {} }, dir, opts)),
+    ).toEqual(["INPUT_INVALID", expect.stringContaining("study JSON .runs: expected an array of runs")]);
+    expect(await code(() => rewriteConvergenceReportFile(join(dir, "study.txt")))).toEqual([
+      "INPUT_INVALID",
+      expect.stringContaining("expected a path ending in .json"),
+    ]);
+    expect(await code(() => rewriteConvergenceReportFile(join(dir, "missing.json")))).toEqual([
+      "IO_FAILED",
+      expect.stringContaining("could not read"),
+    ]);
+    await writeFile(join(dir, "broken.json"), "{ not json");
+    expect(await code(() => rewriteConvergenceReportFile(join(dir, "broken.json")))).toEqual([
+      "INPUT_INVALID",
+      expect.stringContaining("expected JSON, received text that does not parse"),
     ]);
   });
 

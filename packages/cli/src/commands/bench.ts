@@ -1,7 +1,12 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { createContext, formatAdapter } from "@sage/kernels-webgpu";
-import { tuningTarget, writeConvergenceStudy, writeGreedyCheck } from "@sage/report";
+import {
+  rewriteConvergenceReportFile,
+  tuningTarget,
+  writeConvergenceStudy,
+  writeGreedyCheck,
+} from "@sage/report";
 import {
   type ConvergenceDesign,
   type ConvergenceStudyRequest,
@@ -41,6 +46,8 @@ export interface BenchCommandOptions {
   readonly greedy?: boolean;
   /** `--greedy`: the study's run folder (default `benchmarks/out/<name>-runs`). */
   readonly runs?: string;
+  /** A finished study's JSON: render its HTML report again (`rewriteConvergenceReportFile`), nothing else. */
+  readonly reportFrom?: string;
 }
 
 /** The library's `CONFIG_INVALID` errors of a request as usage errors (exit 2). */
@@ -79,6 +86,11 @@ export function convergenceRequest(o: BenchCommandOptions): ConvergenceStudyRequ
  * below the minimums is a `USAGE_INVALID` error (exit 2).
  */
 export function convergenceSettings(o: BenchCommandOptions): ConvergenceDesign {
+  if (o.reportFrom !== undefined && Object.keys(o).some((k) => k !== "reportFrom"))
+    throw new CliError(
+      "USAGE_INVALID",
+      "--report-from takes no other option (the study's JSON holds its design)",
+    );
   if (o.runs !== undefined && !o.greedy) throw new CliError("USAGE_INVALID", "--runs goes with --greedy");
   if (o.greedy && o.ablations)
     throw new CliError("USAGE_INVALID", "--greedy and --ablations are separate modes");
@@ -103,15 +115,15 @@ export function defaultResultsDir(quick: boolean, from = process.cwd()): string 
 }
 
 export interface BenchResult {
-  readonly mode: "comparison" | "ablations" | "greedy";
+  readonly mode: "comparison" | "ablations" | "greedy" | "report";
   /** The results JSON. */
   readonly json: string;
-  /** The HTML report (comparison only). */
+  /** The HTML report (comparison and report only). */
   readonly html: string | null;
-  /** The plain-words verdict (comparison only). */
+  /** The plain-words verdict (comparison and report only). */
   readonly verdict: string | null;
-  /** The study's run folders (resumable; `--greedy`: the folder it read). */
-  readonly runDir: string;
+  /** The study's run folders (resumable; `--greedy`: the folder it read; `--report-from`: null). */
+  readonly runDir: string | null;
 }
 
 /**
@@ -136,6 +148,13 @@ export async function benchCommand(
   }
   // the design and its pre-registered minimums, before the GPU opens
   const design = convergenceSettings(o);
+  if (o.reportFrom !== undefined) {
+    const json = resolve(o.reportFrom);
+    const written = await rewriteConvergenceReportFile(json, {
+      report: { onWarning: (w) => log(`report: ${w}`) },
+    });
+    return { mode: "report", json, html: written.html, verdict: written.verdict, runDir: null };
+  }
   const family = TASKS[design.task];
   const ctx = await createContext({ label: "sage-bench" });
   try {

@@ -42,6 +42,7 @@ import {
   runConvergenceStudy,
   SCORE_ONLY_NO_STABILITY,
   SFT_CHOSEN,
+  SNR_METHODS,
   studyHeldOut,
   TASKS,
   TrainerError,
@@ -55,6 +56,9 @@ const USAGE = `usage: npm run bench -- convergence [options]
   --ablations           SAGE's ablations (${Object.keys(ABLATIONS).join(",")}) beside uniform and
                         sage, on the tuning seeds only (their own held-out split); descriptive, no
                         reported seed is touched; writes convergence-ablations-<task>-<adapter>.json
+  --snr                 gradient SNR of ${SNR_METHODS.join(",")} on the tuning seeds only,
+                        each batch as 2 micro-batches (SNR every 5 steps); descriptive, added after
+                        the pre-registered run; writes convergence-snr-<task>-<adapter>.json
   --greedy              after a study (trains nothing): greedy pass@1 of the start policy and of
                         every finished run's final checkpoint in the study's run folder, on
                         its arm's held-out problems; descriptive, beside the sampled endpoints;
@@ -112,6 +116,10 @@ export function parseConvergenceArgs(args: readonly string[]): {
       request.ablations = true;
       continue;
     }
+    if (a === "--snr") {
+      request.snr = true;
+      continue;
+    }
     if (a === "--greedy") {
       greedy = true;
       continue;
@@ -133,6 +141,7 @@ export function parseConvergenceArgs(args: readonly string[]): {
   }
   if (runs !== undefined && !greedy) throw new UsageError("--runs goes with --greedy");
   if (greedy && request.ablations) throw new UsageError("--greedy and --ablations are separate modes");
+  if (greedy && request.snr) throw new UsageError("--greedy and --snr are separate modes");
   if (reportFrom !== undefined && args.length !== 2)
     throw new UsageError("--report-from takes no other option (the study's JSON holds its design)");
   return { request, modelDir, out, greedy, runs, reportFrom };

@@ -413,6 +413,10 @@ export function createProgram(io: CliIo = processIo): Command {
       "SAGE's ablations (sage-raw, sage-probe, sage-implicit, sage-alpha0|0.5|2, sage-tau0|0.5|2) beside uniform and sage on the tuning seeds only; writes convergence-ablations-<task>-<adapter>.json",
     )
     .option(
+      "--snr",
+      "gradient SNR of uniform, score-only, score-only-nostab and sage on the tuning seeds only (each batch as 2 micro-batches, SNR every 5 steps; descriptive); writes convergence-snr-<task>-<adapter>.json",
+    )
+    .option(
       "--methods <list>",
       "comma-separated methods (default uniform,random,hard-mining,small-margin,selective,curriculum-only,score-only,score-only-nostab,sage,sft-chosen; must include uniform and sage)",
     )
@@ -505,6 +509,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "$ sage bench convergence --quick",
     "$ sage bench convergence --methods uniform,sage --noise-methods none --seeds 1,2,3,4,5",
     "$ sage bench convergence --ablations",
+    "$ sage bench convergence --snr",
     "$ sage bench convergence --greedy                 # after the study: greedy pass@1 of its checkpoints",
   ],
 };

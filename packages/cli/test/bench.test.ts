@@ -136,6 +136,13 @@ describe("sage bench convergence: options → the library's study", () => {
       "--greedy and --ablations are separate modes",
     );
     expect(convergenceSettings({ greedy: true, runs: "some/dir" })).toEqual(convergenceDesign({}));
+    expect(usageError(() => convergenceSettings({ greedy: true, snr: true })).message).toBe(
+      "--greedy and --snr are separate modes",
+    );
+    expect(usageError(() => convergenceSettings({ snr: true, ablations: true })).message).toBe(
+      "--ablations and --snr are separate modes",
+    );
+    expect(convergenceSettings({ snr: true })).toEqual(convergenceDesign({ snr: true }));
     expect(usageError(() => convergenceSettings({ seeds: "1,2,x" })).message).toBe(
       "--seeds: expected a positive integer, received 'x'",
     );
@@ -190,6 +197,7 @@ describe("sage bench convergence: options → the library's study", () => {
       "--task <name>",
       "--quick",
       "--ablations",
+      "--snr",
       "--methods <list>",
       "--noise-methods <list>",
       "--seeds <list>",

@@ -20,6 +20,8 @@ export interface StudyRunDetail {
   readonly runDir: string;
   /** Candidate indices per step (left out of the JSON). */
   readonly batches?: unknown;
+  /** Mean gradient SNR over the run's measured steps (null: none measured). */
+  readonly meanSnr?: number | null;
 }
 
 /** One `runComparison` result (only the fields read here are named). */
@@ -66,9 +68,11 @@ export interface ComparisonStudyRecord extends StudyCommonRecord {
   };
 }
 
-/** An ablation study: the variants beside uniform and sage on the tuning seeds. */
+/** An ablation study (the variants beside uniform and sage) or the SNR probe, on the tuning seeds. */
 export interface AblationStudyRecord extends StudyCommonRecord {
   readonly mode: "ablations";
+  /** `ablations` (default) or `snr`: names the JSON `convergence-<kind>-…` and its `suite`. */
+  readonly kind?: "ablations" | "snr";
   readonly ablations: StudyComparison;
   /** Variant name → its setting (written to the JSON). */
   readonly variants: Readonly<Record<string, unknown>>;
@@ -107,7 +111,7 @@ export type WrittenConvergenceStudy =
     }
   | {
       readonly mode: "ablations";
-      /** `<resultsDir>/<name with convergence-ablations->.json`. */
+      /** `<resultsDir>/<name with convergence-ablations- (or convergence-snr-)>.json`. */
       readonly json: string;
       readonly rows: AblationRow[];
     };
@@ -124,10 +128,22 @@ export interface AblationRow {
   readonly aucVsSage: number;
   /** Hardest stratum's final pass@1. */
   readonly hardestFinal: number | null;
+  /** Mean gradient SNR over the run's measured steps (`details`' `meanSnr`), null when none was measured. */
+  readonly meanSnr: number | null;
+  /** The SNR of each evaluation interval (a point's `snr`: the mean since the previous point), in step order. */
+  readonly snrByInterval: number[];
 }
 
-/** Per-seed AUC, final and hardest-stratum accuracy of every ablation beside uniform and sage. */
-export function ablationRows(runs: readonly RunSeries[]): AblationRow[] {
+/**
+ * Per-seed AUC, final and hardest-stratum accuracy of every ablation beside uniform and sage, and
+ * the gradient SNR where it was measured (`details`: the runner's per-run totals, matched by method
+ * and seed).
+ */
+export function ablationRows(
+  runs: readonly RunSeries[],
+  details: readonly StudyRunDetail[] = [],
+): AblationRow[] {
+  const snrOf = new Map(details.map((d) => [`${d.method}@${d.seed}`, d.meanSnr ?? null]));
   const aucOf = new Map(runs.map((r) => [`${r.method}@${r.seed}`, areaUnderCurve(r.points)]));
   return runs.map((r) => {
     const first = r.points[0]!;
@@ -142,6 +158,8 @@ export function ablationRows(runs: readonly RunSeries[]): AblationRow[] {
       auc,
       aucVsSage: sage === undefined ? Number.NaN : auc - sage,
       hardestFinal: last.byStratum?.[last.byStratum.length - 1] ?? null,
+      meanSnr: snrOf.get(`${r.method}@${r.seed}`) ?? null,
+      snrByInterval: r.points.flatMap((p) => (typeof p.snr === "number" ? [p.snr] : [])),
     };
   });
 }
@@ -172,14 +190,15 @@ export async function writeConvergenceStudy(
     runDir: relative(o.runsRelativeTo, runDir).split(sep).join("/"),
   });
   if (study.mode === "ablations") {
-    const rows = ablationRows(study.ablations.runs);
+    const kind = study.kind ?? "ablations";
+    const rows = ablationRows(study.ablations.runs, study.ablations.details);
     for (const r of rows)
       log(
-        `${r.method.padEnd(14)} seed ${r.seed}: ${pct(r.start)} → ${pct(r.final)}, AUC ${pct(r.auc)} (${r.aucVsSage >= 0 ? "+" : ""}${(100 * r.aucVsSage).toFixed(1)} vs sage), hardest ${r.hardestFinal === null ? "n/a" : pct(r.hardestFinal)}`,
+        `${r.method.padEnd(14)} seed ${r.seed}: ${pct(r.start)} → ${pct(r.final)}, AUC ${pct(r.auc)} (${r.aucVsSage >= 0 ? "+" : ""}${(100 * r.aucVsSage).toFixed(1)} vs sage), hardest ${r.hardestFinal === null ? "n/a" : pct(r.hardestFinal)}${r.meanSnr === null ? "" : `, gradient SNR ${r.meanSnr.toPrecision(3)}`}`,
       );
-    const json = `${join(o.resultsDir, o.name.replace(/^convergence-/, "convergence-ablations-"))}.json`;
+    const json = `${join(o.resultsDir, o.name.replace(/^convergence-/, `convergence-${kind}-`))}.json`;
     await writeJson(json, {
-      suite: "convergence-ablations",
+      suite: `convergence-${kind}`,
       adapter: o.adapter,
       task: d.task,
       quick: d.quick,
@@ -192,7 +211,10 @@ export async function writeConvergenceStudy(
       seconds: study.seconds,
       runs: study.ablations.runs,
       details: study.ablations.details.map(portable),
-      note: "Tuning seeds only, descriptive: one setting changed at a time against the spec-v2 defaults; no interval, no test.",
+      note:
+        kind === "snr"
+          ? "Tuning seeds only, descriptive, added after the pre-registered run (whose plan measured no SNR): gradient SNR of the selected batches, each batch as 2 micro-batches; no interval, no test."
+          : "Tuning seeds only, descriptive: one setting changed at a time against the spec-v2 defaults; no interval, no test.",
     });
     return { mode: "ablations", json, rows };
   }

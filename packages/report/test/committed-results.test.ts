@@ -155,3 +155,26 @@ describe("the committed v2 label-noise arm", () => {
     expect(mean(share("sage"))).toBeCloseTo(0.351, 3);
   });
 });
+
+describe("the committed SNR probe (tuning seed, descriptive)", () => {
+  it("carries the gradient SNRs docs/benchmarks.md quotes, each the mean of its 30 measurements", () => {
+    const file = join(RUN, "..", "convergence-snr-chains-mesa-software-llvmpipe.json");
+    const probe = JSON.parse(readFileSync(file, "utf8")) as {
+      suite: string;
+      tuningSeeds: number[];
+      rows: { method: string; seed: number; meanSnr: number; snrByInterval: number[] }[];
+    };
+    expect(probe.suite).toBe("convergence-snr");
+    expect(probe.tuningSeeds).toEqual([100]);
+    const snr = Object.fromEntries(probe.rows.map((r) => [r.method, r.meanSnr]));
+    expect(Object.keys(snr)).toEqual(["uniform", "score-only", "score-only-nostab", "sage"]);
+    const quoted = { uniform: 1.27, "score-only": 1.16, "score-only-nostab": 1.15, sage: 1.1 };
+    for (const [m, v] of Object.entries(quoted)) expect(snr[m], m).toBeCloseTo(v, 2);
+    // five 30-step intervals of 6 measurements each: their mean is the run's mean
+    for (const r of probe.rows) {
+      expect(r.snrByInterval).toHaveLength(5);
+      expect(r.snrByInterval.reduce((a, b) => a + b, 0) / 5).toBeCloseTo(r.meanSnr, 10);
+    }
+    expect(snr.sage! / snr.uniform!).toBeCloseTo(0.86, 2);
+  });
+});

@@ -266,7 +266,52 @@ describe("writeConvergenceStudy", () => {
       auc: areaUnderCurve(uniform.points),
       aucVsSage: areaUnderCurve(uniform.points) - sage,
       hardestFinal: uniform.points.at(-1)!.byStratum!.at(-1),
+      meanSnr: null,
+      // the synthetic runs carry an SNR at every point after step 0 (10 intervals)
+      snrByInterval: uniform.points.slice(1).map((p) => p.snr),
     });
+    expect(rows[0]!.snrByInterval).toHaveLength(10);
     expect(ablationRows(runs.filter((r) => r.method !== "sage"))[0]!.aucVsSage).toBeNaN();
+    // the runner's mean SNR comes from the details, matched by method and seed
+    const withSnr = ablationRows(runs, [
+      { method: "sage", seed: 1, runDir: "x", meanSnr: 1.7 },
+      { method: "uniform", seed: 1, runDir: "y", meanSnr: null },
+    ]);
+    expect(withSnr.map((r) => r.meanSnr)).toEqual([null, null, 1.7]);
+  });
+
+  it("writes the SNR probe as convergence-snr-….json, its rows carrying each run's gradient SNR", async () => {
+    const dir = await tempDir();
+    const runs = syntheticRuns([100]);
+    const lines: string[] = [];
+    const w = await writeConvergenceStudy(
+      {
+        ...common(["uniform", "sage"]),
+        mode: "ablations",
+        kind: "snr",
+        ablations: {
+          runs,
+          details: details(runs, dir).map((d, i) => ({ ...d, meanSnr: 1 + i / 10 })),
+        },
+        variants: { uniform: { gradientAccumulation: 2, gradSnrEvery: 5 } },
+        seconds: 5,
+      },
+      {
+        resultsDir: dir,
+        name: "convergence-chains-test",
+        adapter: "a",
+        machine: "m",
+        startPolicy: "s",
+        runsRelativeTo: dir,
+        log: (l) => lines.push(l),
+      },
+    );
+    if (w.mode !== "ablations") throw new Error("expected the SNR probe");
+    expect(w.json).toBe(join(dir, "convergence-snr-chains-test.json"));
+    const json = JSON.parse(await readFile(w.json, "utf8"));
+    expect(json.suite).toBe("convergence-snr");
+    expect(json.note).toMatch(/^Tuning seeds only, descriptive, added after the pre-registered run/);
+    expect(json.rows.map((r: { meanSnr: number }) => r.meanSnr)).toEqual([1, 1.1, 1.2]);
+    expect(lines[2]).toMatch(/, gradient SNR 1\.20$/);
   });
 });

@@ -4,6 +4,7 @@ import type { GpuContext } from "@sage/kernels-webgpu";
 import type { LoadedModel } from "@sage/model";
 import {
   type ComparisonMethod,
+  type ComparisonMethodSpec,
   type ComparisonOptions,
   type ComparisonResult,
   type ExperimentSeries,
@@ -98,6 +99,26 @@ export const NOISE_METHODS = ["uniform", "score-only", SCORE_ONLY_NO_STABILITY, 
 export const QUICK_NOISE_METHODS = ["uniform", "sage"] as const;
 /** `--ablations`: the methods run on the tuning seeds (the baseline, the subject, then `ABLATIONS`). */
 export const ABLATION_METHODS: readonly string[] = ["uniform", "sage", ...Object.keys(ABLATIONS)];
+/**
+ * `--snr`: the methods whose gradient SNR is measured on the tuning seeds (descriptive, added after
+ * the pre-registered run, whose plan measures none): the baseline, the fine score with and without
+ * stability, and SAGE.
+ */
+export const SNR_METHODS = ["uniform", "score-only", SCORE_ONLY_NO_STABILITY, "sage"] as const;
+/**
+ * `--snr`'s training change: each batch of 8 as 2 micro-batches of 4 (the same mean gradient), and
+ * the spec's SNR `‖ḡ‖² / ((1/M) Σ ‖g_j − ḡ‖²)` over them every 5 steps.
+ */
+export const SNR_TRAIN = { gradientAccumulation: 2, gradSnrEvery: 5 } as const;
+
+/** `method` with `SNR_TRAIN` merged into its training config (a labelled spec under its own name). */
+export function withSnr(name: string): ComparisonMethodSpec {
+  const m = methodOf(name);
+  if (typeof m !== "string") return { ...m, train: { ...(m.train ?? {}), ...SNR_TRAIN } };
+  if (m === SFT_CHOSEN)
+    invalid(`--snr: ${SFT_CHOSEN} takes no DPO step, so it has no gradient SNR to measure`);
+  return { label: m, selector: m, train: { ...SNR_TRAIN } };
+}
 /** Reported seeds of a full run, and of `--quick`. */
 export const FULL_SEEDS = [1, 2, 3, 4, 5] as const;
 export const QUICK_SEEDS = [1, 2] as const;
@@ -258,6 +279,8 @@ export interface ConvergenceStudyRequest {
   readonly quick?: boolean;
   /** `ABLATION_METHODS` on the tuning seeds only (descriptive; no reported seed is run). */
   readonly ablations?: boolean;
+  /** `SNR_METHODS` with `SNR_TRAIN` on the tuning seeds only (descriptive; no reported seed is run). */
+  readonly snr?: boolean;
   /** Default `FULL_METHODS` (`QUICK_METHODS` with `quick`); must include uniform and sage. */
   readonly methods?: readonly string[];
   /** The label-noise arm's methods (default `NOISE_METHODS`, `QUICK_NOISE_METHODS` with `quick`); empty: no arm. */
@@ -275,6 +298,7 @@ export interface ConvergenceDesign {
   readonly task: TaskName;
   readonly quick: boolean;
   readonly ablations: boolean;
+  readonly snr: boolean;
   readonly methods: readonly string[];
   readonly noiseMethods: readonly string[];
   readonly seeds: readonly number[];
@@ -377,6 +401,8 @@ export function convergenceDesign(request: ConvergenceStudyRequest = {}): Conver
   const task = taskName as TaskName;
   const quick = request.quick ?? false;
   const ablations = request.ablations ?? false;
+  const snr = request.snr ?? false;
+  if (ablations && snr) invalid("--ablations and --snr are separate modes");
   const methods = request.methods
     ? checkMethods("--methods", request.methods)
     : [...(quick ? QUICK_METHODS : FULL_METHODS)];
@@ -406,6 +432,7 @@ export function convergenceDesign(request: ConvergenceStudyRequest = {}): Conver
     task,
     quick,
     ablations,
+    snr,
     methods,
     noiseMethods,
     seeds,
@@ -498,13 +525,18 @@ export interface ConvergenceComparisonStudy<T extends ConvergenceTarget = Conver
   };
 }
 
-/** `runConvergenceStudy` with `ablations`: `ABLATION_METHODS` on the tuning seeds. */
+/**
+ * `runConvergenceStudy` with `ablations` (`ABLATION_METHODS`) or `snr` (`SNR_METHODS` with
+ * `SNR_TRAIN`): descriptive runs on the tuning seeds.
+ */
 export interface ConvergenceAblationStudy<T extends ConvergenceTarget = ConvergenceTarget>
   extends ConvergenceStudyCommon<T> {
   readonly mode: "ablations";
+  /** Which probe: SAGE's one-setting ablations, or the gradient-SNR measurement. */
+  readonly kind: "ablations" | "snr";
   readonly ablations: ComparisonResult;
-  /** The variants (`ABLATIONS`). */
-  readonly variants: Readonly<Record<string, CurriculumConfigInput>>;
+  /** What each run changes: the variants (`ABLATIONS`), or `SNR_TRAIN` for every method. */
+  readonly variants: Readonly<Record<string, unknown>>;
   /** Seconds the ablation runs took. */
   readonly seconds: number;
 }
@@ -606,21 +638,22 @@ export async function runConvergenceStudy<T extends ConvergenceTarget>(
     gate: { tuningGain, points: GATE_POINTS, passed: gatePassed },
     evalDescription: evalDescription(plan),
   };
-  if (design.ablations) {
-    // SAGE's ablations beside uniform and sage, on the tuning seeds only (their own held-out split)
+  if (design.ablations || design.snr) {
+    // SAGE's ablations beside uniform and sage, or the SNR probe, on the tuning seeds only (their own held-out split)
     const ta = performance.now();
     const ablations = await runComparison({
       ...common,
       problems: planEvalProblems(plan, { tuning: true }),
-      methods: ABLATION_METHODS.map(methodOf),
+      methods: design.snr ? SNR_METHODS.map(withSnr) : ABLATION_METHODS.map(methodOf),
       seeds: tuningSeeds,
-      runDir: join(runDir, "ablations"),
+      runDir: join(runDir, design.snr ? "snr" : "ablations"),
     });
     return {
       ...studyCommon,
       mode: "ablations",
+      kind: design.snr ? "snr" : "ablations",
       ablations,
-      variants: ABLATIONS,
+      variants: design.snr ? Object.fromEntries(SNR_METHODS.map((m) => [m, SNR_TRAIN])) : ABLATIONS,
       seconds: (performance.now() - ta) / 1000,
     };
   }

@@ -82,8 +82,11 @@ export {
   QUICK_SEEDS,
   runConvergenceStudy,
   SCORE_ONLY_NO_STABILITY,
+  SNR_METHODS,
+  SNR_TRAIN,
   TUNING_SEEDS,
   type UnitCosts,
+  withSnr,
 } from "./convergence.js";
 export {
   type InvalidLine,

@@ -18,10 +18,12 @@ import {
   runComparison,
   type SequenceLogProbs,
   type SftExample,
+  SNR_METHODS,
   StopController,
   type TokenDropout,
   TrainerError,
   webGpuComparisonPolicies,
+  withSnr,
 } from "../src/index.js";
 import { boxedSumPairs, synthPairs, tempDir } from "./helpers/data.js";
 import { ToyPolicy } from "./helpers/toy-policy.js";
@@ -384,6 +386,31 @@ describe("runComparison", () => {
     expect(typeof sage.points.at(-1)!.frontier).toBe("number");
     expect(result.runs.find((r) => r.method === "uniform")!.points.at(-1)!.frontier).toBeUndefined();
     for (const d of result.details) expect(d.meanSnr).toBeGreaterThan(0);
+  });
+
+  it("--snr's methods measure the SNR through their own training config (withSnr), the shared one having none", async () => {
+    const h = harness(new World(), {
+      methods: SNR_METHODS.map(withSnr),
+      seeds: [1],
+      // SNR_TRAIN measures every 5 steps: steps 5 and 10
+      steps: 10,
+      evalSteps: [5, 10],
+      train: { beta: 0.5, learningRate: 0.05 },
+    });
+    const result = await runComparison(h.options(await tempDir()));
+    expect(result.runs.map((r) => r.method)).toEqual([...SNR_METHODS]);
+    for (const d of result.details) expect(d.meanSnr, d.method).toBeGreaterThan(0);
+    // the same methods without withSnr measure nothing
+    const plain = await runComparison(
+      harness(new World(), {
+        methods: ["uniform"],
+        seeds: [1],
+        steps: 10,
+        evalSteps: [5, 10],
+        train: { beta: 0.5, learningRate: 0.05 },
+      }).options(await tempDir()),
+    );
+    expect(plain.details[0]!.meanSnr).toBeNull();
   });
 
   it("runs labelled variants of one selector with their own configs as distinct series and folders", async () => {

@@ -20,7 +20,10 @@ import {
   parseMethodList,
   parseSeedList,
   SCORE_ONLY_NO_STABILITY,
+  SNR_METHODS,
+  SNR_TRAIN,
   TrainerError,
+  withSnr,
 } from "../src/index.js";
 
 /** The `CONFIG_INVALID` message `f` throws. */
@@ -104,6 +107,28 @@ describe("convergence v2: the pre-registered design", () => {
     expect(methodOf("sage-tau2")).toEqual({ label: "sage-tau2", selector: "sage", curriculum: { tau: 2 } });
     expect(ABLATION_METHODS).toEqual(["uniform", "sage", ...Object.keys(ABLATIONS)]);
     for (const m of ABLATION_METHODS) expect(METHOD_NAMES).toContain(m);
+  });
+
+  it("--snr: the SNR methods as labelled specs with 2 micro-batches and the SNR every 5 steps; a mode of its own", () => {
+    expect(SNR_TRAIN).toEqual({ gradientAccumulation: 2, gradSnrEvery: 5 });
+    expect(SNR_METHODS.map(withSnr)).toEqual([
+      { label: "uniform", selector: "uniform", train: SNR_TRAIN },
+      { label: "score-only", selector: "score-only", train: SNR_TRAIN },
+      {
+        label: "score-only-nostab",
+        selector: "score-only",
+        curriculum: { stability: { k: 1, alpha: 0 } },
+        train: SNR_TRAIN,
+      },
+      { label: "sage", selector: "sage", train: SNR_TRAIN },
+    ]);
+    expect(configError(() => withSnr("sft-chosen"))).toMatch(/^--snr: sft-chosen takes no DPO step/);
+    const d = convergenceDesign({ snr: true });
+    expect(d).toMatchObject({ snr: true, ablations: false, tuningSeeds: [100] });
+    expect(convergenceDesign({}).snr).toBe(false);
+    expect(configError(() => convergenceDesign({ snr: true, ablations: true }))).toBe(
+      "--ablations and --snr are separate modes",
+    );
   });
 
   it("estimateMinutes: pool + tuning + reported + noise at the unit costs", () => {

@@ -32,6 +32,8 @@ export interface BenchCommandOptions {
   readonly task?: string;
   readonly quick?: boolean;
   readonly ablations?: boolean;
+  /** The gradient-SNR probe on the tuning seeds (`SNR_METHODS`, `SNR_TRAIN`). */
+  readonly snr?: boolean;
   /** Comma-separated method names. */
   readonly methods?: string;
   /** Comma-separated method names, or `none`. */
@@ -67,6 +69,7 @@ export function convergenceRequest(o: BenchCommandOptions): ConvergenceStudyRequ
     ...(o.task !== undefined ? { task: o.task } : {}),
     ...(o.quick ? { quick: true } : {}),
     ...(o.ablations ? { ablations: true } : {}),
+    ...(o.snr ? { snr: true } : {}),
     ...(o.methods !== undefined ? { methods: parseMethodList("--methods", o.methods) } : {}),
     ...(o.noiseMethods !== undefined
       ? {
@@ -94,6 +97,7 @@ export function convergenceSettings(o: BenchCommandOptions): ConvergenceDesign {
   if (o.runs !== undefined && !o.greedy) throw new CliError("USAGE_INVALID", "--runs goes with --greedy");
   if (o.greedy && o.ablations)
     throw new CliError("USAGE_INVALID", "--greedy and --ablations are separate modes");
+  if (o.greedy && o.snr) throw new CliError("USAGE_INVALID", "--greedy and --snr are separate modes");
   return usage(() => convergenceDesign(convergenceRequest(o)));
 }
 

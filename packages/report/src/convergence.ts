@@ -169,6 +169,12 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const studyTitle = (task: string, quick: boolean, methods: number, seeds: number) =>
   `Convergence (${task}${quick ? ", quick" : ""}): ${methods} methods over ${seeds} seeds`;
 
+/** The report's notes, shared by a study's report and one rendered again from its JSON. */
+const targetNote = (target: number, tuningSeeds: number, baseline: string) =>
+  `Target ${pct(target)} fixed on ${tuningSeeds} tuning seed(s) (${baseline}: start + 90% of its gain).`;
+const WALL_CLOCK_NOTE =
+  "Wall-clock: the optimiser steps with their scoring passes, after an untimed warm-up of every method; evaluation excluded.";
+
 const writeJson = (file: string, data: unknown) => atomicWrite(file, `${JSON.stringify(data, null, 2)}\n`);
 
 /**
@@ -259,9 +265,9 @@ export async function writeConvergenceStudy(
       target,
       endpoints,
       notes:
-        `Target ${pct(target)} fixed on ${d.tuningSeeds.length} tuning seed(s) (uniform: start + 90% of its gain). ` +
+        `${targetNote(target, d.tuningSeeds.length, "uniform")} ` +
         `Accuracy: ${study.evalDescription}, ${d.plan.evalProblemsPerLevel} held-out problems per stratum (${study.strataLabels.join(", ")}). ` +
-        "Pairs graded with their work. Wall-clock: the optimiser steps with their scoring passes, after an untimed warm-up of every method; evaluation excluded." +
+        `Pairs graded with their work. ${WALL_CLOCK_NOTE}` +
         (d.quick ? " A --quick smoke run: small pool and few steps; not evidence either way." : ""),
     },
     join(o.resultsDir, o.name),
@@ -336,9 +342,9 @@ export async function rewriteConvergenceReport(
       baseline: endpoints.baseline,
       endpoints,
       notes:
-        `Target ${pct(endpoints.target)} fixed on ${endpoints.tuningSeeds.length} tuning seed(s) (${endpoints.baseline}: start + 90% of its gain). ` +
+        `${targetNote(endpoints.target, endpoints.tuningSeeds.length, endpoints.baseline)} ` +
         "Rendered again from the study's JSON (its endpoints as the run computed them; nothing recomputed). " +
-        "Wall-clock: the optimiser steps with their scoring passes, after an untimed warm-up of every method; evaluation excluded.",
+        WALL_CLOCK_NOTE,
     },
     outDir,
     o.report ?? {},

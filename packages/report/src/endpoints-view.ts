@@ -1,6 +1,6 @@
 import type { ArmEndpoints, ConvergenceEndpoints, TargetRatio } from "./endpoints.js";
-import { pct, points, times } from "./format.js";
-import { escapeHtml } from "./html.js";
+import { pct, points, ratio, times } from "./format.js";
+import { escapeHtml, htmlTable } from "./html.js";
 import { mean } from "./stats.js";
 
 /*
@@ -11,24 +11,42 @@ import { mean } from "./stats.js";
 
 const level = (e: ConvergenceEndpoints) => `${Math.round(e.confidence * 100)}% CI`;
 
+/** A paired difference in pass@1 units, with its interval when it has one. */
+type Diff = { diff: number; lo: number | null; hi: number | null };
+
+/** `−0.018` → `−1.8` (points, signed, no unit). */
+const signed = (x: number) => points(x).replace(" points", "");
+
 /** `−1.8 points (95% CI −2.6 to −1.0)`, or the difference alone when it has no interval. */
-function diffText(d: { diff: number; lo: number | null; hi: number | null }, ci: string): string {
+function diffText(d: Diff, ci: string): string {
   if (d.lo === null || d.hi === null) return `${points(d.diff)} (no interval: too few seeds)`;
-  const span = `${ci} ${points(d.lo).replace(" points", "")} to ${points(d.hi).replace(" points", "")}`;
+  const span = `${ci} ${signed(d.lo)} to ${signed(d.hi)}`;
   return `${points(d.diff)} (${span}${d.lo <= 0 && d.hi >= 0 ? ", which includes zero" : ""})`;
 }
+
+/** `−1.8 [−2.6, −1.0]` for a table cell, `—` without a difference. */
+function diffCell(d: Diff | null | undefined): string {
+  if (!d) return "—";
+  return d.lo !== null && d.hi !== null
+    ? `${signed(d.diff)} [${signed(d.lo)}, ${signed(d.hi)}]`
+    : signed(d.diff);
+}
+
+/** A target ratio with its interval (`0.73× [0.66×, 0.77×]`); call only when `r.ratio` is set. */
+const ratioValue = (r: TargetRatio) => ratio({ value: r.ratio!, lo: r.lo, hi: r.hi });
 
 const pText = (p: number | null) => (p === null ? "n/a" : p < 0.001 ? "< 0.001" : p.toFixed(3));
 
 /** A target ratio in words: the ratio with its interval, or why there is none. */
 function ratioText(r: TargetRatio, subject: string, baseline: string): string {
-  if (r.ratio !== null) {
-    const iv = r.lo !== null && r.hi !== null ? ` [${times(r.lo)}, ${times(r.hi)}]` : "";
-    return `${times(r.ratio)}${iv} ${baseline}'s`;
-  }
+  if (r.ratio !== null) return `${ratioValue(r)} ${baseline}'s`;
   if (r.reason === "baseline-at-start") return `no ratio: ${baseline} was at the target at step 0`;
   return `no ratio: censored (${subject} reached it in ${r.reached} of ${r.n} seeds, ${baseline} in ${r.baselineReached} of ${r.n})`;
 }
+
+/** The noise arm's noise in words: `20% of the labels swapped`, or `label noise` without a share. */
+const noiseWords = (noise: Record<string, unknown>) =>
+  typeof noise.share === "number" ? `${Math.round(noise.share * 100)}% of the labels swapped` : "label noise";
 
 /** One arm's endpoints for `subject`, in words (empty when the subject is not in the arm). */
 function armSentences(arm: ArmEndpoints, subject: string, ci: string, alpha: number): string[] {
@@ -93,25 +111,20 @@ export function endpointsVerdict(e: ConvergenceEndpoints, subject = "sage"): str
   ];
   if (e.noiseArm) {
     const noisy = armSentences(e.noiseArm, subject, ci, alpha);
-    const share = e.noiseArm.noise.share;
-    const what =
-      typeof share === "number" ? `${Math.round(share * 100)}% of the labels swapped` : "label noise";
-    if (noisy.length > 0) parts.push(`Label-noise arm (${what}, its own Holm family): ${noisy.join(" ")}`);
+    if (noisy.length > 0)
+      parts.push(
+        `Label-noise arm (${noiseWords(e.noiseArm.noise)}, its own Holm family): ${noisy.join(" ")}`,
+      );
   }
   return parts.join("\n\n");
 }
 
-const cell = (text: string) => `<td>${escapeHtml(text)}</td>`;
+const cell = escapeHtml;
 
 function ratioCell(r: TargetRatio | undefined): string {
   if (!r) return "—";
-  if (r.ratio === null) return r.reason ?? "—";
-  return r.lo !== null && r.hi !== null
-    ? `${times(r.ratio)} [${times(r.lo)}, ${times(r.hi)}]`
-    : times(r.ratio);
+  return r.ratio === null ? (r.reason ?? "—") : ratioValue(r);
 }
-
-const signed = (x: number) => points(x).replace(" points", "");
 
 /** One arm's endpoints as an HTML table: the baseline's row, then one row per compared method. */
 export function armEndpointsTable(arm: ArmEndpoints, confidence: number): string {
@@ -160,32 +173,18 @@ export function armEndpointsTable(arm: ArmEndpoints, confidence: number): string
       return [
         cell(m),
         cell(aucOf(m)),
-        cell(
-          a
-            ? a.lo !== null && a.hi !== null
-              ? `${signed(a.diff)} [${signed(a.lo)}, ${signed(a.hi)}]`
-              : signed(a.diff)
-            : "—",
-        ),
+        cell(diffCell(a)),
         cell(a ? pText(a.pHolm) : "—"),
         cell(r ? `${r.reached} / ${r.n}` : "—"),
         cell(ratioCell(r)),
         cell(ratioCell(arm.endpoints.wallclockRatio[m])),
-        cell(
-          h
-            ? h.lo !== null && h.hi !== null
-              ? `${signed(h.diff)} [${signed(h.lo)}, ${signed(h.hi)}]`
-              : signed(h.diff)
-            : "—",
-        ),
+        cell(diffCell(h)),
         cell(snr && snr.ratio !== null ? times(snr.ratio) : "—"),
         cell(shareOf(m)),
       ];
     }),
   ];
-  return `<table>\n<thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead>\n<tbody>\n${rows
-    .map((r) => `<tr>${r.join("")}</tr>`)
-    .join("\n")}\n</tbody>\n</table>`;
+  return htmlTable(head, rows);
 }
 
 /** The endpoints section of the page: the reported arm's table, the power, the noise arm's table. */
@@ -203,12 +202,8 @@ export function endpointsHtml(e: ConvergenceEndpoints): string {
     `<p>${escapeHtml(power(e))}</p>`,
   ];
   if (e.noiseArm) {
-    const share = e.noiseArm.noise.share;
-    const flipped = e.noiseArm.noise.flipped;
-    const what =
-      typeof share === "number"
-        ? `${Math.round(share * 100)}% of the labels swapped${typeof flipped === "number" ? `, ${flipped} pairs` : ""}`
-        : "label noise";
+    const { flipped } = e.noiseArm.noise;
+    const what = `${noiseWords(e.noiseArm.noise)}${typeof flipped === "number" ? `, ${flipped} pairs` : ""}`;
     parts.push(
       `<h3>Label-noise arm (${escapeHtml(what)}; its own Holm family)</h3>`,
       armEndpointsTable(e.noiseArm, e.confidence),

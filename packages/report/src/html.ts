@@ -50,26 +50,27 @@ export function summaryTable(summary: ReportSummary): string {
     "scoring share",
     "final frontier",
   ];
-  const rows = summary.methods.map((m) =>
-    [
-      escapeHtml(m.method),
-      String(m.seeds.length),
-      cell(m.finalAccuracy, pct),
-      cell(m.finalHardest, pct),
-      `${m.reachedTarget} / ${m.seeds.length}`,
-      cell(m.stepsToTarget, (x) => x.toFixed(0)),
-      m.stepsRatio ? escapeHtml(ratio(m.stepsRatio)) : "—",
-      cell(m.wallMsToTarget, duration),
-      m.wallRatio ? escapeHtml(ratio(m.wallRatio)) : "—",
-      cell(m.snr, (x) => x.toPrecision(3)),
-      cell(m.scoringShare, pct),
-      cell(m.finalFrontier, (x) => x.toFixed(1)),
-    ]
-      .map((c) => `<td>${c}</td>`)
-      .join(""),
-  );
+  const rows = summary.methods.map((m) => [
+    escapeHtml(m.method),
+    String(m.seeds.length),
+    cell(m.finalAccuracy, pct),
+    cell(m.finalHardest, pct),
+    `${m.reachedTarget} / ${m.seeds.length}`,
+    cell(m.stepsToTarget, (x) => x.toFixed(0)),
+    m.stepsRatio ? escapeHtml(ratio(m.stepsRatio)) : "—",
+    cell(m.wallMsToTarget, duration),
+    m.wallRatio ? escapeHtml(ratio(m.wallRatio)) : "—",
+    cell(m.snr, (x) => x.toPrecision(3)),
+    cell(m.scoringShare, pct),
+    cell(m.finalFrontier, (x) => x.toFixed(1)),
+  ]);
+  return htmlTable(head, rows);
+}
+
+/** An HTML table: `head` as plain text (escaped here), `rows` of cells already escaped. */
+export function htmlTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
   return `<table>\n<thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead>\n<tbody>\n${rows
-    .map((r) => `<tr>${r}</tr>`)
+    .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`)
     .join("\n")}\n</tbody>\n</table>`;
 }
 

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  type ArmEndpoints,
   armEndpointsTable,
   type ConvergenceEndpoints,
   convergenceEndpoints,
@@ -29,6 +30,10 @@ const runFile = (arm: string, file: string) =>
     detail: { steps: number; batches: number[][]; flippedSelections: number };
   };
 const series = (arm: string, file: string): RunSeries => runFile(arm, file).series;
+/** An arm's runs of `methods` on the reported seeds 1–5, in that order. */
+const armRuns = (arm: string, methods: readonly string[]): RunSeries[] =>
+  methods.flatMap((m) => [1, 2, 3, 4, 5].map((s) => series(arm, `${m}-s${s}.json`)));
+const QUOTED = join(RUN, "reported-arm-endpoints.json");
 
 /** Compares two JSON values: numbers to 10 decimals, everything else exactly, naming the path. */
 const close = (a: unknown, b: unknown, path: string): void => {
@@ -45,15 +50,25 @@ const close = (a: unknown, b: unknown, path: string): void => {
     close((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
 };
 
+/** One arm's bootstrap-free endpoints, recomputed (`got`) against those on file (`quoted`). */
+const closeArm = (got: ArmEndpoints, quoted: ArmEndpoints, where: string): void => {
+  close(got.endpoints.auc, quoted.endpoints.auc, `${where}auc`);
+  close(got.endpoints.hardest, quoted.endpoints.hardest, `${where}hardest`);
+  close(got.endpoints.scoringShare, quoted.endpoints.scoringShare, `${where}scoringShare`);
+  close(got.power, quoted.power, `${where}power`);
+  close(got.perSeed, quoted.perSeed, `${where}perSeed`);
+  close(got.uniformGain, quoted.uniformGain, `${where}uniformGain`);
+};
+
 describe("the committed v2 reported arm", () => {
   it("recomputes to the quoted AUC differences, Holm p-values, hardest-stratum differences, MDE and steps to target", () => {
-    const quoted = JSON.parse(readFileSync(join(RUN, "reported-arm-endpoints.json"), "utf8"));
+    const quoted = JSON.parse(readFileSync(QUOTED, "utf8"));
     // the baseline and the compared methods, as the run's own endpoints list them
     const METHODS: string[] = [quoted.baseline, ...quoted.methods];
     expect(METHODS).toHaveLength(10);
     const files = readdirSync(join(RUN, "reported", "results")).filter((f) => !f.startsWith("initial-"));
     expect(files).toHaveLength(50);
-    const runs = METHODS.flatMap((m) => [1, 2, 3, 4, 5].map((s) => series("reported", `${m}-s${s}.json`)));
+    const runs = armRuns("reported", METHODS);
     const fixed = tuningTarget([series("tuning", "uniform-s100.json")]);
     expect(fixed.target).toBeCloseTo(quoted.target, 12);
     const got = convergenceEndpoints(runs, {
@@ -61,12 +76,7 @@ describe("the committed v2 reported arm", () => {
       methods: METHODS.slice(1),
       design: { candidates: quoted.candidates, batchSize: 8, tuningSeeds: [100] },
     });
-    close(got.endpoints.auc, quoted.endpoints.auc, "auc");
-    close(got.endpoints.hardest, quoted.endpoints.hardest, "hardest");
-    close(got.endpoints.scoringShare, quoted.endpoints.scoringShare, "scoringShare");
-    close(got.power, quoted.power, "power");
-    close(got.perSeed, quoted.perSeed, "perSeed");
-    close(got.uniformGain, quoted.uniformGain, "uniformGain");
+    closeArm(got, quoted, "");
     // the ratios' point estimates and censoring do not depend on the bootstrap
     for (const m of METHODS.slice(1)) {
       for (const k of ["stepsRatio", "wallclockRatio"] as const) {
@@ -82,7 +92,7 @@ describe("the committed v2 reported arm", () => {
   });
 
   it("is the suite's own: the JSON the finished run wrote carries the same reported-arm endpoints", () => {
-    const quoted = JSON.parse(readFileSync(join(RUN, "reported-arm-endpoints.json"), "utf8"));
+    const quoted = JSON.parse(readFileSync(QUOTED, "utf8"));
     const suite = JSON.parse(readFileSync(SUITE, "utf8"));
     for (const k of ["target", "uniformGain", "endpoints", "power", "perSeed"])
       expect(suite[k], k).toEqual(quoted[k]);
@@ -112,11 +122,9 @@ describe("the committed v2 label-noise arm", () => {
     expect(METHODS).toEqual(["uniform", "score-only", "score-only-nostab", "sage"]);
     const files = readdirSync(join(RUN, "noise", "results")).filter((f) => !f.startsWith("initial-"));
     expect(files).toHaveLength(20);
-    const runs = METHODS.flatMap((m) => [1, 2, 3, 4, 5].map((s) => series("noise", `${m}-s${s}.json`)));
+    const runs = armRuns("noise", METHODS);
     // the reported arm is needed only because convergenceEndpoints computes both families in one call
-    const reported = [suite.baseline, ...suite.methods].flatMap((m: string) =>
-      [1, 2, 3, 4, 5].map((s) => series("reported", `${m}-s${s}.json`)),
-    );
+    const reported = armRuns("reported", [suite.baseline, ...suite.methods]);
     const got = convergenceEndpoints(reported, {
       target: suite.target,
       methods: suite.methods,
@@ -124,12 +132,7 @@ describe("the committed v2 label-noise arm", () => {
       noiseArm: { runs, target: arm.target, methods: arm.methods, noise: arm.noise },
     });
     const noisy = got.noiseArm!;
-    close(noisy.endpoints.auc, arm.endpoints.auc, "noise.auc");
-    close(noisy.endpoints.hardest, arm.endpoints.hardest, "noise.hardest");
-    close(noisy.endpoints.scoringShare, arm.endpoints.scoringShare, "noise.scoringShare");
-    close(noisy.power, arm.power, "noise.power");
-    close(noisy.perSeed, arm.perSeed, "noise.perSeed");
-    close(noisy.uniformGain, arm.uniformGain, "noise.uniformGain");
+    closeArm(noisy, arm, "noise.");
     // as docs/benchmarks.md states it: every score-based selector is below uniform, each with Holm p < 0.01
     for (const m of arm.methods) {
       expect(noisy.endpoints.auc[m]!.diff, m).toBeLessThan(-0.04);

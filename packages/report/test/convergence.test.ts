@@ -10,6 +10,7 @@ import {
   rewriteConvergenceReport,
   rewriteConvergenceReportFile,
   type StudyCommonRecord,
+  type WriteConvergenceStudyOptions,
   writeConvergenceStudy,
 } from "../src/index.js";
 import { syntheticRuns } from "./synthetic.js";
@@ -54,6 +55,17 @@ const details = (runs: ReturnType<typeof syntheticRuns>, root: string) =>
     runDir: join(root, "out", `${r.method}-s${r.seed}`),
     batches: [[0, 1]],
   }));
+
+/** `writeConvergenceStudy`'s options for a tuning-seed probe (ablations, SNR) written to `dir`, logging to `lines`. */
+const probeOptions = (dir: string, lines: string[]): WriteConvergenceStudyOptions => ({
+  resultsDir: dir,
+  name: "convergence-chains-test",
+  adapter: "a",
+  machine: "m",
+  startPolicy: "s",
+  runsRelativeTo: dir,
+  log: (l) => lines.push(l),
+});
 
 describe("writeConvergenceStudy", () => {
   it("writes the endpoints, the report and the JSON of a comparison, run folders relative", async () => {
@@ -215,15 +227,7 @@ describe("writeConvergenceStudy", () => {
         variants: { "sage-tau2": { tau: 2 } },
         seconds: 5,
       },
-      {
-        resultsDir: dir,
-        name: "convergence-chains-test",
-        adapter: "a",
-        machine: "m",
-        startPolicy: "s",
-        runsRelativeTo: dir,
-        log: (l) => lines.push(l),
-      },
+      probeOptions(dir, lines),
     );
     if (w.mode !== "ablations") throw new Error("expected ablations");
     expect(w.json).toBe(join(dir, "convergence-ablations-chains-test.json"));
@@ -296,15 +300,7 @@ describe("writeConvergenceStudy", () => {
         variants: { uniform: { gradientAccumulation: 2, gradSnrEvery: 5 } },
         seconds: 5,
       },
-      {
-        resultsDir: dir,
-        name: "convergence-chains-test",
-        adapter: "a",
-        machine: "m",
-        startPolicy: "s",
-        runsRelativeTo: dir,
-        log: (l) => lines.push(l),
-      },
+      probeOptions(dir, lines),
     );
     if (w.mode !== "ablations") throw new Error("expected the SNR probe");
     expect(w.json).toBe(join(dir, "convergence-snr-chains-test.json"));
